@@ -1,0 +1,14 @@
+using Microsoft.Extensions.Logging;
+
+namespace RateGuard.Diagnostics;
+
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 1, EventName = "InMemoryStore", Level = LogLevel.Warning,
+        Message = "No Redis is configured for token buckets (TokenBuckets:Redis is empty and no IConnectionMultiplexer is registered): buckets live in memory and every limit applies per process, not across instances.")]
+    public static partial void UsingInMemoryStore(ILogger logger);
+
+    [LoggerMessage(EventId = 2, EventName = "RedisStore", Level = LogLevel.Information,
+        Message = "Token buckets are stored in Redis ({Endpoints}) with the {Clock} clock.")]
+    public static partial void UsingRedisStore(ILogger logger, string endpoints, TokenBucketClock clock);
+}

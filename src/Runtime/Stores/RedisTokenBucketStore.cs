@@ -1,0 +1,89 @@
+using StackExchange.Redis;
+
+namespace RateGuard.Stores;
+
+/// <summary>
+/// Token buckets in Redis: one EVALSHA of the embedded script per decision, atomic across every app instance.
+/// </summary>
+/// <remarks>
+/// The script is addressed by its SHA-1. When Redis does not know it (first use, <c>SCRIPT FLUSH</c>, a restart or
+/// a failover) the <c>NOSCRIPT</c> reply is answered by running the script text once with EVAL, which also loads it,
+/// so no decision is lost and later calls go back to EVALSHA.
+/// </remarks>
+public sealed class RedisTokenBucketStore : ITokenBucketStore, IAsyncDisposable, IDisposable
+{
+    private readonly IConnectionMultiplexer _redis;
+    private readonly bool _ownsConnection;
+    private readonly string _prefix;
+    private readonly TimeProvider? _clientClock;
+
+    /// <summary>Creates a store over <paramref name="redis"/>.</summary>
+    /// <param name="redis">The connection; it is not disposed with the store unless <paramref name="ownsConnection"/>.</param>
+    /// <param name="keyPrefix">The first segment of every key.</param>
+    /// <param name="clientClock">
+    /// <see langword="null"/> to use the Redis server clock (the default: one clock for every instance); otherwise
+    /// the clock whose time is sent with each decision, for servers that reject <c>TIME</c> in scripts and for tests.
+    /// </param>
+    /// <param name="ownsConnection">Whether disposing the store disposes <paramref name="redis"/>.</param>
+    public RedisTokenBucketStore(IConnectionMultiplexer redis, string keyPrefix = TokenBucketOptions.DefaultKeyPrefix, TimeProvider? clientClock = null, bool ownsConnection = false)
+    {
+        ArgumentNullException.ThrowIfNull(redis);
+        if (!BucketKey.IsValidPrefix(keyPrefix))
+        {
+            throw new ArgumentException($"Key prefix '{keyPrefix}' is invalid: use 1 to {TokenBucketPolicy.MaxNameLength} letters, digits or '.', '_', '-', '/'.", nameof(keyPrefix));
+        }
+        _redis = redis;
+        _prefix = keyPrefix;
+        _clientClock = clientClock;
+        _ownsConnection = ownsConnection;
+    }
+
+    /// <summary>The connection this store uses.</summary>
+    public IConnectionMultiplexer Connection => _redis;
+
+    /// <summary>The storage key of <paramref name="partitionKey"/> in the bucket of <paramref name="policy"/>.</summary>
+    public string GetKey(TokenBucketPolicy policy, string partitionKey) => BucketKey.Compose(_prefix, policy.Name, partitionKey);
+
+    /// <inheritdoc />
+    public async ValueTask<RateLimitDecision> AcquireAsync(TokenBucketPolicy policy, string partitionKey, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        ArgumentNullException.ThrowIfNull(partitionKey);
+        cancellationToken.ThrowIfCancellationRequested();
+
+        RedisKey[] keys = [GetKey(policy, partitionKey)];
+        var args = _clientClock is null
+            ? policy.ServerClockArguments
+            : [policy.IntervalMicroseconds, policy.Capacity, policy.Cost, UnixClock.NowMicroseconds(_clientClock)];
+        var database = _redis.GetDatabase();
+
+        RedisResult result;
+        try
+        {
+            result = await database.ScriptEvaluateAsync(TokenBucketScript.Sha1, keys, args).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (RedisServerException e) when (e.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
+        {
+            result = await database.ScriptEvaluateAsync(TokenBucketScript.Text, keys, args).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        return TokenBucketScript.Parse(result);
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (_ownsConnection)
+        {
+            _redis.Dispose();
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        if (_ownsConnection)
+        {
+            await _redis.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+}

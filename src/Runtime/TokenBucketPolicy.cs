@@ -1,0 +1,111 @@
+using System.Globalization;
+using StackExchange.Redis;
+
+namespace RateGuard;
+
+/// <summary>
+/// One token bucket: how many tokens it holds, how fast it refills, and what one request costs.
+/// Policies with the same <see cref="Name"/> share their buckets.
+/// </summary>
+/// <remarks>
+/// A policy validates itself when it is built, so a misconfigured limit fails at startup and never on a request.
+/// Time is kept in whole microseconds: one token is added every <see cref="IntervalMicroseconds"/>, which is
+/// <c>1e6 / rate</c> rounded up (a rounding that can only make the limit stricter, and that is exact for every
+/// rate whose interval is a whole number of microseconds).
+/// </remarks>
+public sealed class TokenBucketPolicy
+{
+    /// <summary>The highest rate a bucket can refill at: one token per microsecond.</summary>
+    public const double MaxRate = 1_000_000d;
+
+    /// <summary>The longest bucket name, in characters.</summary>
+    public const int MaxNameLength = 100;
+
+    private RedisValue[]? _serverClockArguments;
+
+    /// <summary>Creates a policy.</summary>
+    /// <param name="name">The bucket name. Letters, digits and <c>. _ - /</c>; at most <see cref="MaxNameLength"/> characters.</param>
+    /// <param name="capacity">The most tokens the bucket holds, and so the largest burst. Must be positive.</param>
+    /// <param name="rate">Tokens added per second. Must be positive, finite and at most <see cref="MaxRate"/>.</param>
+    /// <param name="cost">Tokens one request takes. Must be positive.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A numeric argument is out of range.</exception>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is empty, too long or has a character outside the allowed set.</exception>
+    public TokenBucketPolicy(string name, int capacity, double rate, int cost = 1)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        if (capacity <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(capacity), capacity, $"Token bucket '{name}': capacity must be at least 1 token, but was {capacity}.");
+        }
+        if (!double.IsFinite(rate) || rate <= 0 || rate > MaxRate)
+        {
+            throw new ArgumentOutOfRangeException(nameof(rate), rate, $"Token bucket '{name}': rate must be a finite number of tokens per second above 0 and at most {MaxRate:N0}, but was {rate.ToString(CultureInfo.InvariantCulture)}.");
+        }
+        if (cost <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(cost), cost, $"Token bucket '{name}': cost must be at least 1 token, but was {cost}.");
+        }
+        if (!IsValidName(name))
+        {
+            throw new ArgumentException($"Token bucket name '{name}' is invalid: use 1 to {MaxNameLength} letters, digits or '.', '_', '-', '/'.", nameof(name));
+        }
+
+        Name = name;
+        Capacity = capacity;
+        Rate = rate;
+        Cost = cost;
+        IntervalMicroseconds = ComputeInterval(rate);
+    }
+
+    /// <summary>The bucket name; policies with equal names share buckets.</summary>
+    public string Name { get; }
+
+    /// <summary>The most tokens the bucket holds.</summary>
+    public int Capacity { get; }
+
+    /// <summary>Tokens added per second.</summary>
+    public double Rate { get; }
+
+    /// <summary>Tokens one request takes.</summary>
+    public int Cost { get; }
+
+    /// <summary>Microseconds between two tokens: <c>1e6 / rate</c>, rounded up to a whole microsecond.</summary>
+    public long IntervalMicroseconds { get; }
+
+    /// <summary>Microseconds an empty bucket takes to fill.</summary>
+    public long WindowMicroseconds => Capacity * IntervalMicroseconds;
+
+    /// <summary>The script arguments for server-clock mode, built once because they never change.</summary>
+    internal RedisValue[] ServerClockArguments =>
+        _serverClockArguments ??= [IntervalMicroseconds, Capacity, Cost];
+
+    /// <summary>Whether <paramref name="name"/> is a valid bucket name.</summary>
+    public static bool IsValidName(string? name)
+    {
+        if (string.IsNullOrEmpty(name) || name.Length > MaxNameLength)
+        {
+            return false;
+        }
+        foreach (var c in name)
+        {
+            if (!(char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' or '/'))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static long ComputeInterval(double rate)
+    {
+        var exact = 1_000_000d / rate;
+        // Round up so the limit is never looser than asked, but forgive the last bits of floating-point
+        // error so that rates such as 1/3600 give exactly 3,600,000,000 µs rather than one more.
+        var interval = (long)Math.Ceiling(exact - exact * 1e-12);
+        return Math.Max(1, interval);
+    }
+
+    /// <inheritdoc />
+    public override string ToString() =>
+        string.Create(CultureInfo.InvariantCulture, $"{Name} (capacity {Capacity}, rate {Rate}/s, cost {Cost})");
+}
