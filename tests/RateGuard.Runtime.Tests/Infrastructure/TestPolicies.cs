@@ -1,7 +1,7 @@
 namespace RateGuard.Runtime.Tests.Infrastructure;
 
 /// <summary>Policies with unique names, so tests sharing a Redis never share a bucket.</summary>
-public static class Policies
+public static class TestPolicies
 {
     private static int s_next;
 

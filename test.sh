@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Builds and runs every test project in Generator.sln against real Redis, installing redis-server first when
+# it is missing, and ends with one line of totals across all projects: "tests: N passed, M failed[, K skipped]".
+set -uo pipefail
+cd "$(dirname "$0")"
+export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/null 2>&1; then
+  echo "redis-server is missing: installing it from Debian packages"
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq redis-server redis-tools </dev/null \
+    || { echo "could not install redis-server; the tests need a real Redis"; echo "tests: 0 passed, 1 failed"; exit 1; }
+fi
+echo "using $(redis-server --version)"
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+dotnet build Generator.sln -c Release -warnaserror 2>&1 | tee -a "$log"
+build=${PIPESTATUS[0]}
+if [ "$build" -ne 0 ]; then
+  echo "the build failed"
+  echo "tests: 0 passed, 1 failed"
+  exit 1
+fi
+
+dotnet test Generator.sln -c Release --no-build "$@" 2>&1 | tee -a "$log"
+status=${PIPESTATUS[0]}
+
+# Each test project prints: "Passed!  - Failed:     0, Passed:    84, Skipped:     0, Total:    84, ..."
+read -r passed failed skipped < <(grep -E '^(Passed|Failed)! +- Failed: ' "$log" | awk -F'[:,]' '
+  { f += $2; p += $4; s += $6 } END { printf "%d %d %d\n", p, f, s }')
+
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  # A test host that crashed prints no summary; count it so the total cannot look green.
+  failed=1
+fi
+line="tests: $passed passed, $failed failed"
+[ "$skipped" -gt 0 ] && line="$line, $skipped skipped"
+echo "$line"
+[ "$status" -eq 0 ] && [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
