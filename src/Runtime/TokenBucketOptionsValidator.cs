@@ -20,6 +20,22 @@ internal sealed class TokenBucketOptionsValidator : IValidateOptions<TokenBucket
         {
             (failures ??= []).Add($"TokenBuckets:Clock '{options.Clock}' is not one of {string.Join(", ", Enum.GetNames<TokenBucketClock>())}.");
         }
+        if (options.RejectionStatusCode is < 400 or > 599)
+        {
+            (failures ??= []).Add($"TokenBuckets:RejectionStatusCode must be a 4xx or 5xx status, but was {options.RejectionStatusCode}.");
+        }
+        if (options.MissingKeyStatusCode is < 400 or > 599)
+        {
+            (failures ??= []).Add($"TokenBuckets:MissingKeyStatusCode must be a 4xx or 5xx status, but was {options.MissingKeyStatusCode}.");
+        }
+        if (!Enum.IsDefined(options.Headers))
+        {
+            (failures ??= []).Add($"TokenBuckets:Headers '{options.Headers}' is not one of {string.Join(", ", Enum.GetNames<RateLimitHeaderStyle>())}.");
+        }
+        if (!Enum.IsDefined(options.MissingKey))
+        {
+            (failures ??= []).Add($"TokenBuckets:MissingKey '{options.MissingKey}' is not one of {string.Join(", ", Enum.GetNames<MissingKeyBehavior>())}.");
+        }
         return failures is null ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

@@ -1,0 +1,83 @@
+using MinimalApiSample;
+using Microsoft.AspNetCore.Authentication;
+using RateGuard;
+using RateGuard.Samples;
+
+var builder = WebApplication.CreateSlimBuilder(args);
+
+// TokenBuckets:Redis (for example --TokenBuckets:Redis=127.0.0.1:6379) selects Redis; without it, buckets are in memory.
+builder.Services.AddTokenBuckets(builder.Configuration.GetSection("TokenBuckets"));
+builder.Services.AddAuthentication(DemoAuthenticationHandler.SchemeName)
+    .AddScheme<AuthenticationSchemeOptions, DemoAuthenticationHandler>(DemoAuthenticationHandler.SchemeName, null);
+builder.Services.AddAuthorization();
+builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, SampleJsonContext.Default));
+
+var app = builder.Build();
+app.UseAuthentication();
+app.UseAuthorization();
+app.UseTokenBuckets();
+
+// The seed's example: 10 requests at once per client IP, refilled at 5 per second.
+app.MapGet("/ping", [TokenBucket(capacity: 10, rate: 5, Key = "ip")] () => new Message("pong"));
+
+// One bucket for every caller, from a method group.
+app.MapGet("/global", Endpoints.Global);
+
+// A header key, from a local function. A request without the header gets 403.
+[TokenBucket(capacity: 5, rate: 1, Key = "header:X-Api-Key")]
+Message ApiKey() => new("api key");
+app.MapGet("/api-key", ApiKey);
+
+// A query-string key, from a static lambda.
+app.MapGet("/search", [TokenBucket(capacity: 3, rate: 1, Key = "query:q")] static (string q) => new Message($"results for {q}"));
+
+// A route-value key: each tenant has its own bucket.
+app.MapGet("/tenants/{tenant}/orders", [TokenBucket(capacity: 4, rate: 2, Key = "route:tenant")] (string tenant) => new Message($"orders of {tenant}"));
+
+// User and claim keys, behind authentication (send X-Demo-User and X-Demo-Tenant).
+app.MapGet("/me", [TokenBucket(capacity: 5, rate: 1, Key = "user")] (HttpContext context) => new Message($"hello {context.User.Identity!.Name}"))
+    .RequireAuthorization();
+app.MapGet("/tenant-report", [TokenBucket(capacity: 3, rate: 1, Key = "claim:tenant")] () => new Message("tenant report"))
+    .RequireAuthorization();
+
+// Two endpoints drawing from one named bucket.
+app.MapGet("/shared/a", [TokenBucket(capacity: 4, rate: 1, Bucket = "shared")] () => new Message("a"));
+app.MapGet("/shared/b", [TokenBucket(capacity: 4, rate: 1, Bucket = "shared")] () => new Message("b"));
+
+// Two limits at once: both must admit.
+app.MapGet("/multi", [TokenBucket(capacity: 3, rate: 1)] [TokenBucket(capacity: 100, rate: 10, Key = "global")] () => new Message("multi"));
+
+// A custom key resolver.
+app.MapGet("/client", [TokenBucket(capacity: 2, rate: 1, KeyResolver = typeof(ApiClientKeyResolver))] () => new Message("client"));
+
+// Limits as endpoint metadata rather than attributes on the handler.
+app.MapGet("/metadata", () => new Message("metadata")).WithMetadata(new TokenBucketAttribute(2, 1) { Key = "ip" });
+var reports = app.MapGroup("/reports").RequireTokenBucket(capacity: 3, rate: 1, key: "ip");
+reports.MapGet("/daily", () => new Message("daily"));
+reports.MapGet("/weekly", () => new Message("weekly"));
+reports.MapGet("/health", () => new Message("unlimited")).DisableTokenBucket();
+
+// Costlier requests take more tokens: three exports drain the bucket.
+app.MapPost("/exports", [TokenBucket(capacity: 6, rate: 0.5, Cost = 2)] (ExportRequest request) => new Message($"export of {request.Name} queued"));
+
+app.Run();
+
+namespace MinimalApiSample
+{
+    /// <summary>Marks this sample's assembly, for tests that host it.</summary>
+    public sealed class SampleMarker;
+
+    public sealed record Message(string message);
+
+    public sealed record ExportRequest(string Name);
+
+    internal static class Endpoints
+    {
+        [TokenBucket(capacity: 20, rate: 10, Key = "global")]
+        public static Message Global() => new("global");
+    }
+
+    [System.Text.Json.Serialization.JsonSerializable(typeof(Message))]
+    [System.Text.Json.Serialization.JsonSerializable(typeof(ExportRequest))]
+    internal sealed partial class SampleJsonContext : System.Text.Json.Serialization.JsonSerializerContext;
+}

@@ -1,0 +1,63 @@
+using System;
+using System.Diagnostics.CodeAnalysis;
+
+namespace RateGuard;
+
+/// <summary>
+/// Limits an endpoint with a token bucket: up to <see cref="Capacity"/> requests at once, refilled at
+/// <see cref="Rate"/> tokens per second, one bucket per value of <see cref="Key"/>.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Put it on a minimal-API handler (lambda, method group, local function or static method), on an MVC controller or on
+/// an action, or attach it as endpoint metadata. Several attributes on one endpoint, or on a controller and its action,
+/// all apply: a request is admitted only when every bucket admits it.
+/// </para>
+/// <para>
+/// A source generator turns each attribute into straight-line gate code at compile time, and an analyzer reports a
+/// misconfigured attribute as a build error. Wire the runtime with <c>services.AddTokenBuckets(...)</c> and
+/// <c>app.UseTokenBuckets()</c>.
+/// </para>
+/// </remarks>
+[AttributeUsage(AttributeTargets.Class | AttributeTargets.Method, AllowMultiple = true, Inherited = true)]
+public sealed class TokenBucketAttribute : Attribute
+{
+    /// <summary>Creates a token-bucket limit.</summary>
+    /// <param name="capacity">The most tokens the bucket holds: the largest burst. At least 1.</param>
+    /// <param name="rate">Tokens added per second; fractions such as <c>0.5</c> or <c>1.0 / 60</c> are allowed. Above 0.</param>
+    public TokenBucketAttribute(int capacity, double rate)
+    {
+        Capacity = capacity;
+        Rate = rate;
+    }
+
+    /// <summary>The most tokens the bucket holds: the largest burst.</summary>
+    public int Capacity { get; }
+
+    /// <summary>Tokens added per second.</summary>
+    public double Rate { get; }
+
+    /// <summary>
+    /// What separates one client's bucket from another's. One of <c>"ip"</c> (the default: the remote address),
+    /// <c>"user"</c> (the authenticated user's id), <c>"global"</c> (one bucket for everyone),
+    /// <c>"header:&lt;Name&gt;"</c>, <c>"query:&lt;name&gt;"</c>, <c>"route:&lt;name&gt;"</c> or <c>"claim:&lt;type&gt;"</c>.
+    /// Ignored when <see cref="KeyResolver"/> is set.
+    /// </summary>
+    public string Key { get; set; } = TokenBucketKey.Ip;
+
+    /// <summary>Tokens one request takes. Defaults to 1.</summary>
+    public int Cost { get; set; } = 1;
+
+    /// <summary>
+    /// A bucket name shared by every endpoint that uses it, so they draw from one bucket. When unset, each endpoint
+    /// has buckets of its own. Letters, digits and <c>. _ - /</c>.
+    /// </summary>
+    public string? Bucket { get; set; }
+
+    /// <summary>
+    /// A type implementing <c>RateGuard.ITokenBucketKeyResolver</c> that computes the key. It is taken from dependency
+    /// injection when registered there, and otherwise created once with its parameterless constructor.
+    /// </summary>
+    [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)]
+    public Type? KeyResolver { get; set; }
+}

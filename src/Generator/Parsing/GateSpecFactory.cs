@@ -1,0 +1,63 @@
+using Microsoft.CodeAnalysis;
+using RateGuard.Generator.Models;
+
+namespace RateGuard.Generator.Parsing;
+
+/// <summary>Turns a parsed limit into the spec of a gate, when the runtime would accept it.</summary>
+internal static class GateSpecFactory
+{
+    /// <summary>The highest rate the runtime accepts: one token per microsecond.</summary>
+    public const double MaxRate = 1_000_000d;
+
+    /// <summary>
+    /// The gate spec of <paramref name="parsed"/>, or <see langword="null"/> when a value is not a compile-time
+    /// constant or is invalid. Such limits get no generated gate: the runtime builds one at startup or, if the limit
+    /// is invalid, fails at startup, and the analyzer reports it at the attribute.
+    /// </summary>
+    public static GateSpec? TryCreate(ParsedTokenBucket parsed, INamedTypeSymbol? resolverInterface)
+    {
+        if (!parsed.IsFullyConstant || !IsValidCapacity(parsed.Capacity.Value) || !IsValidRate(parsed.Rate.Value) || !IsValidCost(parsed.Cost.Value))
+        {
+            return null;
+        }
+
+        if (parsed.KeyResolver.Value is INamedTypeSymbol resolver)
+        {
+            if (resolverInterface is null || !Implements(resolver, resolverInterface) || !IsAccessibleFromAssembly(resolver) || resolver.IsAbstract)
+            {
+                return null;
+            }
+            var hasParameterlessConstructor = resolver.InstanceConstructors.Any(c => c.Parameters.Length == 0 && c.DeclaredAccessibility is Accessibility.Public or Accessibility.Internal);
+            return new GateSpec(parsed.Capacity.Value, parsed.Rate.Value, null, parsed.Cost.Value, new ResolverSpec(
+                resolver.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat),
+                resolver.ToDisplayString(),
+                hasParameterlessConstructor));
+        }
+        if (parsed.KeyResolver.Value is not null || !TokenBucketKey.TryParse(parsed.Key.Value, out _, out _))
+        {
+            return null;
+        }
+        return new GateSpec(parsed.Capacity.Value, parsed.Rate.Value, parsed.Key.Value, parsed.Cost.Value, null);
+    }
+
+    public static bool IsValidCapacity(int capacity) => capacity > 0;
+
+    public static bool IsValidRate(double rate) => !double.IsNaN(rate) && !double.IsInfinity(rate) && rate > 0 && rate <= MaxRate;
+
+    public static bool IsValidCost(int cost) => cost > 0;
+
+    public static bool Implements(ITypeSymbol type, INamedTypeSymbol @interface) =>
+        type.AllInterfaces.Any(i => SymbolEqualityComparer.Default.Equals(i, @interface));
+
+    private static bool IsAccessibleFromAssembly(ITypeSymbol type)
+    {
+        for (var current = type; current is not null; current = current.ContainingType)
+        {
+            if (current.DeclaredAccessibility is not (Accessibility.Public or Accessibility.Internal or Accessibility.ProtectedOrInternal) || current is INamedTypeSymbol { IsFileLocal: true })
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+}

@@ -1,0 +1,54 @@
+using Microsoft.CodeAnalysis;
+
+namespace RateGuard.Generator.Parsing;
+
+/// <summary>Where a limit was written.</summary>
+internal enum TokenBucketSource
+{
+    /// <summary><c>[TokenBucket(...)]</c> on a method, lambda, local function or class.</summary>
+    Attribute,
+
+    /// <summary><c>new TokenBucketAttribute(...)</c>, as passed to <c>WithMetadata</c>.</summary>
+    ObjectCreation,
+
+    /// <summary><c>.RequireTokenBucket(...)</c>.</summary>
+    FluentCall,
+}
+
+/// <summary>
+/// A token-bucket limit read from source, argument by argument with locations. The generator and the analyzer both
+/// read limits into this one shape; it is never cached in a pipeline (it holds locations and a symbol).
+/// </summary>
+internal sealed class ParsedTokenBucket
+{
+    public ParsedTokenBucket(TokenBucketSource source, Location? location)
+    {
+        Source = source;
+        Location = location;
+        Capacity = ParsedValue<int>.Unknown(location);
+        Rate = ParsedValue<double>.Unknown(location);
+        Key = ParsedValue<string?>.Default("ip", location);
+        Cost = ParsedValue<int>.Default(1, location);
+        Bucket = ParsedValue<string?>.Default(null, location);
+        KeyResolver = ParsedValue<ITypeSymbol?>.Default(null, location);
+    }
+
+    public TokenBucketSource Source { get; }
+
+    public Location? Location { get; }
+
+    public ParsedValue<int> Capacity { get; set; }
+
+    public ParsedValue<double> Rate { get; set; }
+
+    public ParsedValue<string?> Key { get; set; }
+
+    public ParsedValue<int> Cost { get; set; }
+
+    public ParsedValue<string?> Bucket { get; set; }
+
+    public ParsedValue<ITypeSymbol?> KeyResolver { get; set; }
+
+    /// <summary>Whether every argument that shapes the gate is a compile-time constant.</summary>
+    public bool IsFullyConstant => Capacity.IsConstant && Rate.IsConstant && Key.IsConstant && Cost.IsConstant && KeyResolver.IsConstant;
+}

@@ -1,0 +1,26 @@
+using Microsoft.AspNetCore.Http;
+
+namespace RateGuard.Gates;
+
+/// <summary>
+/// One <c>[TokenBucket]</c> limit on one endpoint: its policy, and how to read the client's key from a request.
+/// The source generator emits a sealed subclass per distinct limit, with the constants folded in.
+/// </summary>
+public abstract class TokenBucketGate
+{
+    /// <summary>Creates a gate for <paramref name="policy"/>.</summary>
+    protected TokenBucketGate(TokenBucketPolicy policy, string keyDescription)
+    {
+        Policy = policy ?? throw new ArgumentNullException(nameof(policy));
+        KeyDescription = keyDescription ?? throw new ArgumentNullException(nameof(keyDescription));
+    }
+
+    /// <summary>The bucket this gate draws from.</summary>
+    public TokenBucketPolicy Policy { get; }
+
+    /// <summary>The key source as written in the attribute, or the resolver's type name, for messages.</summary>
+    public string KeyDescription { get; }
+
+    /// <summary>Reads the client's key from the request; <see langword="null"/> when the request has none.</summary>
+    public abstract string? GetPartitionKey(HttpContext context);
+}

@@ -1,0 +1,66 @@
+using System.Globalization;
+using System.Security.Claims;
+using Microsoft.AspNetCore.Http;
+
+namespace RateGuard.Gates;
+
+/// <summary>
+/// Reads each built-in kind of key from a request. Generated gates call these directly with their arguments as
+/// constants; the fallback gate calls the same methods, so both paths read keys identically.
+/// </summary>
+/// <remarks>Every reader returns <see langword="null"/> when the request has no value, and never an empty string.</remarks>
+public static class TokenBucketKeyReaders
+{
+    /// <summary>The single key of a <c>global</c> bucket.</summary>
+    public const string GlobalKey = "global";
+
+    /// <summary>The remote address; an IPv4-mapped IPv6 address reads as the IPv4 address.</summary>
+    public static string? RemoteIp(HttpContext context)
+    {
+        var address = context.Connection.RemoteIpAddress;
+        if (address is null)
+        {
+            return null;
+        }
+        if (address.IsIPv4MappedToIPv6)
+        {
+            address = address.MapToIPv4();
+        }
+        return address.ToString();
+    }
+
+    /// <summary>The authenticated user's id: the name-identifier claim, else <c>sub</c>, else the identity's name.</summary>
+    public static string? User(HttpContext context)
+    {
+        var user = context.User;
+        if (user.Identity is not { IsAuthenticated: true } identity)
+        {
+            return null;
+        }
+        return NullIfEmpty(user.FindFirst(ClaimTypes.NameIdentifier)?.Value)
+            ?? NullIfEmpty(user.FindFirst("sub")?.Value)
+            ?? NullIfEmpty(identity.Name);
+    }
+
+    /// <summary>The first value of header <paramref name="name"/>.</summary>
+    public static string? Header(HttpContext context, string name) =>
+        context.Request.Headers.TryGetValue(name, out var values) && values.Count > 0 ? NullIfEmpty(values[0]) : null;
+
+    /// <summary>The first value of query parameter <paramref name="name"/>.</summary>
+    public static string? Query(HttpContext context, string name) =>
+        context.Request.Query.TryGetValue(name, out var values) && values.Count > 0 ? NullIfEmpty(values[0]) : null;
+
+    /// <summary>Route value <paramref name="name"/>.</summary>
+    public static string? Route(HttpContext context, string name) =>
+        context.Request.RouteValues.TryGetValue(name, out var value)
+            ? NullIfEmpty(value as string ?? Convert.ToString(value, CultureInfo.InvariantCulture))
+            : null;
+
+    /// <summary>The first claim of type <paramref name="type"/> of the current user.</summary>
+    public static string? Claim(HttpContext context, string type) => NullIfEmpty(context.User.FindFirst(type)?.Value);
+
+    /// <summary>What a custom resolver returned, with empty read as missing.</summary>
+    public static string? Resolved(string? key) => NullIfEmpty(key);
+
+    private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
+}

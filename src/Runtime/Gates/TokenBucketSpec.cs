@@ -1,0 +1,27 @@
+using System.Diagnostics.CodeAnalysis;
+
+namespace RateGuard.Gates;
+
+/// <summary>
+/// What makes two <c>[TokenBucket]</c> limits the same gate: everything but the bucket name. Generated gates are
+/// registered under their spec, and each endpoint's attributes find their gate by it at startup.
+/// </summary>
+/// <param name="Capacity">The attribute's capacity.</param>
+/// <param name="Rate">The attribute's rate.</param>
+/// <param name="Key">The attribute's key source; <see langword="null"/> when a resolver type computes the key.</param>
+/// <param name="Cost">The attribute's cost.</param>
+/// <param name="KeyResolver">The attribute's resolver type, if any.</param>
+public readonly record struct TokenBucketSpec(
+    int Capacity,
+    double Rate,
+    string? Key,
+    int Cost,
+    [property: DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] Type? KeyResolver)
+{
+    /// <summary>The spec of <paramref name="attribute"/>.</summary>
+    public static TokenBucketSpec From(TokenBucketAttribute attribute)
+    {
+        ArgumentNullException.ThrowIfNull(attribute);
+        return new(attribute.Capacity, attribute.Rate, attribute.KeyResolver is null ? attribute.Key : null, attribute.Cost, attribute.KeyResolver);
+    }
+}

@@ -1,0 +1,50 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace RateGuard.Http;
+
+/// <summary>
+/// The default bucket name of an endpoint: its HTTP methods and route pattern, so that every instance of the app
+/// derives the same name and shares the same Redis bucket.
+/// </summary>
+internal static class EndpointBucketName
+{
+    private const int MaxReadableLength = 80;
+
+    public static string For(Endpoint endpoint, int index)
+    {
+        var methods = endpoint.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods;
+        var route = endpoint is RouteEndpoint r ? r.RoutePattern.RawText ?? "" : endpoint.DisplayName ?? "endpoint";
+        var text = (methods is { Count: > 0 } ? string.Join(",", methods) : "ANY") + (route.StartsWith('/') ? route : "/" + route);
+        var name = Sanitize(text);
+        return index == 0 ? name : $"{name}.{index + 1}";
+    }
+
+    // Keeps the name readable where it can, and appends a hash of the exact text whenever a character had to be
+    // replaced or the text was cut, so that two routes never collapse into one name.
+    private static string Sanitize(string text)
+    {
+        var builder = new StringBuilder(Math.Min(text.Length, MaxReadableLength));
+        var lossy = text.Length > MaxReadableLength;
+        foreach (var c in text.AsSpan(0, Math.Min(text.Length, MaxReadableLength)))
+        {
+            if (char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' or '/')
+            {
+                builder.Append(c);
+            }
+            else
+            {
+                builder.Append('_');
+                lossy = true;
+            }
+        }
+        if (lossy)
+        {
+            var hash = SHA256.HashData(Encoding.UTF8.GetBytes(text));
+            builder.Append('-').Append(Convert.ToHexStringLower(hash.AsSpan(0, 4)));
+        }
+        return builder.ToString();
+    }
+}

@@ -1,0 +1,175 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
+using RateGuard.Gates;
+using RateGuard.Stores;
+
+namespace RateGuard.Http;
+
+/// <summary>
+/// Runs each endpoint's gates after routing has chosen the endpoint and before the endpoint runs, so a rejected
+/// request is answered before its body is read or bound, for minimal APIs and MVC alike.
+/// </summary>
+internal sealed class TokenBucketMiddleware
+{
+    private const string ProblemContentType = "application/problem+json";
+    private const string TooManyRequestsType = "https://www.rfc-editor.org/rfc/rfc6585#section-4";
+    private const string ForbiddenType = "https://www.rfc-editor.org/rfc/rfc9110#section-15.5.4";
+
+    private readonly RequestDelegate _next;
+    private readonly EndpointGateTable _table;
+    private readonly ITokenBucketStore _store;
+    private readonly TokenBucketOptions _options;
+    private readonly IProblemDetailsService? _problemDetails;
+
+    public TokenBucketMiddleware(RequestDelegate next, EndpointGateTable table, ITokenBucketStore store, IOptions<TokenBucketOptions> options, IProblemDetailsService? problemDetails)
+    {
+        _next = next;
+        _table = table;
+        _store = store;
+        _options = options.Value;
+        _problemDetails = problemDetails;
+    }
+
+    public Task InvokeAsync(HttpContext context)
+    {
+        var endpoint = context.GetEndpoint();
+        if (endpoint is null || _table.Get(endpoint) is not { } gates)
+        {
+            return _next(context);
+        }
+        return gates.Gates.Length == 1 ? LimitOneAsync(context, gates) : LimitManyAsync(context, gates);
+    }
+
+    // The common case, one bucket, without renting an array for the decisions.
+    private async Task LimitOneAsync(HttpContext context, EndpointGates gates)
+    {
+        var gate = gates.Gates[0];
+        var key = gate.GetPartitionKey(context);
+        if (key is null)
+        {
+            if (_options.MissingKey == MissingKeyBehavior.Admit)
+            {
+                await _next(context);
+                return;
+            }
+            await RejectMissingKeyAsync(context, gate);
+            return;
+        }
+
+        var decision = await _store.AcquireAsync(gate.Policy, key, context.RequestAborted);
+        RateLimitHeaders.Write(context.Response, _options.Headers, gates, new ReadOnlySpan<RateLimitDecision>(in decision));
+        if (!decision.IsAdmitted)
+        {
+            await RejectAsync(context, gate, decision);
+            return;
+        }
+        await _next(context);
+    }
+
+    // Every bucket must admit; the first that rejects ends the request without consulting the rest.
+    private async Task LimitManyAsync(HttpContext context, EndpointGates gates)
+    {
+        var decisions = ArrayPool<RateLimitDecision>.Shared.Rent(gates.Gates.Length);
+        var decided = 0;
+        try
+        {
+            foreach (var gate in gates.Gates)
+            {
+                var key = gate.GetPartitionKey(context);
+                if (key is null)
+                {
+                    if (_options.MissingKey == MissingKeyBehavior.Admit)
+                    {
+                        continue;
+                    }
+                    RateLimitHeaders.Write(context.Response, _options.Headers, gates, decisions.AsSpan(0, decided));
+                    await RejectMissingKeyAsync(context, gate);
+                    return;
+                }
+
+                var decision = await _store.AcquireAsync(gate.Policy, key, context.RequestAborted);
+                decisions[decided++] = decision;
+                if (!decision.IsAdmitted)
+                {
+                    RateLimitHeaders.Write(context.Response, _options.Headers, gates, decisions.AsSpan(0, decided));
+                    await RejectAsync(context, gate, decision);
+                    return;
+                }
+            }
+            RateLimitHeaders.Write(context.Response, _options.Headers, gates, decisions.AsSpan(0, decided));
+        }
+        finally
+        {
+            ArrayPool<RateLimitDecision>.Shared.Return(decisions);
+        }
+        await _next(context);
+    }
+
+    private Task RejectAsync(HttpContext context, TokenBucketGate gate, RateLimitDecision decision)
+    {
+        context.Response.StatusCode = _options.RejectionStatusCode;
+        string detail;
+        if (decision.CanEverBeAdmitted)
+        {
+            var seconds = Math.Max(1, RateLimitHeaders.CeilingSeconds(decision.RetryAfter));
+            context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+            detail = $"Rate limit '{gate.Policy.Name}' exceeded: {gate.Policy.Capacity} requests, refilled at {gate.Policy.Rate.ToString(CultureInfo.InvariantCulture)} per second. Retry after {seconds} s.";
+        }
+        else
+        {
+            detail = $"Rate limit '{gate.Policy.Name}': a request costs {gate.Policy.Cost} tokens but the bucket holds at most {gate.Policy.Capacity}, so it can never be admitted.";
+        }
+        var rejected = new TokenBucketRejectedContext(context, TokenBucketRejectionReason.RateLimited, gate.Policy, gate.KeyDescription, decision);
+        return RespondAsync(rejected, "Too Many Requests", TooManyRequestsType, detail);
+    }
+
+    private Task RejectMissingKeyAsync(HttpContext context, TokenBucketGate gate)
+    {
+        context.Response.StatusCode = _options.MissingKeyStatusCode;
+        var detail = $"Rate limit '{gate.Policy.Name}' needs a value for its key {gate.KeyDescription}, and this request has none.";
+        var rejected = new TokenBucketRejectedContext(context, TokenBucketRejectionReason.MissingKey, gate.Policy, gate.KeyDescription, null);
+        return RespondAsync(rejected, "Forbidden", ForbiddenType, detail);
+    }
+
+    private async Task RespondAsync(TokenBucketRejectedContext rejected, string title, string type, string detail)
+    {
+        if (_options.OnRejected is { } onRejected)
+        {
+            await onRejected(rejected);
+            return;
+        }
+
+        var context = rejected.HttpContext;
+        var problem = new ProblemDetails { Status = context.Response.StatusCode, Title = title, Type = type, Detail = detail };
+        if (_problemDetails is not null && await _problemDetails.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem }))
+        {
+            return;
+        }
+        await WriteProblemAsync(context.Response, problem);
+    }
+
+    // Written by hand rather than serialized, so the fallback body needs no reflection or JSON contract.
+    private static async Task WriteProblemAsync(HttpResponse response, ProblemDetails problem)
+    {
+        response.ContentType = ProblemContentType;
+        var buffer = new ArrayBufferWriter<byte>(512);
+        // A JSON body, never embedded in HTML, so the relaxed encoder's plain apostrophes and quotes are safe.
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            json.WriteStartObject();
+            json.WriteString("type", problem.Type);
+            json.WriteString("title", problem.Title);
+            json.WriteNumber("status", problem.Status ?? response.StatusCode);
+            json.WriteString("detail", problem.Detail);
+            json.WriteEndObject();
+        }
+        response.ContentLength = buffer.WrittenCount;
+        await response.Body.WriteAsync(buffer.WrittenMemory, response.HttpContext.RequestAborted);
+    }
+}
