@@ -4,7 +4,9 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RateGuard;
+using Microsoft.AspNetCore.Routing;
 using RateGuard.Diagnostics;
+using RateGuard.Http;
 using RateGuard.Stores;
 using StackExchange.Redis;
 
@@ -39,6 +41,7 @@ public static class TokenBucketServiceCollectionExtensions
         services.TryAddSingleton<IValidateOptions<TokenBucketOptions>, TokenBucketOptionsValidator>();
         services.AddOptions<TokenBucketOptions>().ValidateOnStart();
         services.TryAddSingleton<ITokenBucketStore>(CreateStore);
+        services.TryAddSingleton(static services => new EndpointGateTable(services.GetRequiredService<EndpointDataSource>(), services));
         // Resolving the store at startup makes the store choice, and its warning, visible before the first request.
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, TokenBucketStartup>());
         return services;

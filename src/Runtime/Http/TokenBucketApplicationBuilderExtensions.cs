@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using RateGuard;
@@ -28,7 +27,7 @@ public static class TokenBucketApplicationBuilderExtensions
         {
             // Built when the pipeline is built, after every Map* call: every endpoint is matched to its gates here,
             // so a misconfigured limit fails at startup.
-            var table = new EndpointGateTable(services.GetRequiredService<EndpointDataSource>(), services);
+            var table = services.GetRequiredService<EndpointGateTable>();
             var middleware = new TokenBucketMiddleware(
                 next,
                 table,

@@ -1,0 +1,153 @@
+using RateGuard.Generator.Tests.Infrastructure;
+
+namespace RateGuard.Generator.Tests;
+
+/// <summary>The generated source for each way of writing a limit, compared with the golden files in Snapshots/.</summary>
+public sealed class GeneratedSourceSnapshotTests
+{
+    private const string Usings = """
+        using Microsoft.AspNetCore.Builder;
+        using Microsoft.AspNetCore.Http;
+        using Microsoft.AspNetCore.Mvc;
+        using RateGuard;
+
+        """;
+
+    private static string MinimalApi(string body) => Usings + $$"""
+        public static class Routes
+        {
+            public static void Map(WebApplication app)
+            {
+                {{body}}
+            }
+        }
+        """;
+
+    public static TheoryData<string, string> Cases => new()
+    {
+        { "KeyIp", MinimalApi("""app.MapGet("/ping", [TokenBucket(capacity: 10, rate: 5, Key = "ip")] () => "pong");""") },
+        { "KeyUser", MinimalApi("""app.MapGet("/me", [TokenBucket(5, 1, Key = "user")] () => "me").RequireAuthorization();""") },
+        { "KeyGlobal", MinimalApi("""app.MapGet("/all", [TokenBucket(100, 50, Key = "global")] () => "all");""") },
+        { "KeyHeader", MinimalApi("""app.MapGet("/k", [TokenBucket(5, 1, Key = "header:X-Api-Key")] () => "k");""") },
+        { "KeyQuery", MinimalApi("""app.MapGet("/q", [TokenBucket(3, 1, Key = "query:q")] (string q) => q);""") },
+        { "KeyRoute", MinimalApi("""app.MapGet("/tenants/{tenant}", [TokenBucket(4, 2, Key = "route:tenant")] (string tenant) => tenant);""") },
+        { "KeyClaim", MinimalApi("""app.MapGet("/t", [TokenBucket(3, 1, Key = "claim:tenant_id")] () => "t").RequireAuthorization();""") },
+        { "MethodGroup", Usings + """
+            public static class Routes
+            {
+                public static void Map(WebApplication app) => app.MapGet("/global", Handlers.Global);
+            }
+
+            public static class Handlers
+            {
+                [TokenBucket(20, 10, Key = "global")]
+                public static string Global() => "global";
+            }
+            """ },
+        { "LocalFunction", MinimalApi("""
+            [TokenBucket(5, 0.5, Key = "header:X-Client")]
+                    static string Local() => "local";
+                    app.MapGet("/local", Local);
+            """) },
+        { "StaticLambda", MinimalApi("""app.MapGet("/s", [TokenBucket(7, 3.5)] static () => "s");""") },
+        { "MultipleAttributes", MinimalApi("""app.MapGet("/multi", [TokenBucket(3, 1)] [TokenBucket(100, 10, Key = "global", Cost = 2)] () => "multi");""") },
+        { "ControllerAndActionWithDisable", Usings + """
+            [ApiController]
+            [Route("reports")]
+            [TokenBucket(5, 1, Key = "header:X-Api-Key")]
+            public sealed class ReportsController : ControllerBase
+            {
+                [HttpGet("daily")]
+                public string Daily() => "daily";
+
+                [HttpGet("expensive")]
+                [TokenBucket(2, 1)]
+                public string Expensive() => "expensive";
+
+                [HttpGet("health")]
+                [DisableTokenBucket]
+                public string Health() => "ok";
+            }
+            """ },
+        { "SharedBucket", MinimalApi("""
+            app.MapGet("/a", [TokenBucket(4, 1, Bucket = "shared")] () => "a");
+                    app.MapGet("/b", [TokenBucket(4, 1, Bucket = "shared")] () => "b");
+            """) },
+        { "CustomResolver", Usings + """
+            public sealed class TenantResolver : ITokenBucketKeyResolver
+            {
+                public string? ResolveKey(HttpContext context) => context.Request.Host.Host;
+            }
+
+            public sealed class InjectedResolver(string prefix) : ITokenBucketKeyResolver
+            {
+                public string? ResolveKey(HttpContext context) => prefix + context.Request.Path;
+            }
+
+            public static class Routes
+            {
+                public static void Map(WebApplication app)
+                {
+                    app.MapGet("/r", [TokenBucket(10, 2, KeyResolver = typeof(TenantResolver))] () => "r");
+                    app.MapGet("/i", [TokenBucket(10, 2, KeyResolver = typeof(InjectedResolver))] () => "i");
+                }
+            }
+            """ },
+        { "EndpointMetadata", MinimalApi("""
+            app.MapGet("/m", () => "m").WithMetadata(new TokenBucketAttribute(2, 1) { Key = "query:id", Cost = 1 });
+                    var group = app.MapGroup("/reports").RequireTokenBucket(3, 1, key: "header:X-Api-Key");
+                    group.MapGet("/daily", () => "daily");
+                    app.MapGet("/single", () => "single").RequireTokenBucket(capacity: 9, rate: 3);
+            """) },
+        { "ConstantsFolded", Usings + """
+            public static class Limits
+            {
+                public const int Burst = 60 * 10;
+                public const double PerMinute = 1.0 / 60;
+                public const string TenantHeader = "header:" + "X-Tenant";
+            }
+
+            public static class Routes
+            {
+                public static void Map(WebApplication app)
+                {
+                    app.MapGet("/c", [TokenBucket(Limits.Burst, Limits.PerMinute * 30, Key = Limits.TenantHeader)] () => "c");
+                }
+            }
+            """ },
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Generated_source_matches_its_snapshot(string name, string source) =>
+        Snapshot.Match(GeneratorHarness.RunAndGetSource(source), name);
+
+    [Fact]
+    public void Limits_that_are_not_constant_or_not_valid_get_no_gate_and_leave_the_rest()
+    {
+        var generated = GeneratorHarness.RunAndGetSource(MinimalApi("""
+            app.MapGet("/ok", [TokenBucket(10, 5)] () => "ok");
+                    app.MapGet("/dynamic", () => "d").WithMetadata(new TokenBucketAttribute(int.Parse("3"), 1));
+                    app.MapGet("/bad-key", [TokenBucket(10, 5, Key = "cookie:x")] () => "b");
+            """));
+
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(generated, "TokenBucketGateRegistry.Register"));
+        Assert.Contains("new global::RateGuard.Gates.TokenBucketSpec(10, 5d, \"ip\", 1, null)", generated);
+    }
+
+    [Fact]
+    public void Nothing_is_generated_when_the_runtime_is_not_referenced()
+    {
+        var compilation = GeneratorHarness.CompileWithoutRuntime("""
+            public static class Handlers
+            {
+                [RateGuard.TokenBucket(10, 5)]
+                public static string Ping() => "pong";
+            }
+            """);
+
+        var result = GeneratorHarness.CreateDriver().RunGenerators(compilation).GetRunResult();
+
+        Assert.Empty(result.GeneratedTrees);
+    }
+}

@@ -1,0 +1,66 @@
+using System.Runtime.CompilerServices;
+
+namespace RateGuard.Generator.Tests.Infrastructure;
+
+/// <summary>
+/// Golden-file snapshots: the expected output lives in <c>Snapshots/&lt;name&gt;.verified.cs</c>. On a mismatch the
+/// actual output is written next to it as <c>.received.cs</c>; set <c>RATEGUARD_ACCEPT_SNAPSHOTS=1</c> to accept it.
+/// </summary>
+public static class Snapshot
+{
+    public static void Match(string actual, string name, [CallerFilePath] string callerPath = "")
+    {
+        var directory = Path.Combine(FindProjectDirectory(callerPath), "Snapshots");
+        var verified = Path.Combine(directory, name + ".verified.cs");
+        var received = Path.Combine(directory, name + ".received.cs");
+        actual = Normalize(actual);
+
+        if (Environment.GetEnvironmentVariable("RATEGUARD_ACCEPT_SNAPSHOTS") == "1")
+        {
+            File.WriteAllText(verified, actual);
+            File.Delete(received);
+            return;
+        }
+
+        var expected = File.Exists(verified) ? Normalize(File.ReadAllText(verified)) : null;
+        if (expected == actual)
+        {
+            File.Delete(received);
+            return;
+        }
+        File.WriteAllText(received, actual);
+        Assert.Fail(expected is null
+            ? $"No snapshot {verified} exists yet. The output is in {received}; review it and rename it to accept."
+            : $"The generated source differs from {verified}. The output is in {received}; diff them, then accept with RATEGUARD_ACCEPT_SNAPSHOTS=1.\n{FirstDifference(expected, actual)}");
+    }
+
+    private static string Normalize(string text) => text.Replace("\r\n", "\n").TrimStart('\uFEFF');
+
+    private static string FirstDifference(string expected, string actual)
+    {
+        var e = expected.Split('\n');
+        var a = actual.Split('\n');
+        for (var i = 0; i < Math.Max(e.Length, a.Length); i++)
+        {
+            var left = i < e.Length ? e[i] : "<end>";
+            var right = i < a.Length ? a[i] : "<end>";
+            if (left != right)
+            {
+                return $"Line {i + 1}:\n  expected: {left}\n  actual:   {right}";
+            }
+        }
+        return "";
+    }
+
+    private static string FindProjectDirectory(string callerPath)
+    {
+        for (var directory = Path.GetDirectoryName(callerPath); directory is not null; directory = Path.GetDirectoryName(directory))
+        {
+            if (Directory.EnumerateFiles(directory, "*.csproj").Any())
+            {
+                return directory;
+            }
+        }
+        throw new InvalidOperationException($"No project directory above {callerPath}.");
+    }
+}
