@@ -32,7 +32,7 @@ app.MapGet("/api-key", ApiKey);
 app.MapGet("/search", [TokenBucket(capacity: 3, rate: 1, Key = "query:q")] static (string q) => new Message($"results for {q}"));
 
 // A route-value key: each tenant has its own bucket.
-app.MapGet("/tenants/{tenant}/orders", [TokenBucket(capacity: 4, rate: 2, Key = "route:tenant")] (string tenant) => new Message($"orders of {tenant}"));
+app.MapGet("/tenants/{tenant}/orders", [TokenBucket(capacity: 4, rate: 1, Key = "route:tenant")] (string tenant) => new Message($"orders of {tenant}"));
 
 // User and claim keys, behind authentication (send X-Demo-User and X-Demo-Tenant).
 app.MapGet("/me", [TokenBucket(capacity: 5, rate: 1, Key = "user")] (HttpContext context) => new Message($"hello {context.User.Identity!.Name}"))
@@ -73,7 +73,7 @@ namespace MinimalApiSample
 
     internal static class Endpoints
     {
-        [TokenBucket(capacity: 20, rate: 10, Key = "global")]
+        [TokenBucket(capacity: 20, rate: 1, Key = "global")]
         public static Message Global() => new("global");
     }
 

@@ -10,7 +10,7 @@ namespace MvcSample.Controllers;
 public sealed class KeysController : ControllerBase
 {
     [HttpGet("/global")]
-    [TokenBucket(capacity: 20, rate: 10, Key = "global")]
+    [TokenBucket(capacity: 20, rate: 1, Key = "global")]
     public object Global() => new { message = "global" };
 
     [HttpGet("/search")]
@@ -18,7 +18,7 @@ public sealed class KeysController : ControllerBase
     public object Search(string q) => new { message = $"results for {q}" };
 
     [HttpGet("/tenants/{tenant}/orders")]
-    [TokenBucket(capacity: 4, rate: 2, Key = "route:tenant")]
+    [TokenBucket(capacity: 4, rate: 1, Key = "route:tenant")]
     public object Orders(string tenant) => new { message = $"orders of {tenant}" };
 
     [Authorize]

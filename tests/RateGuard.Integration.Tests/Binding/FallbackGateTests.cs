@@ -1,0 +1,52 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using RateGuard.Gates;
+using RateGuard.Http;
+using RateGuard.Integration.Tests.Infrastructure;
+using static RateGuard.Integration.Tests.Infrastructure.HttpAssertions;
+
+namespace RateGuard.Integration.Tests.Binding;
+
+/// <summary>Limits that no generated code covers still work, through a gate built once at startup.</summary>
+public sealed class FallbackGateTests
+{
+    [Theory]
+    [InlineData("/fallback/mvc", 7, "X-Fallback", "mvc")]
+    [InlineData("/fallback/minimal?who=ann", 6, null, "minimal")]
+    [InlineData("/fallback/dynamic", 4, "X-Dynamic", "dynamic")]
+    public async Task A_limit_without_a_generated_gate_is_enforced_by_a_fallback_gate(string url, int capacity, string? header, string expectedBody)
+    {
+        await using var app = await TestApp.StartAsync();
+        (string, string)[] headers = header is null ? [] : [(header, "client-1")];
+
+        var gate = Assert.Single(GatesOf(app, url.Split('?')[0]));
+        var statuses = await app.Client.Statuses(url, capacity + 1, headers);
+        using var admittedElsewhere = await app.Client.Get(header is null ? url.Replace("ann", "bob") : url, header is null ? [] : [(header, "client-2")]);
+
+        Assert.IsType<FallbackTokenBucketGate>(gate);
+        Assert.False(TokenBucketGateRegistry.TryGet(new TokenBucketSpec(gate.Policy.Capacity, gate.Policy.Rate, gate.KeyDescription, 1, null), out _));
+        Assert.Equal(Repeat(200, capacity).Then(429), statuses);
+        Assert.Equal(expectedBody, await admittedElsewhere.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task A_limit_in_the_generators_own_compilation_gets_its_generated_gate()
+    {
+        await using var app = await TestApp.StartAsync();
+
+        var gate = Assert.Single(GatesOf(app, "/minimal/bind"));
+
+        Assert.Equal("RateGuard.Generated", gate.GetType().Namespace);
+        Assert.True(TokenBucketGateRegistry.TryGet(new TokenBucketSpec(1, 0.001, "ip", 1, null), out _));
+    }
+
+    private static TokenBucketGate[] GatesOf(TestApp app, string path)
+    {
+        var table = app.App.Services.GetRequiredService<EndpointGateTable>();
+        var endpoint = app.App.Services.GetRequiredService<EndpointDataSource>().Endpoints
+            .OfType<RouteEndpoint>()
+            .Single(e => "/" + e.RoutePattern.RawText!.TrimStart('/') == path);
+        return table.Get(endpoint)?.Gates ?? [];
+    }
+}

@@ -1,0 +1,47 @@
+using System.Net;
+using System.Net.Http.Json;
+
+namespace RateGuard.Integration.Tests.Binding;
+
+public sealed class RejectionBeforeBindingTests
+{
+    [Fact]
+    public async Task A_rejected_minimal_api_post_never_constructs_its_body()
+    {
+        await using var app = await TestApp.StartAsync();
+
+        using var admitted = await app.Client.PostAsJsonAsync("/minimal/bind", new { name = "first" });
+        var afterAdmitted = CountedBody.Constructions;
+        var rejected = new List<HttpStatusCode>();
+        for (var i = 0; i < 5; i++)
+        {
+            using var response = await app.Client.PostAsJsonAsync("/minimal/bind", new { name = "flood" });
+            rejected.Add(response.StatusCode);
+        }
+
+        Assert.Equal(HttpStatusCode.OK, admitted.StatusCode);
+        Assert.Equal(1, afterAdmitted);
+        Assert.All(rejected, status => Assert.Equal(HttpStatusCode.TooManyRequests, status));
+        Assert.Equal(afterAdmitted, CountedBody.Constructions);
+    }
+
+    [Fact]
+    public async Task A_rejected_mvc_post_never_constructs_its_body()
+    {
+        await using var app = await TestApp.StartAsync();
+
+        using var admitted = await app.Client.PostAsJsonAsync("/mvc/bind", new { name = "first" });
+        var afterAdmitted = CountedMvcBody.Constructions;
+        var rejected = new List<HttpStatusCode>();
+        for (var i = 0; i < 5; i++)
+        {
+            using var response = await app.Client.PostAsJsonAsync("/mvc/bind", new { name = "flood" });
+            rejected.Add(response.StatusCode);
+        }
+
+        Assert.Equal(HttpStatusCode.OK, admitted.StatusCode);
+        Assert.Equal(1, afterAdmitted);
+        Assert.All(rejected, status => Assert.Equal(HttpStatusCode.TooManyRequests, status));
+        Assert.Equal(afterAdmitted, CountedMvcBody.Constructions);
+    }
+}

@@ -1,0 +1,78 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using RateGuard.Integration.Tests.Infrastructure;
+using RateGuard.NoGenerator.Fixture;
+
+namespace RateGuard.Integration.Tests.Binding;
+
+/// <summary>A body type that counts how often model binding constructs it.</summary>
+public sealed class CountedBody
+{
+    private static int s_constructions;
+
+    public CountedBody() => Interlocked.Increment(ref s_constructions);
+
+    public static int Constructions => Volatile.Read(ref s_constructions);
+
+    public string? Name { get; set; }
+}
+
+/// <summary>The same, for the MVC endpoint, so the two tests cannot see each other's count.</summary>
+public sealed class CountedMvcBody
+{
+    private static int s_constructions;
+
+    public CountedMvcBody() => Interlocked.Increment(ref s_constructions);
+
+    public static int Constructions => Volatile.Read(ref s_constructions);
+
+    public string? Name { get; set; }
+}
+
+[ApiController]
+public sealed class BindingController : ControllerBase
+{
+    [HttpPost("/mvc/bind")]
+    [TokenBucket(capacity: 1, rate: 0.001)]
+    public string Bind([FromBody] CountedMvcBody body) => body.Name ?? "";
+}
+
+/// <summary>An app built in the test: endpoints with counted bodies, and endpoints the generator never saw.</summary>
+public sealed class TestApp : IAsyncDisposable
+{
+    private TestApp(WebApplication app)
+    {
+        App = app;
+        Client = app.GetTestClient();
+    }
+
+    public WebApplication App { get; }
+
+    public HttpClient Client { get; }
+
+    public static async Task<TestApp> StartAsync()
+    {
+        var builder = WebApplication.CreateBuilder();
+        builder.WebHost.UseTestServer();
+        builder.Services.AddTokenBuckets();
+        builder.Services.AddTransient<IStartupFilter, TestClientAddress>();
+        builder.Services.AddControllers()
+            .AddApplicationPart(typeof(BindingController).Assembly)
+            .AddApplicationPart(typeof(FallbackController).Assembly);
+
+        var app = builder.Build();
+        app.UseTokenBuckets();
+        app.MapPost("/minimal/bind", [TokenBucket(capacity: 1, rate: 0.001)] (CountedBody body) => body.Name);
+        // Limits the generator cannot see: a handler from an assembly compiled without it, and a non-constant limit.
+        app.MapGet("/fallback/minimal", FallbackHandlers.Handle);
+        app.MapGet("/fallback/dynamic", () => "dynamic").WithMetadata(new TokenBucketAttribute(int.Parse("4"), 0.25) { Key = "header:X-Dynamic" });
+        app.MapControllers();
+        await app.StartAsync();
+        return new TestApp(app);
+    }
+
+    public async ValueTask DisposeAsync() => await App.DisposeAsync();
+}

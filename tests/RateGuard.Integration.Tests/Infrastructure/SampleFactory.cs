@@ -1,0 +1,25 @@
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace RateGuard.Integration.Tests.Infrastructure;
+
+/// <summary>Hosts a sample in memory with the given settings and a remote address per request.</summary>
+public sealed class SampleFactory<TMarker>(IReadOnlyDictionary<string, string?> settings, Action<IServiceCollection>? services = null)
+    : WebApplicationFactory<TMarker>
+    where TMarker : class
+{
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        foreach (var (key, value) in settings)
+        {
+            builder.UseSetting(key, value);
+        }
+        builder.ConfigureTestServices(s =>
+        {
+            s.AddTransient<Microsoft.AspNetCore.Hosting.IStartupFilter, TestClientAddress>();
+            services?.Invoke(s);
+        });
+    }
+}

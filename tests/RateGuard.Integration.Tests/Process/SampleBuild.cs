@@ -1,0 +1,69 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+
+namespace RateGuard.Integration.Tests.Process;
+
+/// <summary>
+/// Builds the minimal-API sample once, with the Request Delegate Generator switched on as <c>PublishAot</c> would,
+/// into a directory of its own, for tests that run it as a real process.
+/// </summary>
+public sealed class SampleBuild : IDisposable
+{
+    public SampleBuild()
+    {
+        ArtifactsPath = Directory.CreateTempSubdirectory("rateguard-rdg-").FullName;
+        var project = Path.Combine(RepositoryRoot(), "samples", "MinimalApi", "MinimalApi.csproj");
+        var (exitCode, output) = Run("dotnet", ["build", project, "-c", "Release", "--artifacts-path", ArtifactsPath,
+            "-p:EnableRequestDelegateGenerator=true", "-p:EmitCompilerGeneratedFiles=true", "-warnaserror", "-nologo"], TimeSpan.FromMinutes(5));
+        Assert.True(exitCode == 0, $"Building the sample with RDG failed:\n{output}");
+        Assembly = Directory.EnumerateFiles(ArtifactsPath, "MinimalApi.dll", SearchOption.AllDirectories).Single(p => p.Contains(Path.Combine("bin", "MinimalApi")));
+        GeneratedFiles = Directory.EnumerateFiles(ArtifactsPath, "*.cs", SearchOption.AllDirectories).Where(p => p.Contains("generated")).ToArray();
+    }
+
+    public string ArtifactsPath { get; }
+
+    public string Assembly { get; }
+
+    public string[] GeneratedFiles { get; }
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(ArtifactsPath, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    public static (int ExitCode, string Output) Run(string file, string[] arguments, TimeSpan timeout)
+    {
+        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(timeout))
+        {
+            process.Kill(entireProcessTree: true);
+            return (-1, $"timed out after {timeout}");
+        }
+        return (process.ExitCode, stdout.Result + stderr.Result);
+    }
+
+    private static string RepositoryRoot([CallerFilePath] string path = "")
+    {
+        for (var directory = Path.GetDirectoryName(path); directory is not null; directory = Path.GetDirectoryName(directory))
+        {
+            if (File.Exists(Path.Combine(directory, "Generator.sln")))
+            {
+                return directory;
+            }
+        }
+        throw new InvalidOperationException($"No Generator.sln above {path}.");
+    }
+}

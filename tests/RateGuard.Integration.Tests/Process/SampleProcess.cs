@@ -1,0 +1,86 @@
+using System.Diagnostics;
+using System.Text;
+using RateGuard.Testing;
+
+namespace RateGuard.Integration.Tests.Process;
+
+/// <summary>The built sample running as its own process on a free loopback port.</summary>
+public sealed class SampleProcess : IAsyncDisposable
+{
+    private readonly System.Diagnostics.Process _process;
+    private readonly StringBuilder _output = new();
+
+    private SampleProcess(string assembly, string[] arguments)
+    {
+        Port = RedisServer.FreePort();
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(assembly);
+        start.ArgumentList.Add("--urls");
+        start.ArgumentList.Add(BaseAddress.ToString());
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+        _process = System.Diagnostics.Process.Start(start)!;
+        _process.OutputDataReceived += (_, e) => { lock (_output) { _output.AppendLine(e.Data); } };
+        _process.ErrorDataReceived += (_, e) => { lock (_output) { _output.AppendLine(e.Data); } };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+        Client = new HttpClient { BaseAddress = BaseAddress };
+    }
+
+    public int Port { get; }
+
+    public Uri BaseAddress => new($"http://127.0.0.1:{Port}");
+
+    public HttpClient Client { get; }
+
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    public static async Task<SampleProcess> StartAsync(string assembly, params string[] arguments)
+    {
+        var sample = new SampleProcess(assembly, arguments);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            try
+            {
+                using var response = await sample.Client.GetAsync("/reports/health");
+                if (response.IsSuccessStatusCode)
+                {
+                    return sample;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+            if (sample._process.HasExited || DateTime.UtcNow > deadline)
+            {
+                var output = sample.Output;
+                await sample.DisposeAsync();
+                throw new InvalidOperationException($"The sample did not start:\n{output}");
+            }
+            await Task.Delay(100);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+        _process.Dispose();
+    }
+}

@@ -1,0 +1,51 @@
+using RateGuard.Integration.Tests.Infrastructure;
+using static RateGuard.Integration.Tests.Infrastructure.HttpAssertions;
+
+namespace RateGuard.Integration.Tests.Process;
+
+/// <summary>
+/// The minimal-API sample built with the Request Delegate Generator on (what PublishAot switches on) and run as a
+/// real process: in memory, and as two copies sharing one Redis.
+/// </summary>
+public sealed class SampleProcessTests(SampleBuild build, RedisFixture redis) : IClassFixture<SampleBuild>, IClassFixture<RedisFixture>
+{
+    [Fact]
+    public void The_request_delegate_generator_and_the_token_bucket_generator_both_ran()
+    {
+        Assert.Contains(build.GeneratedFiles, f => f.Contains("RequestDelegateGenerator"));
+        Assert.Contains(build.GeneratedFiles, f => f.EndsWith("RateGuard.TokenBucketGates.g.cs"));
+    }
+
+    [Fact]
+    public async Task With_rdg_on_and_no_redis_ping_admits_the_seed_burst_then_429()
+    {
+        await using var sample = await SampleProcess.StartAsync(build.Assembly);
+
+        var statuses = await sample.Client.Statuses("/ping", 11);
+        var group = await sample.Client.Statuses("/reports/daily", 4);
+        var metadata = await sample.Client.Statuses("/metadata", 3);
+
+        Assert.Equal(Repeat(200, 10).Then(429), statuses);
+        Assert.Equal(Repeat(200, 3).Then(429), group);
+        Assert.Equal(Repeat(200, 2).Then(429), metadata);
+        Assert.Contains("applies per process", sample.Output);
+    }
+
+    [Fact]
+    public async Task Two_copies_over_one_redis_share_the_ping_limit()
+    {
+        var prefix = "--TokenBuckets:KeyPrefix=p" + Guid.NewGuid().ToString("N")[..8];
+        await using var first = await SampleProcess.StartAsync(build.Assembly, $"--TokenBuckets:Redis={redis.Server.Configuration}", prefix);
+        await using var second = await SampleProcess.StartAsync(build.Assembly, $"--TokenBuckets:Redis={redis.Server.Configuration}", prefix);
+
+        var statuses = new List<int>();
+        for (var i = 0; i < 12; i++)
+        {
+            statuses.AddRange(await (i % 2 == 0 ? first : second).Client.Statuses("/ping", 1));
+        }
+
+        // Ten between them, not ten each: the bucket lives in Redis.
+        Assert.Equal(Repeat(200, 10).Then(429, 2), statuses);
+        Assert.DoesNotContain("applies per process", first.Output);
+    }
+}

@@ -1,0 +1,58 @@
+using System.Net;
+using RateGuard.Integration.Tests.Infrastructure;
+using static RateGuard.Integration.Tests.Infrastructure.HttpAssertions;
+
+namespace RateGuard.Integration.Tests.Samples;
+
+public abstract class MvcTests(Store store, RedisFixture? redis) : SampleTests<MvcSample.SampleMarker>(store, redis)
+{
+    [Fact]
+    public async Task Controller_and_action_limits_combine_and_every_bucket_must_admit()
+    {
+        var key = ("X-Api-Key", "k1");
+
+        var expensive = await Client.Statuses("/reports/expensive", 2, key);
+        using var third = await Client.Get("/reports/expensive", key);
+
+        // The action allows 2. The controller's limit (5 per key) comes first, so the third request drew from it
+        // before the action's own bucket rejected it.
+        Assert.Equal([200, 200], expensive);
+        Assert.Equal(HttpStatusCode.TooManyRequests, third.StatusCode);
+        Assert.Equal("\"GET/reports/expensive\";r=2;t=3, \"GET/reports/expensive.2\";r=0;t=1", third.Header("RateLimit"));
+    }
+
+    [Fact]
+    public async Task A_controller_level_limit_gives_each_action_its_own_bucket()
+    {
+        var key = ("X-Api-Key", "k3");
+
+        Assert.Equal(Repeat(200, 2).Then(429), await Client.Statuses("/reports/expensive", 3, key));
+        Assert.Equal(Repeat(200, 5).Then(429), await Client.Statuses("/reports/daily", 6, key));
+    }
+
+    [Fact]
+    public async Task DisableTokenBucket_opts_an_action_out_of_its_controllers_limit()
+    {
+        Assert.Equal(Repeat(200, 10), await Client.Statuses("/reports/health", 10));
+    }
+
+    [Fact]
+    public async Task A_controller_level_header_key_rejects_a_request_without_the_header()
+    {
+        using var response = await Client.GetAsync("/reports/daily");
+
+        await AssertProblem(response, HttpStatusCode.Forbidden);
+    }
+
+    [Fact]
+    public async Task Both_limits_of_a_limited_action_appear_in_the_headers()
+    {
+        using var response = await Client.Get("/reports/expensive", ("X-Api-Key", "k2"));
+
+        Assert.Equal("\"GET/reports/expensive\";q=5;w=5, \"GET/reports/expensive.2\";q=2;w=2", response.Header("RateLimit-Policy"));
+    }
+}
+
+public sealed class MvcInMemoryTests() : MvcTests(Store.InMemory, null);
+
+public sealed class MvcRedisTests(RedisFixture redis) : MvcTests(Store.Redis, redis), IClassFixture<RedisFixture>;
