@@ -1,10 +1,11 @@
 using RateGuard.Runtime.Tests.Infrastructure;
 using RateGuard.Stores;
+using Xunit.Abstractions;
 
 namespace RateGuard.Runtime.Tests.Redis;
 
 /// <summary>Runs alone on its own server, because it reads and resets the server's command statistics.</summary>
-public sealed class RedisScriptTests : IDisposable
+public sealed class RedisScriptTests(ITestOutputHelper output) : IDisposable
 {
     private readonly RedisFixture _redis = new();
 
@@ -66,6 +67,7 @@ public sealed class RedisScriptTests : IDisposable
         var memory = (long)_redis.Admin.Execute("MEMORY", "USAGE", key, "SAMPLES", "0");
         var ttl = await _redis.Database.KeyTimeToLiveAsync(key);
 
+        output.WriteLine($"MEMORY USAGE {key}: {memory} bytes; PTTL {ttl?.TotalMilliseconds} ms; time to full {decision.ResetAfter.TotalMilliseconds} ms");
         Assert.InRange(memory, 1, 170);
         Assert.NotNull(ttl);
         Assert.InRange(ttl.Value, TimeSpan.FromMilliseconds(1), decision.ResetAfter);
