@@ -45,7 +45,7 @@ internal static class TokenBucketArgumentParser
         {
             if (argument.Parameter is { } parameter)
             {
-                Assign(parsed, parameter.Name, argument.Value, argument.ArgumentKind == ArgumentKind.DefaultValue ? parsed.Location : argument.Syntax.GetLocation());
+                Assign(parsed, parameter.Name, argument.Value, argument.ArgumentKind == ArgumentKind.DefaultValue ? parsed.Location : argument.Value.Syntax.GetLocation());
             }
         }
         if (creation.Initializer is { } initializer)
@@ -54,7 +54,7 @@ internal static class TokenBucketArgumentParser
             {
                 if (assignment.Target is IPropertyReferenceOperation property)
                 {
-                    Assign(parsed, property.Property.Name, assignment.Value, assignment.Syntax.GetLocation());
+                    Assign(parsed, property.Property.Name, assignment.Value, assignment.Value.Syntax.GetLocation());
                 }
             }
         }
@@ -69,7 +69,7 @@ internal static class TokenBucketArgumentParser
         {
             if (argument.Parameter is { } parameter && !parameter.IsThis && parameter.Ordinal > 0)
             {
-                Assign(parsed, parameter.Name, argument.Value, argument.ArgumentKind == ArgumentKind.DefaultValue ? parsed.Location : argument.Syntax.GetLocation());
+                Assign(parsed, parameter.Name, argument.Value, argument.ArgumentKind == ArgumentKind.DefaultValue ? parsed.Location : argument.Value.Syntax.GetLocation());
             }
         }
         return parsed;

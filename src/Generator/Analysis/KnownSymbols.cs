@@ -1,0 +1,58 @@
+using Microsoft.CodeAnalysis;
+using RateGuard.Generator.Parsing;
+
+namespace RateGuard.Generator.Analysis;
+
+/// <summary>The types the analyzer recognises, looked up once per compilation.</summary>
+internal sealed class KnownSymbols
+{
+    private KnownSymbols(Compilation compilation)
+    {
+        TokenBucketAttribute = compilation.GetTypeByMetadataName(TokenBucketArgumentParser.AttributeMetadataName);
+        ResolverInterface = compilation.GetTypeByMetadataName(TokenBucketArgumentParser.ResolverInterfaceMetadataName);
+        EndpointRouteBuilderExtensions = compilation.GetTypeByMetadataName("Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions");
+        RouteGroupBuilder = compilation.GetTypeByMetadataName("Microsoft.AspNetCore.Routing.RouteGroupBuilder");
+        ControllerBase = compilation.GetTypeByMetadataName("Microsoft.AspNetCore.Mvc.ControllerBase");
+        ControllerAttribute = compilation.GetTypeByMetadataName("Microsoft.AspNetCore.Mvc.ControllerAttribute");
+        NonControllerAttribute = compilation.GetTypeByMetadataName("Microsoft.AspNetCore.Mvc.NonControllerAttribute");
+        NonActionAttribute = compilation.GetTypeByMetadataName("Microsoft.AspNetCore.Mvc.NonActionAttribute");
+        RouteTemplateProvider = compilation.GetTypeByMetadataName("Microsoft.AspNetCore.Mvc.Routing.IRouteTemplateProvider");
+        AuthorizeData = compilation.GetTypeByMetadataName("Microsoft.AspNetCore.Authorization.IAuthorizeData");
+        AllowAnonymous = compilation.GetTypeByMetadataName("Microsoft.AspNetCore.Authorization.IAllowAnonymous");
+    }
+
+    public INamedTypeSymbol? TokenBucketAttribute { get; }
+    public INamedTypeSymbol? ResolverInterface { get; }
+    public INamedTypeSymbol? EndpointRouteBuilderExtensions { get; }
+    public INamedTypeSymbol? RouteGroupBuilder { get; }
+    public INamedTypeSymbol? ControllerBase { get; }
+    public INamedTypeSymbol? ControllerAttribute { get; }
+    public INamedTypeSymbol? NonControllerAttribute { get; }
+    public INamedTypeSymbol? NonActionAttribute { get; }
+    public INamedTypeSymbol? RouteTemplateProvider { get; }
+    public INamedTypeSymbol? AuthorizeData { get; }
+    public INamedTypeSymbol? AllowAnonymous { get; }
+
+    public static KnownSymbols Create(Compilation compilation) => new(compilation);
+
+    public bool IsTokenBucket(AttributeData attribute) =>
+        SymbolEqualityComparer.Default.Equals(attribute.AttributeClass, TokenBucketAttribute);
+
+    public bool Is(ITypeSymbol? type, INamedTypeSymbol? expected) =>
+        type is not null && expected is not null && SymbolEqualityComparer.Default.Equals(type, expected);
+
+    public bool Implements(ITypeSymbol? type, INamedTypeSymbol? @interface) =>
+        type is not null && @interface is not null && GateSpecFactory.Implements(type, @interface);
+
+    public bool DerivesFrom(ITypeSymbol? type, INamedTypeSymbol? baseType)
+    {
+        for (var current = type; current is not null; current = current.BaseType)
+        {
+            if (Is(current, baseType))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+}

@@ -1,0 +1,111 @@
+using static RateGuard.Generator.Tests.Infrastructure.AnalyzerHarness;
+
+namespace RateGuard.Generator.Tests.Analyzers;
+
+/// <summary>RG0001-RG0003, RG0005, RG0006, RG0011, RG0012: the arguments of a limit, wherever it is written.</summary>
+public sealed class ArgumentDiagnosticTests
+{
+    private static string Routes(string body) => $$"""
+        public static class Routes
+        {
+            public static void Map(WebApplication app)
+            {
+                {{body}}
+            }
+        }
+        """;
+
+    [Fact]
+    public Task RG0001_capacity_below_one_is_an_error_at_the_capacity() => VerifyLibrary(Routes("""
+        app.MapGet("/a", [TokenBucket({|RG0001:0|}, 5)] () => "a");
+                app.MapGet("/b", [TokenBucket(capacity: {|RG0001:-3|}, rate: 5)] () => "b");
+                app.MapGet("/c", () => "c").RequireTokenBucket({|RG0001:0|}, 1);
+                app.MapGet("/d", () => "d").WithMetadata(new TokenBucketAttribute({|RG0001:Limits.None|}, 1));
+        """) + "\npublic static class Limits { public const int None = 10 - 10; }");
+
+    [Fact]
+    public Task RG0001_is_silent_for_a_positive_capacity() => VerifyLibrary(Routes("""
+        app.MapGet("/a", [TokenBucket(1, 5)] () => "a");
+                app.MapGet("/b", [TokenBucket(60 * 10, 5)] () => "b");
+        """));
+
+    [Fact]
+    public Task RG0002_a_rate_that_is_not_positive_finite_and_at_most_a_million_is_an_error() => VerifyLibrary(Routes("""
+        app.MapGet("/a", [TokenBucket(10, {|RG0002:0|})] () => "a");
+                app.MapGet("/b", [TokenBucket(10, {|RG0002:-1.5|})] () => "b");
+                app.MapGet("/c", [TokenBucket(10, {|RG0002:double.NaN|})] () => "c");
+                app.MapGet("/d", [TokenBucket(10, {|RG0002:double.PositiveInfinity|})] () => "d");
+                app.MapGet("/e", [TokenBucket(10, {|RG0002:2e6|})] () => "e");
+                app.MapGet("/f", () => "f").RequireTokenBucket(10, {|RG0002:0|});
+        """));
+
+    [Fact]
+    public Task RG0002_is_silent_for_fractional_and_slow_rates() => VerifyLibrary(Routes("""
+        app.MapGet("/a", [TokenBucket(10, 0.5)] () => "a");
+                app.MapGet("/b", [TokenBucket(10, 1.0 / 3600)] () => "b");
+                app.MapGet("/c", [TokenBucket(10, 1_000_000)] () => "c");
+        """));
+
+    [Fact]
+    public Task RG0003_an_unknown_or_malformed_key_is_an_error_at_the_key() => VerifyLibrary(Routes("""
+        app.MapGet("/a", [TokenBucket(10, 5, Key = {|RG0003:"cookie:session"|})] () => "a");
+                app.MapGet("/b", [TokenBucket(10, 5, Key = {|RG0003:"header:"|})] () => "b");
+                app.MapGet("/c", [TokenBucket(10, 5, Key = {|RG0003:"IP"|})] () => "c");
+                app.MapGet("/d", [TokenBucket(10, 5, Key = {|RG0003:"header:X Api Key"|})] () => "d");
+                app.MapGet("/e", () => "e").RequireTokenBucket(10, 5, key: {|RG0003:"usr"|});
+        """));
+
+    [Fact]
+    public Task RG0003_is_silent_for_every_valid_key_kind() => VerifyLibrary(Routes("""
+        app.MapGet("/a", [TokenBucket(10, 5, Key = "ip")] () => "a");
+                app.MapGet("/b", [TokenBucket(10, 5, Key = "global")] () => "b");
+                app.MapGet("/c", [TokenBucket(10, 5, Key = "header:X-Api-Key")] () => "c");
+                app.MapGet("/d", [TokenBucket(10, 5, Key = "query:page")] () => "d");
+                app.MapGet("/e/{id}", [TokenBucket(10, 5, Key = "route:id")] (int id) => "e");
+                app.MapGet("/f", [TokenBucket(10, 5, Key = "user")] () => "f").RequireAuthorization();
+                app.MapGet("/g", [TokenBucket(10, 5, Key = "claim:tenant")] () => "g").RequireAuthorization();
+        """));
+
+    [Fact]
+    public Task RG0005_a_cost_below_one_is_an_error_at_the_cost() => VerifyLibrary(Routes("""
+        app.MapGet("/a", [TokenBucket(10, 5, Cost = {|RG0005:0|})] () => "a");
+                app.MapGet("/b", () => "b").RequireTokenBucket(10, 5, cost: {|RG0005:-1|});
+        """));
+
+    [Fact]
+    public Task RG0006_a_cost_above_capacity_is_an_error_at_the_cost() => VerifyLibrary(Routes("""
+        app.MapGet("/a", [TokenBucket(5, 1, Cost = {|RG0006:6|})] () => "a");
+                app.MapGet("/b", () => "b").WithMetadata(new TokenBucketAttribute(2, 1) { Cost = {|RG0006:3|} });
+        """));
+
+    [Fact]
+    public Task RG0005_and_RG0006_are_silent_for_a_cost_up_to_capacity() => VerifyLibrary(Routes("""
+        app.MapGet("/a", [TokenBucket(5, 1, Cost = 5)] () => "a");
+                app.MapGet("/b", [TokenBucket(5, 1, Cost = 1)] () => "b");
+        """));
+
+    [Fact]
+    public Task RG0011_a_resolver_that_does_not_implement_the_interface_is_an_error() => VerifyLibrary(Routes("""
+        app.MapGet("/a", [TokenBucket(5, 1, KeyResolver = {|RG0011:typeof(string)|})] () => "a");
+                app.MapGet("/b", [TokenBucket(5, 1, KeyResolver = typeof(GoodResolver))] () => "b");
+        """) + """
+
+        public sealed class GoodResolver : ITokenBucketKeyResolver
+        {
+            public string? ResolveKey(HttpContext context) => "k";
+        }
+        """);
+
+    [Fact]
+    public Task RG0012_a_bucket_name_that_would_break_the_key_is_an_error() => VerifyLibrary(Routes("""
+        app.MapGet("/a", [TokenBucket(5, 1, Bucket = {|RG0012:"orders:v2"|})] () => "a");
+                app.MapGet("/b", [TokenBucket(5, 1, Bucket = {|RG0012:"has space"|})] () => "b");
+                app.MapGet("/c", [TokenBucket(5, 1, Bucket = "orders.v2/list")] () => "c");
+        """));
+
+    [Fact]
+    public Task Arguments_that_are_not_constants_are_left_to_the_runtime() => VerifyLibrary(Routes("""
+        var capacity = int.Parse("0");
+                app.MapGet("/a", () => "a").RequireTokenBucket(capacity, 1);
+        """));
+}
