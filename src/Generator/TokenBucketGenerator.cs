@@ -62,9 +62,9 @@ public sealed class TokenBucketGenerator : IIncrementalGenerator
 
     private static EquatableArray<GateSpec> FromAttributes(GeneratorAttributeSyntaxContext context)
     {
-        var resolverInterface = context.SemanticModel.Compilation.GetTypeByMetadataName(TokenBucketArgumentParser.ResolverInterfaceMetadataName);
+        var compilation = context.SemanticModel.Compilation;
         var specs = context.Attributes
-            .Select(a => GateSpecFactory.TryCreate(TokenBucketArgumentParser.FromAttribute(a), resolverInterface))
+            .Select(a => GateSpecFactory.TryCreate(TokenBucketArgumentParser.FromAttribute(a), compilation))
             .Where(s => s is not null)
             .Select(s => s!)
             .ToArray();
@@ -90,13 +90,13 @@ public sealed class TokenBucketGenerator : IIncrementalGenerator
     private static GateSpec? FromMetadataExpression(GeneratorSyntaxContext context, CancellationToken cancellationToken)
     {
         var operation = context.SemanticModel.GetOperation(context.Node, cancellationToken);
-        var resolverInterface = context.SemanticModel.Compilation.GetTypeByMetadataName(TokenBucketArgumentParser.ResolverInterfaceMetadataName);
+        var compilation = context.SemanticModel.Compilation;
         return operation switch
         {
             IObjectCreationOperation creation when creation.Type?.ToDisplayString() == TokenBucketArgumentParser.AttributeMetadataName
-                => GateSpecFactory.TryCreate(TokenBucketArgumentParser.FromObjectCreation(creation), resolverInterface),
+                => GateSpecFactory.TryCreate(TokenBucketArgumentParser.FromObjectCreation(creation), compilation),
             IInvocationOperation invocation when TokenBucketArgumentParser.IsFluentMethod(invocation.TargetMethod)
-                => GateSpecFactory.TryCreate(TokenBucketArgumentParser.FromFluentCall(invocation), resolverInterface),
+                => GateSpecFactory.TryCreate(TokenBucketArgumentParser.FromFluentCall(invocation), compilation),
             _ => null,
         };
     }

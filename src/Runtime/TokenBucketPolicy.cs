@@ -18,6 +18,12 @@ public sealed class TokenBucketPolicy
     /// <summary>The highest rate a bucket can refill at: one token per microsecond.</summary>
     public const double MaxRate = 1_000_000d;
 
+    /// <summary>
+    /// The longest time an empty bucket may take to fill (<c>capacity / rate</c>): 100 years. It keeps every time the
+    /// stores compute below 2^53 microseconds, where Lua's doubles and C#'s longs agree exactly.
+    /// </summary>
+    public static readonly TimeSpan MaxWindow = TimeSpan.FromDays(36525);
+
     /// <summary>The longest bucket name, in characters.</summary>
     public const int MaxNameLength = 100;
 
@@ -40,6 +46,10 @@ public sealed class TokenBucketPolicy
         if (!double.IsFinite(rate) || rate <= 0 || rate > MaxRate)
         {
             throw new ArgumentOutOfRangeException(nameof(rate), rate, $"Token bucket '{name}': rate must be a finite number of tokens per second above 0 and at most {MaxRate:N0}, but was {rate.ToString(CultureInfo.InvariantCulture)}.");
+        }
+        if (capacity * (1_000_000d / rate) > MaxWindow.Ticks / TimeSpan.TicksPerMicrosecond)
+        {
+            throw new ArgumentOutOfRangeException(nameof(rate), rate, $"Token bucket '{name}': an empty bucket of capacity {capacity} at rate {rate.ToString(CultureInfo.InvariantCulture)} per second would take longer than 100 years to fill; raise the rate.");
         }
         if (cost <= 0)
         {
@@ -99,9 +109,9 @@ public sealed class TokenBucketPolicy
     private static long ComputeInterval(double rate)
     {
         var exact = 1_000_000d / rate;
-        // Round up so the limit is never looser than asked, but forgive the last bits of floating-point
-        // error so that rates such as 1/3600 give exactly 3,600,000,000 µs rather than one more.
-        var interval = (long)Math.Ceiling(exact - exact * 1e-12);
+        // Round up so the limit is never looser than asked, but forgive the division's last two ulps of error so
+        // that rates such as 1/3600 give exactly 3,600,000,000 µs rather than one more.
+        var interval = (long)Math.Ceiling(Math.BitDecrement(Math.BitDecrement(exact)));
         return Math.Max(1, interval);
     }
 

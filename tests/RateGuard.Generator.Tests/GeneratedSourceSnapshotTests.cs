@@ -119,8 +119,51 @@ public sealed class GeneratedSourceSnapshotTests
 
     [Theory]
     [MemberData(nameof(Cases))]
+    [MemberData(nameof(MoreCases))]
     public void Generated_source_matches_its_snapshot(string name, string source) =>
         Snapshot.Match(GeneratorHarness.RunAndGetSource(source), name);
+
+    public static TheoryData<string, string> MoreCases => new()
+    {
+        { "EscapedKeyAndExponentRate", MinimalApi("""app.MapGet("/e", [TokenBucket(1, 1e-5, Key = "query:a\"b\\c")] () => "e");""") },
+        { "NestedResolver", Usings + """
+            public static class Outer
+            {
+                public sealed class Resolver : ITokenBucketKeyResolver
+                {
+                    public string? ResolveKey(HttpContext context) => "k";
+                }
+            }
+
+            public static class Routes
+            {
+                public static void Map(WebApplication app) => app.MapGet("/n", [TokenBucket(3, 1, KeyResolver = typeof(Outer.Resolver))] () => "n");
+            }
+            """ },
+    };
+
+    [Fact]
+    public void Resolvers_that_generated_code_could_not_create_get_no_gate()
+    {
+        var generated = GeneratorHarness.RunAndGetSource(Usings + """
+            public sealed class Generic<T> : ITokenBucketKeyResolver
+            {
+                public string? ResolveKey(HttpContext context) => "k";
+            }
+
+            public static class Routes
+            {
+                public static void Map(WebApplication app)
+                {
+                    app.MapGet("/ok", [TokenBucket(10, 5)] () => "ok");
+                    app.MapGet("/g", () => "g").WithMetadata(new TokenBucketAttribute(10, 5) { KeyResolver = typeof(Generic<>) });
+                }
+            }
+            """);
+
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(generated, "TokenBucketGateRegistry.Register"));
+        Assert.DoesNotContain("Generic", generated);
+    }
 
     [Fact]
     public void Limits_that_are_not_constant_or_not_valid_get_no_gate_and_leave_the_rest()

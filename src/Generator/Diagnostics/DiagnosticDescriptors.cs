@@ -14,7 +14,7 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor InvalidRate = Error(
         "RG0002", "Token bucket rate must be positive and finite",
-        "Token bucket rate must be a finite number of tokens per second above 0 and at most 1,000,000, but is {0}: for slow limits use a fraction such as 1.0 / 60 (one per minute)");
+        "Token bucket rate must be a finite number of tokens per second above 0 and at most 1,000,000, and an empty bucket must fill within 100 years, but the rate is {0}: for slow limits use a fraction such as 1.0 / 60 (one per minute)");
 
     public static readonly DiagnosticDescriptor InvalidKey = Error(
         "RG0003", "Token bucket key is not valid",
@@ -49,8 +49,8 @@ internal static class DiagnosticDescriptors
         "Token-bucket limits are never enforced because this app never calls {0}: add builder.Services.AddTokenBuckets(...) and app.UseTokenBuckets()");
 
     public static readonly DiagnosticDescriptor InvalidResolver = Error(
-        "RG0011", "Key resolver does not implement ITokenBucketKeyResolver",
-        "Key resolver {0} does not implement RateGuard.ITokenBucketKeyResolver: implement it, or use a built-in Key");
+        "RG0011", "Key resolver is not a concrete ITokenBucketKeyResolver",
+        "Key resolver {0} is not a concrete, closed type implementing RateGuard.ITokenBucketKeyResolver: implement the interface on a non-abstract, non-generic class, or use a built-in Key");
 
     public static readonly DiagnosticDescriptor InvalidBucketName = Error(
         "RG0012", "Bucket name is not valid",

@@ -114,8 +114,17 @@ internal static class GateEmitter
 
     private static string Int(int value) => value.ToString(CultureInfo.InvariantCulture);
 
-    // Round-trip formatting, so the generated constant is the exact double the attribute holds.
-    private static string Double(double value) => value.ToString("R", CultureInfo.InvariantCulture) + "d";
+    // The exact double the attribute holds, so the runtime finds this gate by its spec. "R" is short and exact on
+    // modern runtimes; where the compiler runs on .NET Framework it can miss by a bit, so check and fall back to G17.
+    private static string Double(double value)
+    {
+        var text = value.ToString("R", CultureInfo.InvariantCulture);
+        if (double.Parse(text, CultureInfo.InvariantCulture) != value)
+        {
+            text = value.ToString("G17", CultureInfo.InvariantCulture);
+        }
+        return text + "d";
+    }
 
     private static string String(string? value) => value is null ? "null" : SymbolDisplay.FormatLiteral(value, quote: true);
 

@@ -14,20 +14,23 @@ internal static class GateSpecFactory
     /// constant or is invalid. Such limits get no generated gate: the runtime builds one at startup or, if the limit
     /// is invalid, fails at startup, and the analyzer reports it at the attribute.
     /// </summary>
-    public static GateSpec? TryCreate(ParsedTokenBucket parsed, INamedTypeSymbol? resolverInterface)
+    public static GateSpec? TryCreate(ParsedTokenBucket parsed, Compilation compilation)
     {
-        if (!parsed.IsFullyConstant || !IsValidCapacity(parsed.Capacity.Value) || !IsValidRate(parsed.Rate.Value) || !IsValidCost(parsed.Cost.Value))
+        if (!parsed.IsFullyConstant || !IsValidCapacity(parsed.Capacity.Value) || !IsValidRate(parsed.Rate.Value) || !IsValidCost(parsed.Cost.Value)
+            || !IsValidWindow(parsed.Capacity.Value, parsed.Rate.Value))
         {
             return null;
         }
 
         if (parsed.KeyResolver.Value is INamedTypeSymbol resolver)
         {
-            if (resolverInterface is null || !Implements(resolver, resolverInterface) || !IsAccessibleFromAssembly(resolver) || resolver.IsAbstract)
+            var resolverInterface = compilation.GetTypeByMetadataName(TokenBucketArgumentParser.ResolverInterfaceMetadataName);
+            if (!IsUsableResolver(resolver, resolverInterface) || !IsAccessibleFromAssembly(resolver))
             {
                 return null;
             }
-            var hasParameterlessConstructor = resolver.InstanceConstructors.Any(c => c.Parameters.Length == 0 && c.DeclaredAccessibility is Accessibility.Public or Accessibility.Internal);
+            // Generated code may create the resolver only through a constructor it can see.
+            var hasParameterlessConstructor = resolver.InstanceConstructors.Any(c => c.Parameters.Length == 0 && compilation.IsSymbolAccessibleWithin(c, compilation.Assembly));
             return new GateSpec(parsed.Capacity.Value, parsed.Rate.Value, null, parsed.Cost.Value, new ResolverSpec(
                 resolver.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat),
                 resolver.ToDisplayString(),
@@ -45,6 +48,15 @@ internal static class GateSpecFactory
     public static bool IsValidRate(double rate) => !double.IsNaN(rate) && !double.IsInfinity(rate) && rate > 0 && rate <= MaxRate;
 
     public static bool IsValidCost(int cost) => cost > 0;
+
+    /// <summary>The runtime's limit on <c>capacity / rate</c>: an empty bucket must fill within 100 years.</summary>
+    public static bool IsValidWindow(int capacity, double rate) => capacity * (1_000_000d / rate) <= MaxWindowMicroseconds;
+
+    public const double MaxWindowMicroseconds = 36525d * 86_400 * 1_000_000;
+
+    /// <summary>Whether <paramref name="resolver"/> is a concrete, closed type implementing the resolver interface.</summary>
+    public static bool IsUsableResolver(INamedTypeSymbol resolver, INamedTypeSymbol? resolverInterface) =>
+        resolverInterface is not null && Implements(resolver, resolverInterface) && !resolver.IsAbstract && !resolver.IsUnboundGenericType;
 
     public static bool Implements(ITypeSymbol type, INamedTypeSymbol @interface) =>
         type.AllInterfaces.Any(i => SymbolEqualityComparer.Default.Equals(i, @interface));

@@ -17,7 +17,8 @@ internal static class TokenBucketValidator
         {
             yield return Diagnostic.Create(DiagnosticDescriptors.InvalidCapacity, parsed.Capacity.Location, parsed.Capacity.Value);
         }
-        if (parsed.Rate.IsConstant && !GateSpecFactory.IsValidRate(parsed.Rate.Value))
+        if (parsed.Rate.IsConstant && (!GateSpecFactory.IsValidRate(parsed.Rate.Value)
+            || (parsed.Capacity.IsConstant && GateSpecFactory.IsValidCapacity(parsed.Capacity.Value) && !GateSpecFactory.IsValidWindow(parsed.Capacity.Value, parsed.Rate.Value))))
         {
             yield return Diagnostic.Create(DiagnosticDescriptors.InvalidRate, parsed.Rate.Location, parsed.Rate.Value.ToString("R", CultureInfo.InvariantCulture));
         }
@@ -32,7 +33,7 @@ internal static class TokenBucketValidator
 
         if (parsed.KeyResolver.IsConstant && parsed.KeyResolver.Value is { } resolver)
         {
-            if (resolverInterface is not null && resolver.TypeKind != TypeKind.Error && !GateSpecFactory.Implements(resolver, resolverInterface))
+            if (resolverInterface is not null && resolver.TypeKind != TypeKind.Error && !(resolver is INamedTypeSymbol named && GateSpecFactory.IsUsableResolver(named, resolverInterface)))
             {
                 yield return Diagnostic.Create(DiagnosticDescriptors.InvalidResolver, parsed.KeyResolver.Location, resolver.ToDisplayString());
             }

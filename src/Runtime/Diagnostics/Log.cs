@@ -11,4 +11,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 2, EventName = "RedisStore", Level = LogLevel.Information,
         Message = "Token buckets are stored in Redis ({Endpoints}) with the {Clock} clock.")]
     public static partial void UsingRedisStore(ILogger logger, string endpoints, TokenBucketClock clock);
+
+    [LoggerMessage(EventId = 3, EventName = "EndpointReloadFailed", Level = LogLevel.Error,
+        Message = "The endpoints changed, but a token-bucket limit on the new endpoints is invalid; the previous limits stay in force.")]
+    public static partial void EndpointReloadFailed(ILogger logger, Exception exception);
 }

@@ -2,6 +2,9 @@ using System.Collections.Concurrent;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc.Controllers;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Primitives;
 using RateGuard.Gates;
@@ -14,29 +17,52 @@ namespace RateGuard.Http;
 /// </summary>
 internal sealed class EndpointGateTable
 {
-    private readonly ConcurrentDictionary<Endpoint, EndpointGates?> _gates = new(ReferenceEqualityComparer.Instance);
     private readonly IServiceProvider _services;
+    private readonly ILogger _logger;
     private readonly HashSet<Module> _initializedModules = [];
+    private volatile ConcurrentDictionary<Endpoint, EndpointGates?> _gates;
 
     public EndpointGateTable(EndpointDataSource endpoints, IServiceProvider services)
     {
         _services = services;
+        _logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("RateGuard");
         InitializeModule(Assembly.GetEntryAssembly()?.ManifestModule);
-        Load(endpoints.Endpoints);
-        ChangeToken.OnChange(endpoints.GetChangeToken, () => Load(endpoints.Endpoints));
+        // At startup an invalid limit throws, and the app does not start.
+        _gates = Load(endpoints.Endpoints, null);
+        ChangeToken.OnChange(endpoints.GetChangeToken, () => Reload(endpoints));
     }
 
     /// <summary>The gates of <paramref name="endpoint"/>, or <see langword="null"/> when it is not limited.</summary>
-    public EndpointGates? Get(Endpoint endpoint) =>
-        // An endpoint that appeared after startup (a dynamic data source) is matched on first sight, once.
-        _gates.TryGetValue(endpoint, out var gates) ? gates : _gates.GetOrAdd(endpoint, Build);
-
-    private void Load(IReadOnlyList<Endpoint> endpoints)
+    public EndpointGates? Get(Endpoint endpoint)
     {
+        var gates = _gates;
+        // An endpoint the table has not seen (one added between a change and its reload) is matched once, here.
+        return gates.TryGetValue(endpoint, out var found) ? found : gates.GetOrAdd(endpoint, Build);
+    }
+
+    // Endpoints changed after startup: build a fresh table, keeping the gates (and so the buckets' identities) of
+    // endpoints that are still there, and swap it in whole. A failure keeps the old table and is logged, because
+    // the change was triggered by someone other than a request.
+    private void Reload(EndpointDataSource endpoints)
+    {
+        try
+        {
+            _gates = Load(endpoints.Endpoints, _gates);
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+        {
+            Diagnostics.Log.EndpointReloadFailed(_logger, e);
+        }
+    }
+
+    private ConcurrentDictionary<Endpoint, EndpointGates?> Load(IReadOnlyList<Endpoint> endpoints, ConcurrentDictionary<Endpoint, EndpointGates?>? previous)
+    {
+        var table = new ConcurrentDictionary<Endpoint, EndpointGates?>(ReferenceEqualityComparer.Instance);
         foreach (var endpoint in endpoints)
         {
-            _gates.TryAdd(endpoint, Build(endpoint));
+            table[endpoint] = previous is not null && previous.TryGetValue(endpoint, out var known) ? known : Build(endpoint);
         }
+        return table;
     }
 
     private EndpointGates? Build(Endpoint endpoint)
@@ -63,8 +89,9 @@ internal sealed class EndpointGateTable
             if (gates is null)
             {
                 // Generated gates register themselves when their module initializes; make sure the module of this
-                // endpoint's handler has done so before looking for them.
+                // endpoint's handler (a minimal-API method or an MVC controller) has done so before looking for them.
                 InitializeModule(metadata.GetMetadata<MethodInfo>()?.Module);
+                InitializeModule(metadata.GetMetadata<ControllerActionDescriptor>()?.ControllerTypeInfo.Module);
                 gates = [];
             }
             var bucket = attribute.Bucket ?? EndpointBucketName.For(endpoint, unnamed++);

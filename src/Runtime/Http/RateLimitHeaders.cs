@@ -15,7 +15,7 @@ internal static class RateLimitHeaders
     public const string LegacyRequestedTokens = "X-RateLimit-Requested-Tokens";
 
     /// <summary>Writes the headers for the decisions made so far, in gate order.</summary>
-    public static void Write(HttpResponse response, RateLimitHeaderStyle style, EndpointGates gates, ReadOnlySpan<RateLimitDecision> decisions)
+    public static void Write(HttpResponse response, RateLimitHeaderStyle style, EndpointGates gates, ReadOnlySpan<GateDecision> decisions)
     {
         if (style == RateLimitHeaderStyle.None || decisions.IsEmpty)
         {
@@ -25,9 +25,7 @@ internal static class RateLimitHeaders
         if (style == RateLimitHeaderStyle.Draft)
         {
             headers[DraftPolicy] = gates.DraftPolicyHeader;
-            headers[Draft] = decisions.Length == 1
-                ? DraftItem(gates.Gates[0].Policy.Name, decisions[0])
-                : DraftList(gates, decisions);
+            headers[Draft] = decisions.Length == 1 ? DraftItem(decisions[0]) : DraftList(decisions);
             return;
         }
 
@@ -35,13 +33,13 @@ internal static class RateLimitHeaders
         var tightest = 0;
         for (var i = 1; i < decisions.Length; i++)
         {
-            if (decisions[i].Remaining < decisions[tightest].Remaining || !decisions[i].IsAdmitted)
+            if (decisions[i].Decision.Remaining < decisions[tightest].Decision.Remaining || !decisions[i].Decision.IsAdmitted)
             {
                 tightest = i;
             }
         }
-        var policy = gates.Gates[tightest].Policy;
-        headers[LegacyRemaining] = decisions[tightest].Remaining.ToString(CultureInfo.InvariantCulture);
+        var policy = decisions[tightest].Gate.Policy;
+        headers[LegacyRemaining] = decisions[tightest].Decision.Remaining.ToString(CultureInfo.InvariantCulture);
         headers[LegacyReplenishRate] = policy.Rate.ToString(CultureInfo.InvariantCulture);
         headers[LegacyBurstCapacity] = policy.Capacity.ToString(CultureInfo.InvariantCulture);
         headers[LegacyRequestedTokens] = policy.Cost.ToString(CultureInfo.InvariantCulture);
@@ -50,16 +48,16 @@ internal static class RateLimitHeaders
     /// <summary>Whole seconds, rounded up, as <c>Retry-After</c> and the draft's <c>t</c> want them.</summary>
     public static long CeilingSeconds(TimeSpan span) => (span.Ticks + TimeSpan.TicksPerSecond - 1) / TimeSpan.TicksPerSecond;
 
-    private static string DraftItem(string name, RateLimitDecision decision) =>
+    private static string DraftItem(GateDecision item) =>
         // t: when admitted, the seconds until the bucket is full; when rejected, until this request could pass.
-        string.Create(CultureInfo.InvariantCulture, $"\"{name}\";r={decision.Remaining};t={DraftSeconds(decision)}");
+        string.Create(CultureInfo.InvariantCulture, $"\"{item.Gate.Policy.Name}\";r={item.Decision.Remaining};t={DraftSeconds(item.Decision)}");
 
-    private static StringValues DraftList(EndpointGates gates, ReadOnlySpan<RateLimitDecision> decisions)
+    private static StringValues DraftList(ReadOnlySpan<GateDecision> decisions)
     {
         var items = new string[decisions.Length];
         for (var i = 0; i < decisions.Length; i++)
         {
-            items[i] = DraftItem(gates.Gates[i].Policy.Name, decisions[i]);
+            items[i] = DraftItem(decisions[i]);
         }
         return string.Join(", ", items);
     }

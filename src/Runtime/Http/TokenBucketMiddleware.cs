@@ -63,7 +63,8 @@ internal sealed class TokenBucketMiddleware
         }
 
         var decision = await _store.AcquireAsync(gate.Policy, key, context.RequestAborted);
-        RateLimitHeaders.Write(context.Response, _options.Headers, gates, new ReadOnlySpan<RateLimitDecision>(in decision));
+        var made = new GateDecision(gate, decision);
+        RateLimitHeaders.Write(context.Response, _options.Headers, gates, new ReadOnlySpan<GateDecision>(in made));
         if (!decision.IsAdmitted)
         {
             await RejectAsync(context, gate, decision);
@@ -72,10 +73,11 @@ internal sealed class TokenBucketMiddleware
         await _next(context);
     }
 
-    // Every bucket must admit; the first that rejects ends the request without consulting the rest.
+    // Every bucket must admit. They are asked in order, so the first that rejects ends the request without consulting
+    // the rest, and the buckets before it have already given their tokens (as chained limiters do).
     private async Task LimitManyAsync(HttpContext context, EndpointGates gates)
     {
-        var decisions = ArrayPool<RateLimitDecision>.Shared.Rent(gates.Gates.Length);
+        var decisions = ArrayPool<GateDecision>.Shared.Rent(gates.Gates.Length);
         var decided = 0;
         try
         {
@@ -94,7 +96,7 @@ internal sealed class TokenBucketMiddleware
                 }
 
                 var decision = await _store.AcquireAsync(gate.Policy, key, context.RequestAborted);
-                decisions[decided++] = decision;
+                decisions[decided++] = new GateDecision(gate, decision);
                 if (!decision.IsAdmitted)
                 {
                     RateLimitHeaders.Write(context.Response, _options.Headers, gates, decisions.AsSpan(0, decided));
@@ -106,7 +108,7 @@ internal sealed class TokenBucketMiddleware
         }
         finally
         {
-            ArrayPool<RateLimitDecision>.Shared.Return(decisions);
+            ArrayPool<GateDecision>.Shared.Return(decisions, clearArray: true);
         }
         await _next(context);
     }

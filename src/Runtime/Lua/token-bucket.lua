@@ -27,6 +27,12 @@ Returns { admitted, remaining, retry_after, reset_after }
   reset_after  microseconds until the bucket is full again
 ]]
 
+-- Redis 3.2 to 4 replicate a script that reads TIME and then writes only in effects mode; from Redis 5 on this is
+-- the default and the call does nothing.
+if redis.replicate_commands then
+  redis.replicate_commands()
+end
+
 local interval = tonumber(ARGV[1])
 local capacity = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])

@@ -40,6 +40,11 @@ public sealed class ArgumentDiagnosticTests
         """));
 
     [Fact]
+    public Task RG0002_a_bucket_that_would_take_over_a_hundred_years_to_fill_is_an_error_at_the_rate() => VerifyLibrary(Routes("""
+        app.MapGet("/a", [TokenBucket(1_000_000_000, {|RG0002:0.001|})] () => "a");
+        """));
+
+    [Fact]
     public Task RG0002_is_silent_for_fractional_and_slow_rates() => VerifyLibrary(Routes("""
         app.MapGet("/a", [TokenBucket(10, 0.5)] () => "a");
                 app.MapGet("/b", [TokenBucket(10, 1.0 / 3600)] () => "b");
@@ -87,12 +92,24 @@ public sealed class ArgumentDiagnosticTests
     [Fact]
     public Task RG0011_a_resolver_that_does_not_implement_the_interface_is_an_error() => VerifyLibrary(Routes("""
         app.MapGet("/a", [TokenBucket(5, 1, KeyResolver = {|RG0011:typeof(string)|})] () => "a");
+                app.MapGet("/g", [TokenBucket(5, 1, KeyResolver = {|RG0011:typeof(GenericResolver<>)|})] () => "g");
+                app.MapGet("/x", [TokenBucket(5, 1, KeyResolver = {|RG0011:typeof(AbstractResolver)|})] () => "x");
                 app.MapGet("/b", [TokenBucket(5, 1, KeyResolver = typeof(GoodResolver))] () => "b");
         """) + """
 
         public sealed class GoodResolver : ITokenBucketKeyResolver
         {
             public string? ResolveKey(HttpContext context) => "k";
+        }
+
+        public sealed class GenericResolver<T> : ITokenBucketKeyResolver
+        {
+            public string? ResolveKey(HttpContext context) => typeof(T).Name;
+        }
+
+        public abstract class AbstractResolver : ITokenBucketKeyResolver
+        {
+            public abstract string? ResolveKey(HttpContext context);
         }
         """);
 

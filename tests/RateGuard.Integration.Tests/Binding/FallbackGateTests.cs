@@ -31,6 +31,18 @@ public sealed class FallbackGateTests
     }
 
     [Fact]
+    public async Task A_controller_library_compiled_with_the_generator_gets_its_generated_gates()
+    {
+        await using var app = await TestApp.StartAsync();
+
+        // Nothing in the library has run before startup; the table runs its module initializer itself.
+        var gate = Assert.Single(GatesOf(app, "/library/mvc"));
+
+        Assert.Equal("RateGuard.Generated", gate.GetType().Namespace);
+        Assert.Equal(Repeat(200, 8).Then(429), await app.Client.Statuses("/library/mvc", 9, ("X-Library", "l")));
+    }
+
+    [Fact]
     public async Task A_limit_in_the_generators_own_compilation_gets_its_generated_gate()
     {
         await using var app = await TestApp.StartAsync();

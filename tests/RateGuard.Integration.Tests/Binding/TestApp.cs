@@ -40,6 +40,16 @@ public sealed class BindingController : ControllerBase
     public string Bind([FromBody] CountedMvcBody body) => body.Name ?? "";
 }
 
+/// <summary>Two conventionally routed actions: one route pattern, two endpoints, two buckets.</summary>
+public sealed class ConventionalController : Controller
+{
+    [TokenBucket(capacity: 1, rate: 0.001)]
+    public string First() => "first";
+
+    [TokenBucket(capacity: 1, rate: 0.001)]
+    public string Second() => "second";
+}
+
 /// <summary>An app built in the test: endpoints with counted bodies, and endpoints the generator never saw.</summary>
 public sealed class TestApp : IAsyncDisposable
 {
@@ -53,15 +63,16 @@ public sealed class TestApp : IAsyncDisposable
 
     public HttpClient Client { get; }
 
-    public static async Task<TestApp> StartAsync()
+    public static async Task<TestApp> StartAsync(Action<TokenBucketOptions>? configure = null)
     {
         var builder = WebApplication.CreateBuilder();
         builder.WebHost.UseTestServer();
-        builder.Services.AddTokenBuckets();
+        builder.Services.AddTokenBuckets(configure);
         builder.Services.AddTransient<IStartupFilter, TestClientAddress>();
         builder.Services.AddControllers()
             .AddApplicationPart(typeof(BindingController).Assembly)
-            .AddApplicationPart(typeof(FallbackController).Assembly);
+            .AddApplicationPart(typeof(FallbackController).Assembly)
+            .AddApplicationPart(typeof(RateGuard.Generated.Fixture.LibraryController).Assembly);
 
         var app = builder.Build();
         app.UseTokenBuckets();
@@ -69,7 +80,9 @@ public sealed class TestApp : IAsyncDisposable
         // Limits the generator cannot see: a handler from an assembly compiled without it, and a non-constant limit.
         app.MapGet("/fallback/minimal", FallbackHandlers.Handle);
         app.MapGet("/fallback/dynamic", () => "dynamic").WithMetadata(new TokenBucketAttribute(int.Parse("4"), 0.25) { Key = "header:X-Dynamic" });
+        app.MapGet("/two-keys", [TokenBucket(3, 0.25, Key = "header:X-A")] [TokenBucket(5, 0.25)] () => "two");
         app.MapControllers();
+        app.MapControllerRoute("conventional", "{controller}/{action}");
         await app.StartAsync();
         return new TestApp(app);
     }

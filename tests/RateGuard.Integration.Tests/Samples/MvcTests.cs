@@ -18,7 +18,7 @@ public abstract class MvcTests(Store store, RedisFixture? redis) : SampleTests<M
         // before the action's own bucket rejected it.
         Assert.Equal([200, 200], expensive);
         Assert.Equal(HttpStatusCode.TooManyRequests, third.StatusCode);
-        Assert.Equal("\"GET/reports/expensive\";r=2;t=3, \"GET/reports/expensive.2\";r=0;t=1", third.Header("RateLimit"));
+        Assert.Matches("^\"GET/reports/expensive\";r=2;t=3, \"GET/reports/expensive\\.2-[0-9a-f]{8}\";r=0;t=1$", third.Header("RateLimit"));
     }
 
     [Fact]
@@ -49,7 +49,7 @@ public abstract class MvcTests(Store store, RedisFixture? redis) : SampleTests<M
     {
         using var response = await Client.Get("/reports/expensive", ("X-Api-Key", "k2"));
 
-        Assert.Equal("\"GET/reports/expensive\";q=5;w=5, \"GET/reports/expensive.2\";q=2;w=2", response.Header("RateLimit-Policy"));
+        Assert.Matches("^\"GET/reports/expensive\";q=5;w=5, \"GET/reports/expensive\\.2-[0-9a-f]{8}\";q=2;w=2$", response.Header("RateLimit-Policy"));
     }
 }
 

@@ -55,6 +55,21 @@ public sealed class TokenBucketPolicyTests
         Assert.Throws<ArgumentException>(() => new TokenBucketPolicy(new string('n', TokenBucketPolicy.MaxNameLength + 1), 1, 1));
 
     [Theory]
+    [InlineData(1, 1e-10)]
+    [InlineData(1_000_000_000, 0.001)]
+    [InlineData(int.MaxValue, 0.5)]
+    public void A_bucket_that_would_take_over_a_hundred_years_to_fill_throws_naming_rate(int capacity, double rate)
+    {
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new TokenBucketPolicy("b", capacity, rate));
+        Assert.Equal("rate", e.ParamName);
+        Assert.Contains("100 years", e.Message);
+    }
+
+    [Fact]
+    public void A_bucket_that_fills_within_a_hundred_years_is_accepted() =>
+        Assert.Equal(3_153_600_000_000_000L, new TokenBucketPolicy("b", 100, 1.0 / (365 * 86_400)).WindowMicroseconds);
+
+    [Theory]
     [InlineData(5d, 200_000L)]
     [InlineData(0.5d, 2_000_000L)]
     [InlineData(1d / 3600, 3_600_000_000L)]
