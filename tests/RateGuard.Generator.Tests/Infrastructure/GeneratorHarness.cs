@@ -17,6 +17,8 @@ public static class GeneratorHarness
 
     public static readonly CSharpParseOptions ParseOptions = CSharpParseOptions.Default.WithLanguageVersion(LanguageVersion.Preview);
 
+    public static IReadOnlyList<MetadataReference> References => s_references.Value;
+
     public static CSharpCompilation Compile(params string[] sources) => Compile(s_references.Value, sources);
 
     public static CSharpCompilation CompileWithoutRuntime(params string[] sources) =>

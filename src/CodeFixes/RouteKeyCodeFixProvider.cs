@@ -1,0 +1,51 @@
+using System.Collections.Immutable;
+using System.Composition;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CodeActions;
+using Microsoft.CodeAnalysis.CodeFixes;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using RateGuard.Generator.Analysis;
+
+namespace RateGuard.CodeFixes;
+
+/// <summary>RG0004: offers each parameter the route template does have as the route key.</summary>
+[ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(RouteKeyCodeFixProvider)), Shared]
+public sealed class RouteKeyCodeFixProvider : CodeFixProvider
+{
+    /// <inheritdoc />
+    public override ImmutableArray<string> FixableDiagnosticIds { get; } = ["RG0004"];
+
+    /// <inheritdoc />
+    public override FixAllProvider? GetFixAllProvider() => null; // each diagnostic has its own choices
+
+    /// <inheritdoc />
+    public override async Task RegisterCodeFixesAsync(CodeFixContext context)
+    {
+        var root = await context.Document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
+        foreach (var diagnostic in context.Diagnostics)
+        {
+            if (root?.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true) is not ExpressionSyntax key
+                || !diagnostic.Properties.TryGetValue(TokenBucketAnalyzer.RouteParametersProperty, out var list) || string.IsNullOrEmpty(list))
+            {
+                continue;
+            }
+            foreach (var parameter in list!.Split(',').Distinct())
+            {
+                context.RegisterCodeFix(
+                    CodeAction.Create($"Use route value '{parameter}'", ct => UseAsync(context.Document, key, parameter, ct), equivalenceKey: "RG0004:" + parameter),
+                    diagnostic);
+            }
+        }
+    }
+
+    private static async Task<Document> UseAsync(Document document, ExpressionSyntax key, string parameter, CancellationToken cancellationToken)
+    {
+        var root = await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false);
+        var literal = SyntaxFactory.LiteralExpression(SyntaxKind.StringLiteralExpression, SyntaxFactory.Literal("route:" + parameter)).WithTriviaFrom(key);
+        return document.WithSyntaxRoot(root!.ReplaceNode(key, literal));
+    }
+}

@@ -1,0 +1,121 @@
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Composition;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CodeActions;
+using Microsoft.CodeAnalysis.CodeFixes;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using RateGuard.Generator.Analysis;
+
+namespace RateGuard.CodeFixes;
+
+/// <summary>
+/// RG0010: adds the missing wiring where the app builds itself: <c>AddTokenBuckets(...)</c> before
+/// <c>builder.Build()</c>, and <c>UseTokenBuckets()</c> after it (after authentication and authorization, when the app
+/// uses them there).
+/// </summary>
+[ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(WiringCodeFixProvider)), Shared]
+public sealed class WiringCodeFixProvider : CodeFixProvider
+{
+    private const string BuilderType = "Microsoft.AspNetCore.Builder.WebApplicationBuilder";
+
+    /// <inheritdoc />
+    public override ImmutableArray<string> FixableDiagnosticIds { get; } = ["RG0010"];
+
+    /// <inheritdoc />
+    public override FixAllProvider? GetFixAllProvider() => null; // reported once per project
+
+    /// <inheritdoc />
+    public override async Task RegisterCodeFixesAsync(CodeFixContext context)
+    {
+        var diagnostic = context.Diagnostics.First();
+        var missing = diagnostic.Properties.TryGetValue(TokenBucketAnalyzer.MissingCallsProperty, out var list) && list is not null
+            ? list.Split(',')
+            : [TokenBucketAnalyzer.AddCall, TokenBucketAnalyzer.UseCall];
+        if (await FindBuildAsync(context.Document.Project, context.CancellationToken).ConfigureAwait(false) is not { } site)
+        {
+            return; // no builder.Build() in this project to anchor the calls to
+        }
+        context.RegisterCodeFix(
+            CodeAction.Create("Wire token buckets: " + string.Join(" and ", missing.Select(m => m + "()")), ct => WireAsync(context.Document.Project.Solution, site, missing, ct), equivalenceKey: "RG0010"),
+            diagnostic);
+    }
+
+    private static async Task<Solution> WireAsync(Solution solution, BuildSite site, IReadOnlyCollection<string> missing, CancellationToken cancellationToken)
+    {
+        var document = solution.GetDocument(site.DocumentId)!;
+        var root = (await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false))!;
+        var anchor = root.FindNode(site.Span).FirstAncestorOrSelf<StatementSyntax>()!;
+        var host = (SyntaxNode?)anchor.Parent as GlobalStatementSyntax ?? (SyntaxNode)anchor;
+        var after = host;
+
+        if (missing.Contains(TokenBucketAnalyzer.UseCall))
+        {
+            // Keep authentication and authorization ahead of the limiter, so user and claim keys can be read.
+            foreach (var sibling in Siblings(host).SkipWhile(s => s != host).Skip(1))
+            {
+                var text = sibling.ToString();
+                if (text.Contains(site.App + ".UseAuthentication(") || text.Contains(site.App + ".UseAuthorization("))
+                {
+                    after = sibling;
+                }
+            }
+        }
+
+        var tracked = root.TrackNodes(host, after);
+        if (missing.Contains(TokenBucketAnalyzer.UseCall))
+        {
+            var target = tracked.GetCurrentNode(after)!;
+            tracked = tracked.InsertNodesAfter(target, [Statement($"{site.App}.UseTokenBuckets();", target)]);
+        }
+        if (missing.Contains(TokenBucketAnalyzer.AddCall))
+        {
+            var target = tracked.GetCurrentNode(host)!;
+            tracked = tracked.InsertNodesBefore(target, [Statement($"{site.Builder}.Services.AddTokenBuckets({site.Builder}.Configuration.GetSection(\"TokenBuckets\"));", target)]);
+        }
+        return solution.WithDocumentSyntaxRoot(site.DocumentId, tracked);
+    }
+
+    private static IEnumerable<SyntaxNode> Siblings(SyntaxNode node) => node.Parent?.ChildNodes() ?? [];
+
+    // A statement shaped like its neighbour: the same indentation and line ending, top-level or inside a block.
+    private static SyntaxNode Statement(string code, SyntaxNode neighbour)
+    {
+        var statement = SyntaxFactory.ParseStatement(code)
+            .WithLeadingTrivia(neighbour.GetLeadingTrivia().Where(t => t.IsKind(SyntaxKind.WhitespaceTrivia)))
+            .WithTrailingTrivia(neighbour.GetTrailingTrivia().Where(t => t.IsKind(SyntaxKind.EndOfLineTrivia)));
+        return neighbour is GlobalStatementSyntax ? SyntaxFactory.GlobalStatement(statement) : statement;
+    }
+
+    private static async Task<BuildSite?> FindBuildAsync(Project project, CancellationToken cancellationToken)
+    {
+        foreach (var document in project.Documents)
+        {
+            var root = await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false);
+            if (root is null || !root.DescendantNodes().OfType<InvocationExpressionSyntax>().Any(IsBuildCall))
+            {
+                continue;
+            }
+            var model = await document.GetSemanticModelAsync(cancellationToken).ConfigureAwait(false);
+            foreach (var declarator in root.DescendantNodes().OfType<VariableDeclaratorSyntax>())
+            {
+                if (declarator.Initializer?.Value is InvocationExpressionSyntax { Expression: MemberAccessExpressionSyntax access } call
+                    && IsBuildCall(call)
+                    && model?.GetTypeInfo(access.Expression, cancellationToken).Type?.ToDisplayString() == BuilderType)
+                {
+                    return new BuildSite(document.Id, declarator.Span, access.Expression.ToString(), declarator.Identifier.ValueText);
+                }
+            }
+        }
+        return null;
+    }
+
+    private static bool IsBuildCall(InvocationExpressionSyntax call) =>
+        call.Expression is MemberAccessExpressionSyntax { Name.Identifier.ValueText: "Build" } && call.ArgumentList.Arguments.Count == 0;
+
+    private sealed record BuildSite(DocumentId DocumentId, Microsoft.CodeAnalysis.Text.TextSpan Span, string Builder, string App);
+}

@@ -1,0 +1,112 @@
+using Microsoft.CodeAnalysis;
+using RateGuard.CodeFixes;
+using RateGuard.Generator.Tests.Infrastructure;
+
+namespace RateGuard.Generator.Tests.Analyzers;
+
+public sealed class CodeFixTests
+{
+    private const string RouteSource = """
+        using Microsoft.AspNetCore.Builder;
+        using RateGuard;
+
+        public static class Routes
+        {
+            public static void Map(WebApplication app)
+            {
+                app.MapGet("/tenants/{tenant}/orders/{id:int}", [TokenBucket(4, 1, Key = "route:tenantId")] (string tenant, int id) => tenant);
+            }
+        }
+        """;
+
+    [Fact]
+    public async Task RG0004_offers_each_route_parameter_that_exists()
+    {
+        var titles = await CodeFixHarness.TitlesAsync(new RouteKeyCodeFixProvider(), "RG0004", OutputKind.DynamicallyLinkedLibrary, RouteSource);
+
+        Assert.Equal(["Use route value 'tenant'", "Use route value 'id'"], titles);
+    }
+
+    [Fact]
+    public async Task RG0004_fix_replaces_the_key_with_the_chosen_parameter()
+    {
+        var fixedSources = await CodeFixHarness.ApplyAsync(new RouteKeyCodeFixProvider(), "RG0004", "Use route value 'tenant'", OutputKind.DynamicallyLinkedLibrary, RouteSource);
+
+        Assert.Equal(RouteSource.Replace("\"route:tenantId\"", "\"route:tenant\""), Assert.Single(fixedSources));
+    }
+
+    [Fact]
+    public async Task RG0010_fix_adds_both_calls_around_build_after_authentication()
+    {
+        const string program = """
+            using Microsoft.AspNetCore.Builder;
+            using Microsoft.Extensions.DependencyInjection;
+            using RateGuard;
+
+            var builder = WebApplication.CreateBuilder(args);
+            builder.Services.AddAuthorization();
+            var app = builder.Build();
+            app.UseAuthentication();
+            app.UseAuthorization();
+            app.MapGet("/ping", [TokenBucket(10, 5)] () => "pong");
+            app.Run();
+            """;
+        const string expected = """
+            using Microsoft.AspNetCore.Builder;
+            using Microsoft.Extensions.DependencyInjection;
+            using RateGuard;
+
+            var builder = WebApplication.CreateBuilder(args);
+            builder.Services.AddAuthorization();
+            builder.Services.AddTokenBuckets(builder.Configuration.GetSection("TokenBuckets"));
+            var app = builder.Build();
+            app.UseAuthentication();
+            app.UseAuthorization();
+            app.UseTokenBuckets();
+            app.MapGet("/ping", [TokenBucket(10, 5)] () => "pong");
+            app.Run();
+            """;
+
+        var fixedSources = await CodeFixHarness.ApplyAsync(new WiringCodeFixProvider(), "RG0010", "Wire token buckets: AddTokenBuckets() and UseTokenBuckets()", OutputKind.ConsoleApplication, program);
+
+        Assert.Equal(expected, Assert.Single(fixedSources));
+    }
+
+    [Fact]
+    public async Task RG0010_fix_adds_only_the_missing_call_in_the_document_that_builds_the_app()
+    {
+        const string program = """
+            using Microsoft.AspNetCore.Builder;
+            using Microsoft.Extensions.DependencyInjection;
+
+            public static class Program
+            {
+                public static void Main(string[] args)
+                {
+                    var web = WebApplication.CreateBuilder(args);
+                    web.Services.AddTokenBuckets();
+                    var site = web.Build();
+                    site.MapControllers();
+                    site.Run();
+                }
+            }
+            """;
+        const string controller = """
+            using Microsoft.AspNetCore.Mvc;
+            using RateGuard;
+
+            [ApiController]
+            public sealed class PingController : ControllerBase
+            {
+                [HttpGet("/ping")]
+                [TokenBucket(10, 5)]
+                public string Ping() => "pong";
+            }
+            """;
+
+        var fixedSources = await CodeFixHarness.ApplyAsync(new WiringCodeFixProvider(), "RG0010", "Wire token buckets: UseTokenBuckets()", OutputKind.ConsoleApplication, program, controller);
+
+        Assert.Equal(program.Replace("        var site = web.Build();\n", "        var site = web.Build();\n        site.UseTokenBuckets();\n"), fixedSources[0]);
+        Assert.Equal(controller, fixedSources[1]);
+    }
+}
