@@ -55,7 +55,7 @@ public sealed class SampleBuild : IDisposable
         return (process.ExitCode, stdout.Result + stderr.Result);
     }
 
-    private static string RepositoryRoot([CallerFilePath] string path = "")
+    public static string RepositoryRoot([CallerFilePath] string path = "")
     {
         for (var directory = Path.GetDirectoryName(path); directory is not null; directory = Path.GetDirectoryName(directory))
         {
