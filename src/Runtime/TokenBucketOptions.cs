@@ -36,11 +36,73 @@ public sealed class TokenBucketOptions
     /// <summary>The status code when <see cref="MissingKey"/> rejects. Defaults to 403, as a deny-empty-key gateway answers.</summary>
     public int MissingKeyStatusCode { get; set; } = StatusCodes.Status403Forbidden;
 
+    /// <summary>What happens to a request when the store fails, is too slow, or its circuit is open. Defaults to <see cref="FailureMode.Open"/>.</summary>
+    public FailureMode FailureMode { get; set; } = FailureMode.Open;
+
+    /// <summary>The longest one decision may wait for the store before the failure mode applies. Defaults to 100 ms.</summary>
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Consecutive store failures that open the circuit, after which the store is not called for <see cref="BreakDuration"/>.</summary>
+    public int BreakerFailureThreshold { get; set; } = 3;
+
+    /// <summary>How long an open circuit stays open before one request probes the store again. Defaults to 1 s.</summary>
+    public TimeSpan BreakDuration { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// While the store is unavailable, enforce each limit in memory instead of applying the failure mode, with capacity
+    /// and rate divided by <see cref="InstanceCount"/> so that the instances together stay near the real limit.
+    /// </summary>
+    public bool LocalFallback { get; set; }
+
+    /// <summary>How many app instances share the limits, for <see cref="LocalFallback"/>. Defaults to 1.</summary>
+    public int InstanceCount { get; set; } = 1;
+
+    /// <summary>
+    /// Remembers Redis rejections until their retry-after, and rejects those clients in-process meanwhile: no tokens can
+    /// appear before then, so this is exact, and a hot abuser costs no Redis calls. On by default.
+    /// </summary>
+    public bool DenyCache { get; set; } = true;
+
+    /// <summary>The most clients the deny cache remembers at once. Defaults to 10,000.</summary>
+    public int DenyCacheSize { get; set; } = 10_000;
+
+    /// <summary>
+    /// The prefix length by which <c>ip</c> keys group IPv6 clients: 64 (the default) gives one bucket per /64 network,
+    /// so a host cannot escape its bucket by rotating through its own addresses; 128 gives one per address.
+    /// </summary>
+    public int IPv6PrefixLength { get; set; } = 64;
+
+    /// <summary>Per-bucket settings by bucket name, read at startup and on every configuration reload.</summary>
+    public Dictionary<string, TokenBucketOverride> Buckets { get; set; } = new(StringComparer.Ordinal);
+
     /// <summary>
     /// Writes the response of a rejected request instead of the default problem body. The status code and the
     /// <c>Retry-After</c> and rate-limit headers are already set when it is called; it may change them.
     /// </summary>
     public Func<TokenBucketRejectedContext, ValueTask>? OnRejected { get; set; }
+}
+
+/// <summary>What a request gets while the store cannot decide.</summary>
+public enum FailureMode
+{
+    /// <summary>Admit it, log and count: the limiter must never become the outage.</summary>
+    Open,
+
+    /// <summary>Answer 503 with <c>Retry-After</c>: for limits that protect something that must not be overrun.</summary>
+    Closed,
+}
+
+/// <summary>Settings of one named bucket that configuration may change without a rebuild.</summary>
+public sealed class TokenBucketOverride
+{
+    /// <summary>Replaces the capacity declared in code.</summary>
+    public int? Capacity { get; set; }
+
+    /// <summary>Replaces the rate declared in code.</summary>
+    public double? Rate { get; set; }
+
+    /// <summary>Replaces <see cref="TokenBucketOptions.FailureMode"/> for this bucket.</summary>
+    public FailureMode? FailureMode { get; set; }
 }
 
 /// <summary>The rate-limit headers a response carries.</summary>

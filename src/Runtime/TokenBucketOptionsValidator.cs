@@ -36,6 +36,34 @@ internal sealed class TokenBucketOptionsValidator : IValidateOptions<TokenBucket
         {
             (failures ??= []).Add($"TokenBuckets:MissingKey '{options.MissingKey}' is not one of {string.Join(", ", Enum.GetNames<MissingKeyBehavior>())}.");
         }
+        if (options.Timeout <= TimeSpan.Zero)
+        {
+            (failures ??= []).Add($"TokenBuckets:Timeout must be positive, but was {options.Timeout}.");
+        }
+        if (options.BreakerFailureThreshold < 1)
+        {
+            (failures ??= []).Add($"TokenBuckets:BreakerFailureThreshold must be at least 1, but was {options.BreakerFailureThreshold}.");
+        }
+        if (options.BreakDuration <= TimeSpan.Zero)
+        {
+            (failures ??= []).Add($"TokenBuckets:BreakDuration must be positive, but was {options.BreakDuration}.");
+        }
+        if (options.InstanceCount < 1)
+        {
+            (failures ??= []).Add($"TokenBuckets:InstanceCount must be at least 1, but was {options.InstanceCount}.");
+        }
+        if (options.DenyCacheSize < 0)
+        {
+            (failures ??= []).Add($"TokenBuckets:DenyCacheSize must not be negative, but was {options.DenyCacheSize}.");
+        }
+        if (options.IPv6PrefixLength is < 1 or > 128)
+        {
+            (failures ??= []).Add($"TokenBuckets:IPv6PrefixLength must be between 1 and 128, but was {options.IPv6PrefixLength}.");
+        }
+        if (!Enum.IsDefined(options.FailureMode))
+        {
+            (failures ??= []).Add($"TokenBuckets:FailureMode '{options.FailureMode}' is not one of {string.Join(", ", Enum.GetNames<FailureMode>())}.");
+        }
         return failures is null ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

@@ -93,7 +93,7 @@ internal static class GateEmitter
         const string readers = "global::RateGuard.Gates.TokenBucketKeyReaders";
         return kind switch
         {
-            TokenBucketKeyKind.Ip => $"{readers}.RemoteIp(context)",
+            TokenBucketKeyKind.Ip => $"{readers}.RemoteIp(context, Ipv6PrefixLength)",
             TokenBucketKeyKind.User => $"{readers}.User(context)",
             TokenBucketKeyKind.Global => $"{readers}.GlobalKey",
             TokenBucketKeyKind.Header => $"{readers}.Header(context, {String(argument)})",

@@ -7,6 +7,7 @@ using RateGuard;
 using Microsoft.AspNetCore.Routing;
 using RateGuard.Diagnostics;
 using RateGuard.Http;
+using RateGuard.Limiting;
 using RateGuard.Stores;
 using StackExchange.Redis;
 
@@ -40,7 +41,15 @@ public static class TokenBucketServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IValidateOptions<TokenBucketOptions>, TokenBucketOptionsValidator>();
         services.AddOptions<TokenBucketOptions>().ValidateOnStart();
+        services.AddMetrics();
         services.TryAddSingleton<ITokenBucketStore>(CreateStore);
+        services.TryAddSingleton(static services => new TokenBucketMetrics(services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
+        services.TryAddSingleton(static services => new TokenBucketLimiter(
+            services.GetRequiredService<ITokenBucketStore>(),
+            services.GetRequiredService<IOptionsMonitor<TokenBucketOptions>>(),
+            services.GetRequiredService<TokenBucketMetrics>(),
+            services.GetRequiredService<ILoggerFactory>(),
+            services.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(static services => new EndpointGateTable(services.GetRequiredService<EndpointDataSource>(), services));
         // Resolving the store at startup makes the store choice, and its warning, visible before the first request.
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, TokenBucketStartup>());
@@ -57,16 +66,22 @@ public static class TokenBucketServiceCollectionExtensions
         if (!string.IsNullOrWhiteSpace(options.Redis))
         {
             var configuration = ConfigurationOptions.Parse(options.Redis);
-            // The app must start, and fail by its configured rules, while Redis is unreachable.
+            // The app must start, and fail by its configured rules, while Redis is unreachable: connect in the
+            // background, fail commands at once while disconnected (a queued command would still take tokens after
+            // its request had moved on), and reconnect quickly once Redis is back.
             configuration.AbortOnConnectFail = false;
-            var connection = ConnectionMultiplexer.Connect(configuration);
+            configuration.BacklogPolicy = BacklogPolicy.FailFast;
+            configuration.ReconnectRetryPolicy = new ExponentialRetry(100, 1000);
+            var connecting = ConnectionMultiplexer.ConnectAsync(configuration).ContinueWith(
+                static t => (IConnectionMultiplexer)t.Result, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             Log.UsingRedisStore(logger, string.Join(",", configuration.EndPoints), options.Clock);
-            return new RedisTokenBucketStore(connection, options.KeyPrefix, clientClock, ownsConnection: true);
+            return new RedisTokenBucketStore(connecting, options.KeyPrefix, clientClock, ownsConnection: true);
         }
 
         if (services.GetService<IConnectionMultiplexer>() is { } shared)
         {
             Log.UsingRedisStore(logger, string.Join(",", shared.GetEndPoints().Select(e => e.ToString())), options.Clock);
+            // A connection the app shares keeps the app's own settings; see the README on its backlog policy.
             return new RedisTokenBucketStore(shared, options.KeyPrefix, clientClock);
         }
 
@@ -74,11 +89,12 @@ public static class TokenBucketServiceCollectionExtensions
         return new InMemoryTokenBucketStore(time, options.InMemorySweepInterval);
     }
 
-    private sealed class TokenBucketStartup(ITokenBucketStore store) : IHostedService
+    private sealed class TokenBucketStartup(ITokenBucketStore store, TokenBucketLimiter limiter) : IHostedService
     {
         public Task StartAsync(CancellationToken cancellationToken)
         {
             GC.KeepAlive(store);
+            GC.KeepAlive(limiter);
             return Task.CompletedTask;
         }
 

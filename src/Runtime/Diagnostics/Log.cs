@@ -15,4 +15,16 @@ internal static partial class Log
     [LoggerMessage(EventId = 3, EventName = "EndpointReloadFailed", Level = LogLevel.Error,
         Message = "The endpoints changed, but a token-bucket limit on the new endpoints is invalid; the previous limits stay in force.")]
     public static partial void EndpointReloadFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 4, EventName = "StoreFailed", Level = LogLevel.Warning,
+        Message = "The token-bucket store could not decide for bucket '{Bucket}' ({Reason}); the failure mode applies.")]
+    public static partial void StoreFailed(ILogger logger, string bucket, string reason, Exception exception);
+
+    [LoggerMessage(EventId = 5, EventName = "CircuitOpened", Level = LogLevel.Error,
+        Message = "The token-bucket store keeps failing: it will not be called for {BreakDuration}, and {Fallback} applies meanwhile.")]
+    public static partial void CircuitOpened(ILogger logger, TimeSpan breakDuration, string fallback);
+
+    [LoggerMessage(EventId = 6, EventName = "CircuitClosed", Level = LogLevel.Information,
+        Message = "The token-bucket store answers again; limiting has resumed.")]
+    public static partial void CircuitClosed(ILogger logger);
 }

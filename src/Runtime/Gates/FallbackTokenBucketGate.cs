@@ -35,7 +35,7 @@ internal sealed class FallbackTokenBucketGate : TokenBucketGate
         }
         return _kind switch
         {
-            TokenBucketKeyKind.Ip => TokenBucketKeyReaders.RemoteIp(context),
+            TokenBucketKeyKind.Ip => TokenBucketKeyReaders.RemoteIp(context, Ipv6PrefixLength),
             TokenBucketKeyKind.User => TokenBucketKeyReaders.User(context),
             TokenBucketKeyKind.Global => TokenBucketKeyReaders.GlobalKey,
             TokenBucketKeyKind.Header => TokenBucketKeyReaders.Header(context, _argument!),

@@ -15,8 +15,14 @@ public abstract class TokenBucketGate
         KeyDescription = keyDescription ?? throw new ArgumentNullException(nameof(keyDescription));
     }
 
-    /// <summary>The bucket this gate draws from.</summary>
-    public TokenBucketPolicy Policy { get; }
+    /// <summary>The bucket this gate draws from, with any configuration override applied.</summary>
+    public TokenBucketPolicy Policy { get; internal set; }
+
+    /// <summary>What a request gets through this gate while the store cannot decide.</summary>
+    public FailureMode FailureMode { get; internal set; }
+
+    /// <summary>The prefix length by which an <c>ip</c> key groups IPv6 clients.</summary>
+    protected internal int Ipv6PrefixLength { get; internal set; } = 128;
 
     /// <summary>The key source as written in the attribute, or the resolver's type name, for messages.</summary>
     public string KeyDescription { get; }

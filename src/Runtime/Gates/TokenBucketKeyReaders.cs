@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http;
 
@@ -14,8 +16,12 @@ public static class TokenBucketKeyReaders
     /// <summary>The single key of a <c>global</c> bucket.</summary>
     public const string GlobalKey = "global";
 
-    /// <summary>The remote address; an IPv4-mapped IPv6 address reads as the IPv4 address.</summary>
-    public static string? RemoteIp(HttpContext context)
+    /// <summary>
+    /// The remote address. An IPv4-mapped IPv6 address reads as the IPv4 address; other IPv6 addresses are grouped by
+    /// their first <paramref name="ipv6PrefixLength"/> bits (as <c>2001:db8:1:2::/64</c>), so a host cannot escape its
+    /// bucket by rotating through the addresses of its own network.
+    /// </summary>
+    public static string? RemoteIp(HttpContext context, int ipv6PrefixLength)
     {
         var address = context.Connection.RemoteIpAddress;
         if (address is null)
@@ -24,9 +30,20 @@ public static class TokenBucketKeyReaders
         }
         if (address.IsIPv4MappedToIPv6)
         {
-            address = address.MapToIPv4();
+            return address.MapToIPv4().ToString();
         }
-        return address.ToString();
+        if (address.AddressFamily != AddressFamily.InterNetworkV6 || ipv6PrefixLength >= 128)
+        {
+            return address.ToString();
+        }
+        Span<byte> bytes = stackalloc byte[16];
+        address.TryWriteBytes(bytes, out _);
+        var keep = Math.Max(0, ipv6PrefixLength);
+        for (var bit = keep; bit < 128; bit++)
+        {
+            bytes[bit / 8] &= (byte)~(0x80 >> (bit % 8));
+        }
+        return string.Create(CultureInfo.InvariantCulture, $"{new IPAddress(bytes)}/{keep}");
     }
 
     /// <summary>The authenticated user's id: the name-identifier claim, else <c>sub</c>, else the identity's name.</summary>

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc.Controllers;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Primitives;
 using RateGuard.Gates;
@@ -18,6 +19,7 @@ namespace RateGuard.Http;
 internal sealed class EndpointGateTable
 {
     private readonly IServiceProvider _services;
+    private readonly IOptionsMonitor<TokenBucketOptions> _options;
     private readonly ILogger _logger;
     private readonly HashSet<Module> _initializedModules = [];
     private volatile ConcurrentDictionary<Endpoint, EndpointGates?> _gates;
@@ -25,11 +27,14 @@ internal sealed class EndpointGateTable
     public EndpointGateTable(EndpointDataSource endpoints, IServiceProvider services)
     {
         _services = services;
+        _options = services.GetRequiredService<IOptionsMonitor<TokenBucketOptions>>();
         _logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("RateGuard");
         InitializeModule(Assembly.GetEntryAssembly()?.ManifestModule);
         // At startup an invalid limit throws, and the app does not start.
         _gates = Load(endpoints.Endpoints, null);
-        ChangeToken.OnChange(endpoints.GetChangeToken, () => Reload(endpoints));
+        ChangeToken.OnChange(endpoints.GetChangeToken, () => Reload(endpoints, keepKnown: true));
+        // Overrides of capacity, rate and failure mode come from configuration: rebuild every gate when it reloads.
+        _options.OnChange(_ => Reload(endpoints, keepKnown: false));
     }
 
     /// <summary>The gates of <paramref name="endpoint"/>, or <see langword="null"/> when it is not limited.</summary>
@@ -43,11 +48,11 @@ internal sealed class EndpointGateTable
     // Endpoints changed after startup: build a fresh table, keeping the gates (and so the buckets' identities) of
     // endpoints that are still there, and swap it in whole. A failure keeps the old table and is logged, because
     // the change was triggered by someone other than a request.
-    private void Reload(EndpointDataSource endpoints)
+    private void Reload(EndpointDataSource endpoints, bool keepKnown)
     {
         try
         {
-            _gates = Load(endpoints.Endpoints, _gates);
+            _gates = Load(endpoints.Endpoints, keepKnown ? _gates : null);
         }
         catch (Exception e) when (e is InvalidOperationException or ArgumentException)
         {
@@ -103,11 +108,21 @@ internal sealed class EndpointGateTable
     private TokenBucketGate CreateGate(TokenBucketAttribute attribute, string bucket, Endpoint endpoint)
     {
         var spec = TokenBucketSpec.From(attribute);
+        var options = _options.CurrentValue;
         try
         {
-            return TokenBucketGateRegistry.TryGet(spec, out var factory)
+            var gate = TokenBucketGateRegistry.TryGet(spec, out var factory)
                 ? factory(bucket, _services)
                 : new FallbackTokenBucketGate(spec, bucket, _services);
+            gate.Ipv6PrefixLength = options.IPv6PrefixLength;
+            gate.FailureMode = options.FailureMode;
+            if (options.Buckets.TryGetValue(bucket, out var overrides))
+            {
+                var declared = gate.Policy;
+                gate.Policy = new TokenBucketPolicy(bucket, overrides.Capacity ?? declared.Capacity, overrides.Rate ?? declared.Rate, declared.Cost);
+                gate.FailureMode = overrides.FailureMode ?? gate.FailureMode;
+            }
+            return gate;
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException)
         {

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using RateGuard;
 using RateGuard.Http;
+using RateGuard.Limiting;
 using RateGuard.Stores;
 
 namespace Microsoft.AspNetCore.Builder;
@@ -31,7 +32,7 @@ public static class TokenBucketApplicationBuilderExtensions
             var middleware = new TokenBucketMiddleware(
                 next,
                 table,
-                services.GetRequiredService<ITokenBucketStore>(),
+                services.GetRequiredService<TokenBucketLimiter>(),
                 services.GetRequiredService<IOptions<TokenBucketOptions>>(),
                 services.GetService<IProblemDetailsService>());
             return middleware.InvokeAsync;

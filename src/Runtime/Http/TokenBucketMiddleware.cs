@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 using RateGuard.Gates;
-using RateGuard.Stores;
+using RateGuard.Limiting;
 
 namespace RateGuard.Http;
 
@@ -20,18 +20,19 @@ internal sealed class TokenBucketMiddleware
     private const string ProblemContentType = "application/problem+json";
     private const string TooManyRequestsType = "https://www.rfc-editor.org/rfc/rfc6585#section-4";
     private const string ForbiddenType = "https://www.rfc-editor.org/rfc/rfc9110#section-15.5.4";
+    private const string ServiceUnavailableType = "https://www.rfc-editor.org/rfc/rfc9110#section-15.6.4";
 
     private readonly RequestDelegate _next;
     private readonly EndpointGateTable _table;
-    private readonly ITokenBucketStore _store;
+    private readonly TokenBucketLimiter _limiter;
     private readonly TokenBucketOptions _options;
     private readonly IProblemDetailsService? _problemDetails;
 
-    public TokenBucketMiddleware(RequestDelegate next, EndpointGateTable table, ITokenBucketStore store, IOptions<TokenBucketOptions> options, IProblemDetailsService? problemDetails)
+    public TokenBucketMiddleware(RequestDelegate next, EndpointGateTable table, TokenBucketLimiter limiter, IOptions<TokenBucketOptions> options, IProblemDetailsService? problemDetails)
     {
         _next = next;
         _table = table;
-        _store = store;
+        _limiter = limiter;
         _options = options.Value;
         _problemDetails = problemDetails;
     }
@@ -62,12 +63,15 @@ internal sealed class TokenBucketMiddleware
             return;
         }
 
-        var decision = await _store.AcquireAsync(gate.Policy, key, context.RequestAborted);
-        var made = new GateDecision(gate, decision);
-        RateLimitHeaders.Write(context.Response, _options.Headers, gates, new ReadOnlySpan<GateDecision>(in made));
-        if (!decision.IsAdmitted)
+        var result = await _limiter.AcquireAsync(gate.Policy, gate.FailureMode, key, context.RequestAborted);
+        if (result.HasBucketState)
         {
-            await RejectAsync(context, gate, decision);
+            var made = new GateDecision(gate, result.Decision);
+            RateLimitHeaders.Write(context.Response, _options.Headers, gates, new ReadOnlySpan<GateDecision>(in made));
+        }
+        if (!result.IsAdmitted)
+        {
+            await RejectAsync(context, gate, result);
             return;
         }
         await _next(context);
@@ -95,12 +99,15 @@ internal sealed class TokenBucketMiddleware
                     return;
                 }
 
-                var decision = await _store.AcquireAsync(gate.Policy, key, context.RequestAborted);
-                decisions[decided++] = new GateDecision(gate, decision);
-                if (!decision.IsAdmitted)
+                var result = await _limiter.AcquireAsync(gate.Policy, gate.FailureMode, key, context.RequestAborted);
+                if (result.HasBucketState)
+                {
+                    decisions[decided++] = new GateDecision(gate, result.Decision);
+                }
+                if (!result.IsAdmitted)
                 {
                     RateLimitHeaders.Write(context.Response, _options.Headers, gates, decisions.AsSpan(0, decided));
-                    await RejectAsync(context, gate, decision);
+                    await RejectAsync(context, gate, result);
                     return;
                 }
             }
@@ -113,8 +120,20 @@ internal sealed class TokenBucketMiddleware
         await _next(context);
     }
 
-    private Task RejectAsync(HttpContext context, TokenBucketGate gate, RateLimitDecision decision)
+    private Task RejectAsync(HttpContext context, TokenBucketGate gate, LimiterResult result)
     {
+        var decision = result.Decision;
+        if (result.Source == DecisionSource.FailedClosed)
+        {
+            // The bucket's failure mode is Closed and the store cannot decide: refuse, and say when to try again.
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            var wait = Math.Max(1, RateLimitHeaders.CeilingSeconds(decision.RetryAfter));
+            context.Response.Headers.RetryAfter = wait.ToString(CultureInfo.InvariantCulture);
+            var unavailable = new TokenBucketRejectedContext(context, TokenBucketRejectionReason.StoreUnavailable, gate.Policy, gate.KeyDescription, null);
+            return RespondAsync(unavailable, "Service Unavailable", ServiceUnavailableType,
+                $"Rate limit '{gate.Policy.Name}' cannot be checked right now, and it does not admit requests unchecked. Retry after {wait} s.");
+        }
+
         context.Response.StatusCode = _options.RejectionStatusCode;
         string detail;
         if (decision.CanEverBeAdmitted)

@@ -10,6 +10,9 @@ public enum TokenBucketRejectionReason
 
     /// <summary>The request had no value for a bucket's key.</summary>
     MissingKey,
+
+    /// <summary>The store could not decide and the bucket's failure mode is <see cref="FailureMode.Closed"/>.</summary>
+    StoreUnavailable,
 }
 
 /// <summary>What <see cref="TokenBucketOptions.OnRejected"/> is told about a rejected request.</summary>
@@ -36,6 +39,6 @@ public sealed class TokenBucketRejectedContext
     /// <summary>The bucket's key source, as written in the attribute, or its resolver's type name.</summary>
     public string KeySource { get; }
 
-    /// <summary>The bucket's decision; <see langword="null"/> when the key was missing.</summary>
+    /// <summary>The bucket's decision; <see langword="null"/> when the key was missing or the store could not decide.</summary>
     public RateLimitDecision? Decision { get; }
 }

@@ -12,7 +12,7 @@ namespace RateGuard.Stores;
 /// </remarks>
 public sealed class RedisTokenBucketStore : ITokenBucketStore, IAsyncDisposable, IDisposable
 {
-    private readonly IConnectionMultiplexer _redis;
+    private readonly Task<IConnectionMultiplexer> _redis;
     private readonly bool _ownsConnection;
     private readonly string _prefix;
     private readonly TimeProvider? _clientClock;
@@ -26,8 +26,16 @@ public sealed class RedisTokenBucketStore : ITokenBucketStore, IAsyncDisposable,
     /// </param>
     /// <param name="ownsConnection">Whether disposing the store disposes <paramref name="redis"/>.</param>
     public RedisTokenBucketStore(IConnectionMultiplexer redis, string keyPrefix = TokenBucketOptions.DefaultKeyPrefix, TimeProvider? clientClock = null, bool ownsConnection = false)
+        : this(Task.FromResult(redis ?? throw new ArgumentNullException(nameof(redis))), keyPrefix, clientClock, ownsConnection)
     {
-        ArgumentNullException.ThrowIfNull(redis);
+    }
+
+    /// <summary>
+    /// Creates a store over a connection that is still being made, so the app can start while Redis is down: until
+    /// it is made, every decision fails at once and the failure mode applies.
+    /// </summary>
+    internal RedisTokenBucketStore(Task<IConnectionMultiplexer> redis, string keyPrefix, TimeProvider? clientClock, bool ownsConnection)
+    {
         if (!BucketKey.IsValidPrefix(keyPrefix))
         {
             throw new ArgumentException($"Key prefix '{keyPrefix}' is invalid: use 1 to {TokenBucketPolicy.MaxNameLength} letters, digits or '.', '_', '-', '/'.", nameof(keyPrefix));
@@ -38,8 +46,8 @@ public sealed class RedisTokenBucketStore : ITokenBucketStore, IAsyncDisposable,
         _ownsConnection = ownsConnection;
     }
 
-    /// <summary>The connection this store uses.</summary>
-    public IConnectionMultiplexer Connection => _redis;
+    /// <summary>The connection this store uses, or <see langword="null"/> while it is still being made.</summary>
+    public IConnectionMultiplexer? Connection => _redis.IsCompletedSuccessfully ? _redis.Result : null;
 
     /// <summary>The storage key of <paramref name="partitionKey"/> in the bucket of <paramref name="policy"/>.</summary>
     public string GetKey(TokenBucketPolicy policy, string partitionKey) => BucketKey.Compose(_prefix, policy.Name, partitionKey);
@@ -55,7 +63,8 @@ public sealed class RedisTokenBucketStore : ITokenBucketStore, IAsyncDisposable,
         var args = _clientClock is null
             ? policy.ServerClockArguments
             : [policy.IntervalMicroseconds, policy.Capacity, policy.Cost, UnixClock.NowMicroseconds(_clientClock)];
-        var database = _redis.GetDatabase();
+        var connection = Connection ?? throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, "The connection to Redis has not been made yet.", null, CommandStatus.WaitingToBeSent);
+        var database = connection.GetDatabase();
 
         RedisResult result;
         try
@@ -74,16 +83,20 @@ public sealed class RedisTokenBucketStore : ITokenBucketStore, IAsyncDisposable,
     {
         if (_ownsConnection)
         {
-            _redis.Dispose();
+            _redis.ContinueWith(static t => t.Result.Dispose(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
     }
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
-        if (_ownsConnection)
+        if (_ownsConnection && _redis.IsCompletedSuccessfully)
         {
-            await _redis.DisposeAsync().ConfigureAwait(false);
+            await _redis.Result.DisposeAsync().ConfigureAwait(false);
+        }
+        else
+        {
+            Dispose();
         }
     }
 }

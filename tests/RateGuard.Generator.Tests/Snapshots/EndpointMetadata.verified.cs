@@ -43,7 +43,7 @@ namespace RateGuard.Generated
         }
 
         public override string? GetPartitionKey(global::Microsoft.AspNetCore.Http.HttpContext context)
-            => global::RateGuard.Gates.TokenBucketKeyReaders.RemoteIp(context);
+            => global::RateGuard.Gates.TokenBucketKeyReaders.RemoteIp(context, Ipv6PrefixLength);
     }
 
     /// <summary>[TokenBucket(2, 1d, Key = "query:id")]</summary>

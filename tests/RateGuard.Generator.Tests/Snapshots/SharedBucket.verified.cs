@@ -25,6 +25,6 @@ namespace RateGuard.Generated
         }
 
         public override string? GetPartitionKey(global::Microsoft.AspNetCore.Http.HttpContext context)
-            => global::RateGuard.Gates.TokenBucketKeyReaders.RemoteIp(context);
+            => global::RateGuard.Gates.TokenBucketKeyReaders.RemoteIp(context, Ipv6PrefixLength);
     }
 }

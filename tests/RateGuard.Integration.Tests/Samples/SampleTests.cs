@@ -302,7 +302,8 @@ public abstract class SampleTests<TMarker> : IAsyncLifetime
             return;
         }
         var redis = Assert.IsType<RateGuard.Stores.RedisTokenBucketStore>(store);
-        var keys = redis.Connection.GetServer(redis.Connection.GetEndPoints()[0]).Keys(pattern: $"{KeyPrefix}:*").Select(k => (string)k!).Order().ToList();
+        var connection = redis.Connection!;
+        var keys = connection.GetServer(connection.GetEndPoints()[0]).Keys(pattern: $"{KeyPrefix}:*").Select(k => (string)k!).Order().ToList();
         Assert.Equal([$"{KeyPrefix}:GET/ping:{{127.0.0.1}}", $"{KeyPrefix}:GET/search:{{warm-up}}"], keys);
     }
 }

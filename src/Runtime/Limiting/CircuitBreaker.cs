@@ -1,0 +1,100 @@
+namespace RateGuard.Limiting;
+
+/// <summary>The state of the store's circuit.</summary>
+public enum CircuitState
+{
+    /// <summary>The store is called.</summary>
+    Closed = 0,
+
+    /// <summary>The store failed repeatedly and is not called until the break ends.</summary>
+    Open = 1,
+
+    /// <summary>The break ended; one request is probing the store.</summary>
+    HalfOpen = 2,
+}
+
+/// <summary>
+/// Stops calling a failing store: after <c>threshold</c> consecutive failures it opens for a break, then lets one
+/// request probe; a success closes it, a failure opens it again. Closed, it costs one volatile read per decision.
+/// </summary>
+internal sealed class CircuitBreaker(int threshold, TimeSpan breakDuration, TimeProvider time)
+{
+    private readonly object _gate = new();
+    private volatile int _state;
+    private int _failures;
+    private long _openedAt;
+
+    public CircuitState State => (CircuitState)_state;
+
+    /// <summary>How long the current break has left; zero when the circuit is not open.</summary>
+    public TimeSpan RemainingBreak
+    {
+        get
+        {
+            if (_state != (int)CircuitState.Open)
+            {
+                return TimeSpan.Zero;
+            }
+            var left = breakDuration - time.GetElapsedTime(Volatile.Read(ref _openedAt));
+            return left > TimeSpan.Zero ? left : TimeSpan.Zero;
+        }
+    }
+
+    /// <summary>Raised with the new state when the circuit opens or closes.</summary>
+    public event Action<CircuitState>? Changed;
+
+    /// <summary>Whether this request may call the store. When the break is over, the first caller becomes the probe.</summary>
+    public bool TryEnter()
+    {
+        if (_state == (int)CircuitState.Closed)
+        {
+            return true;
+        }
+        lock (_gate)
+        {
+            if (_state == (int)CircuitState.Open && time.GetElapsedTime(_openedAt) >= breakDuration)
+            {
+                _state = (int)CircuitState.HalfOpen;
+                return true;
+            }
+            return false;
+        }
+    }
+
+    public void OnSuccess()
+    {
+        if (_state == (int)CircuitState.Closed && Volatile.Read(ref _failures) == 0)
+        {
+            return;
+        }
+        bool closed;
+        lock (_gate)
+        {
+            closed = _state != (int)CircuitState.Closed;
+            _state = (int)CircuitState.Closed;
+            _failures = 0;
+        }
+        if (closed)
+        {
+            Changed?.Invoke(CircuitState.Closed);
+        }
+    }
+
+    public void OnFailure()
+    {
+        bool opened;
+        lock (_gate)
+        {
+            opened = _state == (int)CircuitState.HalfOpen || (_state == (int)CircuitState.Closed && ++_failures >= threshold);
+            if (opened)
+            {
+                _state = (int)CircuitState.Open;
+                Volatile.Write(ref _openedAt, time.GetTimestamp());
+            }
+        }
+        if (opened)
+        {
+            Changed?.Invoke(CircuitState.Open);
+        }
+    }
+}

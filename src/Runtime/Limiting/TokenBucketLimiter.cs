@@ -1,0 +1,163 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using RateGuard.Diagnostics;
+using RateGuard.Stores;
+using StackExchange.Redis;
+
+namespace RateGuard.Limiting;
+
+/// <summary>
+/// Turns a store into decisions a request can rely on. For a remote store it adds what production needs: a deny cache
+/// in front, a time budget per call, a circuit breaker, the failure mode (or a local fallback) when Redis cannot
+/// decide, and metrics for all of it. An in-memory store is called directly.
+/// </summary>
+internal sealed class TokenBucketLimiter : IDisposable
+{
+    private readonly ITokenBucketStore _store;
+    private readonly bool _remote;
+    private readonly string _storeName;
+    private readonly TokenBucketMetrics _metrics;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly CircuitBreaker _breaker;
+    private readonly DenyCache _denyCache;
+    private readonly ConcurrentDictionary<TokenBucketPolicy, TokenBucketPolicy> _scaled = new(ReferenceEqualityComparer.Instance);
+    private readonly IDisposable? _reloadSubscription;
+    private InMemoryTokenBucketStore? _fallback;
+    private TokenBucketOptions _options;
+
+    public TokenBucketLimiter(ITokenBucketStore store, IOptionsMonitor<TokenBucketOptions> options, TokenBucketMetrics metrics, ILoggerFactory loggers, TimeProvider time)
+    {
+        _store = store;
+        _remote = store is not InMemoryTokenBucketStore;
+        _storeName = store is RedisTokenBucketStore ? "redis" : _remote ? "custom" : "memory";
+        _metrics = metrics;
+        _logger = loggers.CreateLogger("RateGuard");
+        _time = time;
+        _options = options.CurrentValue;
+        _breaker = new CircuitBreaker(_options.BreakerFailureThreshold, _options.BreakDuration, time);
+        _breaker.Changed += state =>
+        {
+            if (state == CircuitState.Open)
+            {
+                Log.CircuitOpened(_logger, _options.BreakDuration, _options.LocalFallback ? "the local fallback" : "failure mode " + _options.FailureMode);
+            }
+            else
+            {
+                Log.CircuitClosed(_logger);
+            }
+        };
+        _denyCache = new DenyCache(_options.DenyCache ? _options.DenyCacheSize : 0, time);
+        metrics.ObserveBreaker(() => (int)_breaker.State);
+        // A reload may change limits: forget rejections decided under the old ones.
+        _reloadSubscription = options.OnChange(o =>
+        {
+            _options = o;
+            _denyCache.Clear();
+            _scaled.Clear();
+        });
+    }
+
+    public CircuitState CircuitState => _breaker.State;
+
+    public ITokenBucketStore Store => _store;
+
+    public ValueTask<LimiterResult> AcquireAsync(TokenBucketPolicy policy, FailureMode failureMode, string key, CancellationToken cancellationToken)
+    {
+        if (!_remote)
+        {
+            // In memory the decision is synchronous and cannot fail: no budget, breaker or cache to pay for.
+            var pending = _store.AcquireAsync(policy, key, cancellationToken);
+            if (pending.IsCompletedSuccessfully)
+            {
+                return new ValueTask<LimiterResult>(FromStore(policy, pending.Result));
+            }
+        }
+        return AcquireRemoteAsync(policy, failureMode, key, cancellationToken);
+    }
+
+    private LimiterResult FromStore(TokenBucketPolicy policy, RateLimitDecision decision)
+    {
+        _metrics.Decision(policy.Name, decision.IsAdmitted ? DecisionResults.Admitted : DecisionResults.Rejected);
+        return new LimiterResult(decision, DecisionSource.Store);
+    }
+
+    private async ValueTask<LimiterResult> AcquireRemoteAsync(TokenBucketPolicy policy, FailureMode failureMode, string key, CancellationToken cancellationToken)
+    {
+        var options = _options;
+        if (options.DenyCache && _denyCache.TryReject(policy, key, out var cached))
+        {
+            _metrics.Decision(policy.Name, DecisionResults.DenyCache);
+            return new LimiterResult(cached, DecisionSource.DenyCache);
+        }
+        if (!_breaker.TryEnter())
+        {
+            return Degraded(policy, failureMode, key, options);
+        }
+
+        var sentAt = _time.GetTimestamp();
+        Task<RateLimitDecision>? call = null;
+        try
+        {
+            call = _store.AcquireAsync(policy, key, cancellationToken).AsTask();
+            var decision = await call.WaitAsync(options.Timeout, _time, cancellationToken).ConfigureAwait(false);
+            _metrics.StoreDuration(_time.GetElapsedTime(sentAt), _storeName, "success");
+            _breaker.OnSuccess();
+            if (!decision.IsAdmitted && options.DenyCache)
+            {
+                _denyCache.Remember(policy, key, sentAt, decision);
+            }
+            return FromStore(policy, decision);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw; // the client went away; that says nothing about the store
+        }
+        catch (Exception e) when (e is TimeoutException or RedisException or InvalidOperationException or OperationCanceledException or IOException)
+        {
+            if (call is { IsCompleted: false })
+            {
+                // Abandoned past the budget: observe its eventual failure so it is not reported as unobserved.
+                _ = call.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            }
+            var timedOut = e is TimeoutException;
+            _metrics.StoreDuration(_time.GetElapsedTime(sentAt), _storeName, timedOut ? "timeout" : "failure");
+            Log.StoreFailed(_logger, policy.Name, timedOut ? $"no answer within {options.Timeout.TotalMilliseconds} ms" : e.GetType().Name, e);
+            _breaker.OnFailure();
+            return Degraded(policy, failureMode, key, options);
+        }
+    }
+
+    private LimiterResult Degraded(TokenBucketPolicy policy, FailureMode failureMode, string key, TokenBucketOptions options)
+    {
+        if (options.LocalFallback)
+        {
+            var fallback = LazyInitializer.EnsureInitialized(ref _fallback, () => new InMemoryTokenBucketStore(_time));
+            var decision = fallback.Acquire(Scaled(policy, options.InstanceCount), key);
+            _metrics.Decision(policy.Name, decision.IsAdmitted ? DecisionResults.FallbackAdmitted : DecisionResults.FallbackRejected);
+            return new LimiterResult(decision, DecisionSource.LocalFallback);
+        }
+        if (failureMode == FailureMode.Open)
+        {
+            _metrics.Decision(policy.Name, DecisionResults.FailedOpen);
+            return new LimiterResult(default, DecisionSource.FailedOpen);
+        }
+        _metrics.Decision(policy.Name, DecisionResults.FailedClosed);
+        var retry = _breaker.RemainingBreak;
+        return new LimiterResult(new RateLimitDecision(false, 0, retry > TimeSpan.Zero ? retry : options.BreakDuration, TimeSpan.Zero), DecisionSource.FailedClosed);
+    }
+
+    // Each of N instances enforces 1/N of the limit while they cannot share it; the bucket keeps its name, so a
+    // fallback bucket is one per real bucket.
+    private TokenBucketPolicy Scaled(TokenBucketPolicy policy, int instances) =>
+        instances <= 1 ? policy : _scaled.GetOrAdd(policy, static (p, n) =>
+            new TokenBucketPolicy(p.Name, Math.Max(1, p.Capacity / n), p.Rate / n, Math.Min(p.Cost, Math.Max(1, p.Capacity / n))), instances);
+
+    public void Dispose()
+    {
+        _reloadSubscription?.Dispose();
+        _fallback?.Dispose();
+    }
+}
