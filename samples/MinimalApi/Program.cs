@@ -73,7 +73,7 @@ namespace MinimalApiSample
 
     internal static class Endpoints
     {
-        [TokenBucket(capacity: 20, rate: 1, Key = "global")]
+        [TokenBucket(capacity: 20, rate: 0.2, Key = "global")]
         public static Message Global() => new("global");
     }
 

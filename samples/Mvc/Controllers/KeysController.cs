@@ -10,7 +10,7 @@ namespace MvcSample.Controllers;
 public sealed class KeysController : ControllerBase
 {
     [HttpGet("/global")]
-    [TokenBucket(capacity: 20, rate: 1, Key = "global")]
+    [TokenBucket(capacity: 20, rate: 0.2, Key = "global")]
     public object Global() => new { message = "global" };
 
     [HttpGet("/search")]

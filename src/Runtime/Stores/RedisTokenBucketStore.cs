@@ -63,7 +63,10 @@ public sealed class RedisTokenBucketStore : ITokenBucketStore, IAsyncDisposable,
         var args = _clientClock is null
             ? policy.ServerClockArguments
             : [policy.IntervalMicroseconds, policy.Capacity, policy.Cost, UnixClock.NowMicroseconds(_clientClock)];
-        var connection = Connection ?? throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, "The connection to Redis has not been made yet.", null, CommandStatus.WaitingToBeSent);
+        // While Redis is unreachable, fail before touching the connection: a call made while the client is
+        // reconnecting can block its caller synchronously, where no time budget can reach it.
+        var connection = Connection is { IsConnected: true } connected ? connected
+            : throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, "Redis is not connected.", null, CommandStatus.WaitingToBeSent);
         var database = connection.GetDatabase();
 
         RedisResult result;

@@ -1,0 +1,100 @@
+using System.Diagnostics;
+using RateGuard.Runtime.Tests.Infrastructure;
+using RateGuard.Stores;
+using StackExchange.Redis;
+using Xunit.Abstractions;
+
+namespace RateGuard.Runtime.Tests.Cluster;
+
+public sealed class RedisClusterTests(RedisCluster cluster, ITestOutputHelper output) : IClassFixture<RedisCluster>
+{
+    private readonly RedisTokenBucketStore _store = new(cluster.Connection);
+
+    [Fact]
+    public async Task Decisions_over_a_cluster_are_the_token_bucket_decisions()
+    {
+        var policy = TestPolicies.Create(capacity: 5, rate: 0.01);
+
+        foreach (var client in new[] { "alpha", "bravo", "charlie", "delta" })
+        {
+            var outcomes = new List<(bool, long)>();
+            for (var i = 0; i < 6; i++)
+            {
+                var decision = await _store.AcquireAsync(policy, client);
+                outcomes.Add((decision.IsAdmitted, decision.Remaining));
+            }
+            Assert.Equal([(true, 4L), (true, 3L), (true, 2L), (true, 1L), (true, 0L), (false, 0L)], outcomes);
+        }
+    }
+
+    [Fact]
+    public async Task Buckets_spread_over_the_nodes()
+    {
+        var policy = TestPolicies.Create(capacity: 5, rate: 1);
+        for (var i = 0; i < 100; i++)
+        {
+            await _store.AcquireAsync(policy, $"client-{i}");
+        }
+
+        var perNode = cluster.Nodes.Select(n => n.Command("DBSIZE")).Select(r => long.Parse(r.TrimStart(':').Trim())).ToList();
+        output.WriteLine($"keys per node: {string.Join(", ", perNode)}");
+
+        Assert.True(perNode.Count(n => n > 0) >= 2, $"Keys landed on {perNode.Count(n => n > 0)} node(s): {string.Join(", ", perNode)}.");
+    }
+
+    [Fact]
+    public async Task Moving_slots_during_traffic_loses_no_decision()
+    {
+        var policy = TestPolicies.Create(capacity: 20, rate: 50);
+        var keys = Enumerable.Range(0, 40).Select(i => $"user-{i}").ToArray();
+        var failures = new List<Exception>();
+        long decisions = 0;
+        var admitted = new long[keys.Length];
+        using var stop = new CancellationTokenSource();
+        var clock = Stopwatch.StartNew();
+
+        var traffic = Enumerable.Range(0, 4).Select(worker => Task.Run(async () =>
+        {
+            var i = worker;
+            while (!stop.IsCancellationRequested)
+            {
+                var k = i++ % keys.Length;
+                try
+                {
+                    var decision = await _store.AcquireAsync(policy, keys[k]);
+                    Interlocked.Increment(ref decisions);
+                    if (decision.IsAdmitted)
+                    {
+                        Interlocked.Increment(ref admitted[k]);
+                    }
+                }
+                catch (Exception e)
+                {
+                    lock (failures)
+                    {
+                        failures.Add(e);
+                    }
+                }
+            }
+        })).ToArray();
+
+        // Move a quarter of the slot space from the first node to the second while the traffic runs.
+        await Task.Delay(300);
+        var from = cluster.NodeId(cluster.Nodes[0]);
+        var to = cluster.NodeId(cluster.Nodes[1]);
+        var reshard = await Task.Run(() => RedisCluster.RedisCli(["--cluster", "reshard", $"127.0.0.1:{cluster.Nodes[0].Port}",
+            "--cluster-from", from, "--cluster-to", to, "--cluster-slots", "4096", "--cluster-yes"]));
+        await Task.Delay(300);
+        stop.Cancel();
+        await Task.WhenAll(traffic);
+        var elapsed = clock.Elapsed.TotalSeconds;
+
+        output.WriteLine($"{decisions} decisions in {elapsed:F2} s during a 4096-slot reshard, {failures.Count} failures");
+        Assert.True(failures.Count == 0, $"{failures.Count} decisions failed, first: {failures.FirstOrDefault()}");
+        Assert.Contains("Moving slot", reshard);
+        Assert.True(decisions > 500, "Too little traffic ran during the reshard.");
+        // No bucket admitted more than it could: migration moved state, it did not reset it.
+        var bound = policy.Capacity + policy.Rate * elapsed;
+        Assert.All(admitted, a => Assert.True(a <= bound, $"A bucket admitted {a}, over its bound {bound:F1}."));
+    }
+}
