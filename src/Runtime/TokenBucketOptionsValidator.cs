@@ -36,9 +36,28 @@ internal sealed class TokenBucketOptionsValidator : IValidateOptions<TokenBucket
         {
             (failures ??= []).Add($"TokenBuckets:MissingKey '{options.MissingKey}' is not one of {string.Join(", ", Enum.GetNames<MissingKeyBehavior>())}.");
         }
-        if (options.Timeout <= TimeSpan.Zero)
+        if (options.Timeout <= TimeSpan.Zero || options.Timeout > TimeSpan.FromMinutes(1))
         {
-            (failures ??= []).Add($"TokenBuckets:Timeout must be positive, but was {options.Timeout}.");
+            (failures ??= []).Add($"TokenBuckets:Timeout must be positive and at most a minute, but was {options.Timeout}.");
+        }
+        foreach (var (bucket, overrides) in options.Buckets)
+        {
+            if (!TokenBucketPolicy.IsValidName(bucket))
+            {
+                (failures ??= []).Add($"TokenBuckets:Buckets:{bucket} is not a valid bucket name: use 1 to {TokenBucketPolicy.MaxNameLength} letters, digits or '.', '_', '-', '/'.");
+            }
+            if (overrides.Capacity is <= 0)
+            {
+                (failures ??= []).Add($"TokenBuckets:Buckets:{bucket}:Capacity must be at least 1, but was {overrides.Capacity}.");
+            }
+            if (overrides.Rate is { } rate && (!double.IsFinite(rate) || rate <= 0 || rate > TokenBucketPolicy.MaxRate))
+            {
+                (failures ??= []).Add($"TokenBuckets:Buckets:{bucket}:Rate must be a finite number above 0 and at most {TokenBucketPolicy.MaxRate:N0}, but was {rate}.");
+            }
+            if (overrides.FailureMode is { } mode && !Enum.IsDefined(mode))
+            {
+                (failures ??= []).Add($"TokenBuckets:Buckets:{bucket}:FailureMode '{mode}' is not one of {string.Join(", ", Enum.GetNames<FailureMode>())}.");
+            }
         }
         if (options.BreakerFailureThreshold < 1)
         {

@@ -39,7 +39,7 @@ public static class TokenBucketServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<IValidateOptions<TokenBucketOptions>, TokenBucketOptionsValidator>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TokenBucketOptions>, TokenBucketOptionsValidator>());
         services.AddOptions<TokenBucketOptions>().ValidateOnStart();
         services.AddMetrics();
         services.TryAddSingleton<ITokenBucketStore>(CreateStore);
@@ -72,8 +72,16 @@ public static class TokenBucketServiceCollectionExtensions
             configuration.AbortOnConnectFail = false;
             configuration.BacklogPolicy = BacklogPolicy.FailFast;
             configuration.ReconnectRetryPolicy = new ExponentialRetry(100, 1000);
-            var connecting = ConnectionMultiplexer.ConnectAsync(configuration).ContinueWith(
-                static t => (IConnectionMultiplexer)t.Result, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            var connecting = ConnectionMultiplexer.ConnectAsync(configuration).ContinueWith(t =>
+            {
+                // An unreachable server still yields a connection that keeps retrying; only a configuration it cannot
+                // use at all fails here, and that deserves more than silence.
+                if (t.IsFaulted)
+                {
+                    Log.ConnectFailed(logger, t.Exception!.GetBaseException());
+                }
+                return (IConnectionMultiplexer)t.Result;
+            }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             Log.UsingRedisStore(logger, string.Join(",", configuration.EndPoints), options.Clock);
             return new RedisTokenBucketStore(connecting, options.KeyPrefix, clientClock, ownsConnection: true);
         }

@@ -13,7 +13,7 @@ internal static partial class Log
     public static partial void UsingRedisStore(ILogger logger, string endpoints, TokenBucketClock clock);
 
     [LoggerMessage(EventId = 3, EventName = "EndpointReloadFailed", Level = LogLevel.Error,
-        Message = "The endpoints changed, but a token-bucket limit on the new endpoints is invalid; the previous limits stay in force.")]
+        Message = "The endpoints or the token-bucket configuration changed, but a limit is now invalid; the previous limits stay in force.")]
     public static partial void EndpointReloadFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 4, EventName = "StoreFailed", Level = LogLevel.Warning,
@@ -27,4 +27,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 6, EventName = "CircuitClosed", Level = LogLevel.Information,
         Message = "The token-bucket store answers again; limiting has resumed.")]
     public static partial void CircuitClosed(ILogger logger);
+
+    [LoggerMessage(EventId = 7, EventName = "ConnectFailed", Level = LogLevel.Error,
+        Message = "The connection to Redis could not be set up; every decision gets the failure mode. Check TokenBuckets:Redis.")]
+    public static partial void ConnectFailed(ILogger logger, Exception exception);
 }

@@ -33,7 +33,8 @@ internal sealed class TokenBucketStoreHealthCheck(TokenBucketLimiter limiter, IO
                 }
                 catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
                 {
-                    return new HealthCheckResult(context.Registration.FailureStatus, "Redis did not answer PING within the decision budget.", e);
+                    var reason = e is TimeoutException ? "did not answer PING within the decision budget" : $"failed PING ({e.GetType().Name})";
+                    return new HealthCheckResult(context.Registration.FailureStatus, $"Redis {reason}; the failure mode applies.", e);
                 }
             default:
                 return HealthCheckResult.Healthy($"Token buckets in {limiter.Store.GetType().Name}.");

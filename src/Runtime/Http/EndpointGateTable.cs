@@ -22,6 +22,7 @@ internal sealed class EndpointGateTable
     private readonly IOptionsMonitor<TokenBucketOptions> _options;
     private readonly ILogger _logger;
     private readonly HashSet<Module> _initializedModules = [];
+    private readonly object _reloadGate = new();
     private volatile ConcurrentDictionary<Endpoint, EndpointGates?> _gates;
 
     public EndpointGateTable(EndpointDataSource endpoints, IServiceProvider services)
@@ -42,7 +43,22 @@ internal sealed class EndpointGateTable
     {
         var gates = _gates;
         // An endpoint the table has not seen (one added between a change and its reload) is matched once, here.
-        return gates.TryGetValue(endpoint, out var found) ? found : gates.GetOrAdd(endpoint, Build);
+        return gates.TryGetValue(endpoint, out var found) ? found : gates.GetOrAdd(endpoint, BuildOnRequest);
+    }
+
+    // On the request path an invalid limit must not fail every request to the endpoint: log it once and leave the
+    // endpoint unlimited, as the reload that will follow does.
+    private EndpointGates? BuildOnRequest(Endpoint endpoint)
+    {
+        try
+        {
+            return Build(endpoint);
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or OptionsValidationException)
+        {
+            Diagnostics.Log.EndpointReloadFailed(_logger, e);
+            return null;
+        }
     }
 
     // Endpoints changed after startup: build a fresh table, keeping the gates (and so the buckets' identities) of
@@ -50,13 +66,17 @@ internal sealed class EndpointGateTable
     // the change was triggered by someone other than a request.
     private void Reload(EndpointDataSource endpoints, bool keepKnown)
     {
-        try
+        // Endpoint and option changes may arrive together: one reload at a time, so the last published is the newest.
+        lock (_reloadGate)
         {
-            _gates = Load(endpoints.Endpoints, keepKnown ? _gates : null);
-        }
-        catch (Exception e) when (e is InvalidOperationException or ArgumentException)
-        {
-            Diagnostics.Log.EndpointReloadFailed(_logger, e);
+            try
+            {
+                _gates = Load(endpoints.Endpoints, keepKnown ? _gates : null);
+            }
+            catch (Exception e) when (e is InvalidOperationException or ArgumentException or OptionsValidationException)
+            {
+                Diagnostics.Log.EndpointReloadFailed(_logger, e);
+            }
         }
     }
 

@@ -43,9 +43,14 @@ internal sealed class CircuitBreaker(int threshold, TimeSpan breakDuration, Time
     /// <summary>Raised with the new state when the circuit opens or closes.</summary>
     public event Action<CircuitState>? Changed;
 
-    /// <summary>Whether this request may call the store. When the break is over, the first caller becomes the probe.</summary>
-    public bool TryEnter()
+    /// <summary>
+    /// Whether this request may call the store. When the break is over, the first caller becomes the probe
+    /// (<paramref name="isProbe"/>), and must end with <see cref="OnSuccess"/>, <see cref="OnFailure"/> or
+    /// <see cref="AbandonProbe"/>.
+    /// </summary>
+    public bool TryEnter(out bool isProbe)
     {
+        isProbe = false;
         if (_state == (int)CircuitState.Closed)
         {
             return true;
@@ -55,9 +60,22 @@ internal sealed class CircuitBreaker(int threshold, TimeSpan breakDuration, Time
             if (_state == (int)CircuitState.Open && time.GetElapsedTime(_openedAt) >= breakDuration)
             {
                 _state = (int)CircuitState.HalfOpen;
+                isProbe = true;
                 return true;
             }
             return false;
+        }
+    }
+
+    /// <summary>The probe ended without telling anything about the store (its client went away): let the next request probe.</summary>
+    public void AbandonProbe()
+    {
+        lock (_gate)
+        {
+            if (_state == (int)CircuitState.HalfOpen)
+            {
+                _state = (int)CircuitState.Open; // the break is already over, so the next caller probes
+            }
         }
     }
 

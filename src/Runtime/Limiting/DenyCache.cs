@@ -14,22 +14,31 @@ internal sealed class DenyCache(int capacity, TimeProvider time)
     // A bucket that can never admit this cost is remembered for a minute, not forever: configuration may change it.
     private static readonly TimeSpan s_neverFor = TimeSpan.FromMinutes(1);
 
-    private readonly ConcurrentDictionary<(string Bucket, string Key), Entry> _entries = new();
+    // Keyed by the bucket's shape as well as its name: two policies may share a name (an explicit Bucket) with
+    // different capacities, and one's rejection says nothing about the other.
+    private readonly ConcurrentDictionary<EntryKey, Entry> _entries = new();
+    private int _count;
+    private long _lastSweep;
 
-    public int Count => _entries.Count;
+    public int Count => Volatile.Read(ref _count);
 
     /// <summary>Rejects in-process when a remembered rejection still holds for this cost.</summary>
     public bool TryReject(TokenBucketPolicy policy, string key, out RateLimitDecision decision)
     {
         decision = default;
-        if (_entries.IsEmpty || !_entries.TryGetValue((policy.Name, BucketKey.Normalize(key)), out var entry))
+        if (Volatile.Read(ref _count) == 0)
+        {
+            return false;
+        }
+        var id = new EntryKey(policy.Name, policy.Capacity, policy.IntervalMicroseconds, BucketKey.Normalize(key));
+        if (!_entries.TryGetValue(id, out var entry))
         {
             return false;
         }
         var now = time.GetTimestamp();
         if (now >= entry.Until)
         {
-            _entries.TryRemove(new KeyValuePair<(string, string), Entry>((policy.Name, BucketKey.Normalize(key)), entry));
+            Remove(id, entry);
             return false;
         }
         if (policy.Cost < entry.Cost)
@@ -50,28 +59,60 @@ internal sealed class DenyCache(int capacity, TimeProvider time)
         }
         var wait = decision.CanEverBeAdmitted ? decision.RetryAfter : s_neverFor;
         var until = sentAt + (long)(wait.TotalSeconds * time.TimestampFrequency);
-        if (_entries.Count >= capacity && !Sweep())
+        var id = new EntryKey(policy.Name, policy.Capacity, policy.IntervalMicroseconds, BucketKey.Normalize(key));
+        var entry = new Entry(until, policy.Cost, decision.Remaining, !decision.CanEverBeAdmitted);
+        if (_entries.ContainsKey(id))
+        {
+            _entries[id] = entry;
+            return;
+        }
+        if (Volatile.Read(ref _count) >= capacity && !SweepIfDue())
         {
             return; // full of live entries: stay bounded and let Redis decide
         }
-        _entries[(policy.Name, BucketKey.Normalize(key))] = new Entry(until, policy.Cost, decision.Remaining, !decision.CanEverBeAdmitted);
+        if (_entries.TryAdd(id, entry))
+        {
+            Interlocked.Increment(ref _count);
+        }
     }
 
-    public void Clear() => _entries.Clear();
+    public void Clear()
+    {
+        foreach (var (id, entry) in _entries)
+        {
+            Remove(id, entry);
+        }
+    }
 
-    // Drops expired entries; returns whether there is room now.
-    private bool Sweep()
+    private void Remove(EntryKey id, Entry entry)
+    {
+        if (_entries.TryRemove(new KeyValuePair<EntryKey, Entry>(id, entry)))
+        {
+            Interlocked.Decrement(ref _count);
+        }
+    }
+
+    // Drops expired entries, at most once a second however many rejections arrive while full, so an attacker
+    // spreading over many keys cannot make every rejection pay for a scan. Returns whether there is room now.
+    private bool SweepIfDue()
     {
         var now = time.GetTimestamp();
-        foreach (var (key, entry) in _entries)
+        var last = Volatile.Read(ref _lastSweep);
+        if (time.GetElapsedTime(last, now) < TimeSpan.FromSeconds(1) || Interlocked.CompareExchange(ref _lastSweep, now, last) != last)
+        {
+            return false;
+        }
+        foreach (var (id, entry) in _entries)
         {
             if (now >= entry.Until)
             {
-                _entries.TryRemove(new KeyValuePair<(string, string), Entry>(key, entry));
+                Remove(id, entry);
             }
         }
-        return _entries.Count < capacity;
+        return Volatile.Read(ref _count) < capacity;
     }
+
+    private readonly record struct EntryKey(string Bucket, int Capacity, long Interval, string Key);
 
     private readonly record struct Entry(long Until, int Cost, long Remaining, bool Never);
 }

@@ -23,7 +23,7 @@ internal sealed class TokenBucketLimiter : IDisposable
     private readonly TimeProvider _time;
     private readonly CircuitBreaker _breaker;
     private readonly DenyCache _denyCache;
-    private readonly ConcurrentDictionary<TokenBucketPolicy, TokenBucketPolicy> _scaled = new(ReferenceEqualityComparer.Instance);
+    private readonly ConcurrentDictionary<TokenBucketPolicy, TokenBucketPolicy?> _scaled = new(ReferenceEqualityComparer.Instance);
     private readonly IDisposable? _reloadSubscription;
     private InMemoryTokenBucketStore? _fallback;
     private TokenBucketOptions _options;
@@ -37,12 +37,14 @@ internal sealed class TokenBucketLimiter : IDisposable
         _logger = loggers.CreateLogger("RateGuard");
         _time = time;
         _options = options.CurrentValue;
-        _breaker = new CircuitBreaker(_options.BreakerFailureThreshold, _options.BreakDuration, time);
+        // The breaker's settings and the deny cache's size are read at startup; limits and failure modes reload.
+        var breakDuration = _options.BreakDuration;
+        _breaker = new CircuitBreaker(_options.BreakerFailureThreshold, breakDuration, time);
         _breaker.Changed += state =>
         {
             if (state == CircuitState.Open)
             {
-                Log.CircuitOpened(_logger, _options.BreakDuration, _options.LocalFallback ? "the local fallback" : "failure mode " + _options.FailureMode);
+                Log.CircuitOpened(_logger, breakDuration, _options.LocalFallback ? "the local fallback" : "failure mode " + _options.FailureMode);
             }
             else
             {
@@ -92,7 +94,7 @@ internal sealed class TokenBucketLimiter : IDisposable
             _metrics.Decision(policy.Name, DecisionResults.DenyCache);
             return new LimiterResult(cached, DecisionSource.DenyCache);
         }
-        if (!_breaker.TryEnter())
+        if (!_breaker.TryEnter(out var isProbe))
         {
             return Degraded(policy, failureMode, key, options);
         }
@@ -113,15 +115,18 @@ internal sealed class TokenBucketLimiter : IDisposable
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            throw; // the client went away; that says nothing about the store
-        }
-        catch (Exception e) when (e is TimeoutException or RedisException or InvalidOperationException or OperationCanceledException or IOException)
-        {
-            if (call is { IsCompleted: false })
+            // The client went away; that says nothing about the store, but a probe must hand its turn on.
+            Observe(call);
+            if (isProbe)
             {
-                // Abandoned past the budget: observe its eventual failure so it is not reported as unobserved.
-                _ = call.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                _breaker.AbandonProbe();
             }
+            throw;
+        }
+        catch (Exception e)
+        {
+            // Whatever the store threw, the request gets the failure mode, never a 500, and the breaker hears of it.
+            Observe(call);
             var timedOut = e is TimeoutException;
             _metrics.StoreDuration(_time.GetElapsedTime(sentAt), _storeName, timedOut ? "timeout" : "failure");
             Log.StoreFailed(_logger, policy.Name, timedOut ? $"no answer within {options.Timeout.TotalMilliseconds} ms" : e.GetType().Name, e);
@@ -130,12 +135,20 @@ internal sealed class TokenBucketLimiter : IDisposable
         }
     }
 
+    // Abandoned past the budget (or by its client): observe its eventual failure so it is not reported as unobserved.
+    private static void Observe(Task<RateLimitDecision>? call)
+    {
+        if (call is { IsCompleted: false })
+        {
+            _ = call.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+    }
+
     private LimiterResult Degraded(TokenBucketPolicy policy, FailureMode failureMode, string key, TokenBucketOptions options)
     {
-        if (options.LocalFallback)
+        if (options.LocalFallback && Scaled(policy, options.InstanceCount) is { } scaled)
         {
-            var fallback = LazyInitializer.EnsureInitialized(ref _fallback, () => new InMemoryTokenBucketStore(_time));
-            var decision = fallback.Acquire(Scaled(policy, options.InstanceCount), key);
+            var decision = Fallback().Acquire(scaled, key);
             _metrics.Decision(policy.Name, decision.IsAdmitted ? DecisionResults.FallbackAdmitted : DecisionResults.FallbackRejected);
             return new LimiterResult(decision, DecisionSource.LocalFallback);
         }
@@ -149,11 +162,44 @@ internal sealed class TokenBucketLimiter : IDisposable
         return new LimiterResult(new RateLimitDecision(false, 0, retry > TimeSpan.Zero ? retry : options.BreakDuration, TimeSpan.Zero), DecisionSource.FailedClosed);
     }
 
-    // Each of N instances enforces 1/N of the limit while they cannot share it; the bucket keeps its name, so a
-    // fallback bucket is one per real bucket.
-    private TokenBucketPolicy Scaled(TokenBucketPolicy policy, int instances) =>
-        instances <= 1 ? policy : _scaled.GetOrAdd(policy, static (p, n) =>
-            new TokenBucketPolicy(p.Name, Math.Max(1, p.Capacity / n), p.Rate / n, Math.Min(p.Cost, Math.Max(1, p.Capacity / n))), instances);
+    private InMemoryTokenBucketStore Fallback()
+    {
+        if (Volatile.Read(ref _fallback) is { } existing)
+        {
+            return existing;
+        }
+        var created = new InMemoryTokenBucketStore(_time);
+        var winner = Interlocked.CompareExchange(ref _fallback, created, null);
+        if (winner is not null)
+        {
+            created.Dispose(); // another request made it first
+            return winner;
+        }
+        return created;
+    }
+
+    // Each of N instances enforces 1/N of the limit while they cannot share it. The cost stays what it is: a capacity
+    // is never scaled below one request's cost, and a request that could never be admitted still cannot be. A
+    // policy that cannot be scaled (a window past the limit) gets the failure mode instead.
+    private TokenBucketPolicy? Scaled(TokenBucketPolicy policy, int instances)
+    {
+        if (instances <= 1)
+        {
+            return policy;
+        }
+        return _scaled.GetOrAdd(policy, static (p, n) =>
+        {
+            try
+            {
+                var capacity = p.Cost > p.Capacity ? Math.Max(1, p.Capacity / n) : Math.Max(p.Cost, p.Capacity / n);
+                return new TokenBucketPolicy(p.Name, capacity, p.Rate / n, p.Cost);
+            }
+            catch (ArgumentException)
+            {
+                return null;
+            }
+        }, instances);
+    }
 
     public void Dispose()
     {

@@ -35,8 +35,9 @@ public sealed class SampleProcessTests(SampleBuild build, RedisFixture redis) : 
     public async Task Two_copies_over_one_redis_share_the_ping_limit()
     {
         var prefix = "--TokenBuckets:KeyPrefix=p" + Guid.NewGuid().ToString("N")[..8];
-        await using var first = await SampleProcess.StartAsync(build.Assembly, $"--TokenBuckets:Redis={redis.Server.Configuration}", prefix);
-        await using var second = await SampleProcess.StartAsync(build.Assembly, $"--TokenBuckets:Redis={redis.Server.Configuration}", prefix);
+        const string budget = "--TokenBuckets:Timeout=00:00:05";
+        await using var first = await SampleProcess.StartAsync(build.Assembly, $"--TokenBuckets:Redis={redis.Server.Configuration}", prefix, budget);
+        await using var second = await SampleProcess.StartAsync(build.Assembly, $"--TokenBuckets:Redis={redis.Server.Configuration}", prefix, budget);
 
         var statuses = new List<int>();
         for (var i = 0; i < 12; i++)

@@ -57,6 +57,8 @@ public abstract class SampleTests<TMarker> : IAsyncLifetime
         if (Store == Store.Redis)
         {
             all["TokenBuckets:Redis"] = _redis!.Server.Configuration;
+            // These tests are about limits, not failures: a loaded machine must not turn a decision into fail-open.
+            all["TokenBuckets:Timeout"] = "00:00:05";
         }
         foreach (var (key, value) in settings ?? [])
         {

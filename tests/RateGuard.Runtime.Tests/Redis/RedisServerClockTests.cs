@@ -26,7 +26,7 @@ public sealed class RedisServerClockTests(RedisFixture redis)
         Assert.True(probe.IsAdmitted);
         var refilled = probe.Remaining + 1;
         // The sleep is 2 s, but a busy machine can overrun it: compare with the time that really passed.
-        Assert.InRange(elapsed, 2.0, 3.0);
+        Assert.InRange(elapsed, 1.99, 3.0); // a timer may fire a hair early
         var expected = rate * elapsed;
         Assert.InRange(refilled, expected * 0.95, expected * 1.05);
     }

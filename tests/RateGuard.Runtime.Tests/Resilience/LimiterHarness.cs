@@ -15,7 +15,13 @@ public sealed class LimiterHarness : IDisposable
     {
         var services = new ServiceCollection().AddLogging();
         services.AddSingleton(redis);
-        services.AddTokenBuckets(configure);
+        // A generous budget unless a test sets its own: these tests are about decisions, and a loaded machine must not
+        // turn them into failure-mode answers.
+        services.AddTokenBuckets(o =>
+        {
+            o.Timeout = TimeSpan.FromSeconds(5);
+            configure?.Invoke(o);
+        });
         _services = services.BuildServiceProvider();
         Limiter = _services.GetRequiredService<TokenBucketLimiter>();
         var meters = _services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
