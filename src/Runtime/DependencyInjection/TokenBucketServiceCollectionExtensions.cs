@@ -99,11 +99,18 @@ public static class TokenBucketServiceCollectionExtensions
 
     private sealed class TokenBucketStartup(ITokenBucketStore store, TokenBucketLimiter limiter) : IHostedService
     {
-        public Task StartAsync(CancellationToken cancellationToken)
+        // Long enough for a reachable Redis to answer, short enough that a down one does not hold startup for long.
+        private static readonly TimeSpan s_connectWait = TimeSpan.FromSeconds(5);
+
+        public async Task StartAsync(CancellationToken cancellationToken)
         {
-            GC.KeepAlive(store);
             GC.KeepAlive(limiter);
-            return Task.CompletedTask;
+            // With Redis up, limits hold from the first request; with Redis down, the app starts anyway and the
+            // failure mode applies until the connection is made.
+            if (store is RedisTokenBucketStore redis)
+            {
+                await Task.WhenAny(redis.Connecting, Task.Delay(s_connectWait, cancellationToken)).ConfigureAwait(false);
+            }
         }
 
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http;
 
@@ -28,6 +29,23 @@ public static class TokenBucketKeyReaders
         {
             return null;
         }
+        // The server keeps one IPAddress per connection, so the key is formatted once per connection, not once per
+        // request; the entry goes when the connection's address does.
+        if (s_formatted.TryGetValue(address, out var known) && known.PrefixLength == ipv6PrefixLength)
+        {
+            return known.Text;
+        }
+        var formatted = new FormattedAddress(ipv6PrefixLength, Format(address, ipv6PrefixLength));
+        s_formatted.AddOrUpdate(address, formatted);
+        return formatted.Text;
+    }
+
+    private static readonly ConditionalWeakTable<IPAddress, FormattedAddress> s_formatted = new();
+
+    private sealed record FormattedAddress(int PrefixLength, string Text);
+
+    private static string Format(IPAddress address, int ipv6PrefixLength)
+    {
         if (address.IsIPv4MappedToIPv6)
         {
             return address.MapToIPv4().ToString();

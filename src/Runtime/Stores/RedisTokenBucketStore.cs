@@ -46,6 +46,9 @@ public sealed class RedisTokenBucketStore : ITokenBucketStore, IAsyncDisposable,
         _ownsConnection = ownsConnection;
     }
 
+    /// <summary>Completes when the first connection attempt has finished, successfully or not.</summary>
+    internal Task Connecting => _redis;
+
     /// <summary>The connection this store uses, or <see langword="null"/> while it is still being made.</summary>
     public IConnectionMultiplexer? Connection => _redis.IsCompletedSuccessfully ? _redis.Result : null;
 
