@@ -1,11 +1,14 @@
 using System.Text.RegularExpressions;
 
+using RateGuard.Integration.Tests.Infrastructure;
+
 namespace RateGuard.Integration.Tests.Process;
 
 /// <summary>
 /// The analyzer as a user receives it: a throwaway web project outside the repository that references the runtime and
 /// the generator, built with <c>dotnet build</c>.
 /// </summary>
+[Collection(TimingCollection.Name)]
 public sealed partial class AnalyzerBuildTests : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("rateguard-throwaway-").FullName;

@@ -7,6 +7,7 @@ namespace RateGuard.Integration.Tests.Process;
 /// The minimal-API sample built with the Request Delegate Generator on (what PublishAot switches on) and run as a
 /// real process: in memory, and as two copies sharing one Redis.
 /// </summary>
+[Collection(TimingCollection.Name)]
 public sealed class SampleProcessTests(SampleBuild build, RedisFixture redis) : IClassFixture<SampleBuild>, IClassFixture<RedisFixture>
 {
     [Fact]

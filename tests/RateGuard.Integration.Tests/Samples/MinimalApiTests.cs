@@ -47,6 +47,8 @@ public abstract class MinimalApiTests(Store store, RedisFixture? redis) : Sample
     }
 }
 
+[Collection(SamplesCollection.Name)]
 public sealed class MinimalApiInMemoryTests() : MinimalApiTests(Store.InMemory, null);
 
+[Collection(SamplesCollection.Name)]
 public sealed class MinimalApiRedisTests(RedisFixture redis) : MinimalApiTests(Store.Redis, redis), IClassFixture<RedisFixture>;

@@ -53,6 +53,8 @@ public abstract class MvcTests(Store store, RedisFixture? redis) : SampleTests<M
     }
 }
 
+[Collection(SamplesCollection.Name)]
 public sealed class MvcInMemoryTests() : MvcTests(Store.InMemory, null);
 
+[Collection(SamplesCollection.Name)]
 public sealed class MvcRedisTests(RedisFixture redis) : MvcTests(Store.Redis, redis), IClassFixture<RedisFixture>;

@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(RateGuard.Benchmarks.DecisionBenchmarks).Assembly).Run(args);
