@@ -16,16 +16,16 @@ namespace RateGuard;
 public sealed class TokenBucketPolicy
 {
     /// <summary>The highest rate a bucket can refill at: one token per microsecond.</summary>
-    public const double MaxRate = 1_000_000d;
+    public const double MaxRate = TokenBucketLimits.MaxRate;
 
     /// <summary>
     /// The longest time an empty bucket may take to fill (<c>capacity / rate</c>): 100 years. It keeps every time the
     /// stores compute below 2^53 microseconds, where Lua's doubles and C#'s longs agree exactly.
     /// </summary>
-    public static readonly TimeSpan MaxWindow = TimeSpan.FromDays(36525);
+    public static readonly TimeSpan MaxWindow = TimeSpan.FromTicks((long)TokenBucketLimits.MaxWindowMicroseconds * TimeSpan.TicksPerMicrosecond);
 
     /// <summary>The longest bucket name, in characters.</summary>
-    public const int MaxNameLength = 100;
+    public const int MaxNameLength = TokenBucketLimits.MaxNameLength;
 
     private RedisValue[]? _serverClockArguments;
 
@@ -39,19 +39,19 @@ public sealed class TokenBucketPolicy
     public TokenBucketPolicy(string name, int capacity, double rate, int cost = 1)
     {
         ArgumentNullException.ThrowIfNull(name);
-        if (capacity <= 0)
+        if (!TokenBucketLimits.IsValidCapacity(capacity))
         {
             throw new ArgumentOutOfRangeException(nameof(capacity), capacity, $"Token bucket '{name}': capacity must be at least 1 token, but was {capacity}.");
         }
-        if (!double.IsFinite(rate) || rate <= 0 || rate > MaxRate)
+        if (!TokenBucketLimits.IsValidRate(rate))
         {
             throw new ArgumentOutOfRangeException(nameof(rate), rate, $"Token bucket '{name}': rate must be a finite number of tokens per second above 0 and at most {MaxRate:N0}, but was {rate.ToString(CultureInfo.InvariantCulture)}.");
         }
-        if (capacity * (1_000_000d / rate) > MaxWindow.Ticks / TimeSpan.TicksPerMicrosecond)
+        if (!TokenBucketLimits.IsValidWindow(capacity, rate))
         {
             throw new ArgumentOutOfRangeException(nameof(rate), rate, $"Token bucket '{name}': an empty bucket of capacity {capacity} at rate {rate.ToString(CultureInfo.InvariantCulture)} per second would take longer than 100 years to fill; raise the rate.");
         }
-        if (cost <= 0)
+        if (!TokenBucketLimits.IsValidCost(cost))
         {
             throw new ArgumentOutOfRangeException(nameof(cost), cost, $"Token bucket '{name}': cost must be at least 1 token, but was {cost}.");
         }
@@ -90,21 +90,7 @@ public sealed class TokenBucketPolicy
         _serverClockArguments ??= [IntervalMicroseconds, Capacity, Cost];
 
     /// <summary>Whether <paramref name="name"/> is a valid bucket name.</summary>
-    public static bool IsValidName(string? name)
-    {
-        if (string.IsNullOrEmpty(name) || name.Length > MaxNameLength)
-        {
-            return false;
-        }
-        foreach (var c in name)
-        {
-            if (!(char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' or '/'))
-            {
-                return false;
-            }
-        }
-        return true;
-    }
+    public static bool IsValidName(string? name) => TokenBucketLimits.IsValidBucketName(name);
 
     private static long ComputeInterval(double rate)
     {

@@ -6,9 +6,6 @@ namespace RateGuard.Generator.Parsing;
 /// <summary>Turns a parsed limit into the spec of a gate, when the runtime would accept it.</summary>
 internal static class GateSpecFactory
 {
-    /// <summary>The highest rate the runtime accepts: one token per microsecond.</summary>
-    public const double MaxRate = 1_000_000d;
-
     /// <summary>
     /// The gate spec of <paramref name="parsed"/>, or <see langword="null"/> when a value is not a compile-time
     /// constant or is invalid. Such limits get no generated gate: the runtime builds one at startup or, if the limit
@@ -16,8 +13,8 @@ internal static class GateSpecFactory
     /// </summary>
     public static GateSpec? TryCreate(ParsedTokenBucket parsed, Compilation compilation)
     {
-        if (!parsed.IsFullyConstant || !IsValidCapacity(parsed.Capacity.Value) || !IsValidRate(parsed.Rate.Value) || !IsValidCost(parsed.Cost.Value)
-            || !IsValidWindow(parsed.Capacity.Value, parsed.Rate.Value))
+        if (!parsed.IsFullyConstant || !TokenBucketLimits.IsValidCapacity(parsed.Capacity.Value) || !TokenBucketLimits.IsValidRate(parsed.Rate.Value)
+            || !TokenBucketLimits.IsValidCost(parsed.Cost.Value) || !TokenBucketLimits.IsValidWindow(parsed.Capacity.Value, parsed.Rate.Value))
         {
             return null;
         }
@@ -42,17 +39,6 @@ internal static class GateSpecFactory
         }
         return new GateSpec(parsed.Capacity.Value, parsed.Rate.Value, parsed.Key.Value, parsed.Cost.Value, null);
     }
-
-    public static bool IsValidCapacity(int capacity) => capacity > 0;
-
-    public static bool IsValidRate(double rate) => !double.IsNaN(rate) && !double.IsInfinity(rate) && rate > 0 && rate <= MaxRate;
-
-    public static bool IsValidCost(int cost) => cost > 0;
-
-    /// <summary>The runtime's limit on <c>capacity / rate</c>: an empty bucket must fill within 100 years.</summary>
-    public static bool IsValidWindow(int capacity, double rate) => capacity * (1_000_000d / rate) <= MaxWindowMicroseconds;
-
-    public const double MaxWindowMicroseconds = 36525d * 86_400 * 1_000_000;
 
     /// <summary>Whether <paramref name="resolver"/> is a concrete, closed type implementing the resolver interface.</summary>
     public static bool IsUsableResolver(INamedTypeSymbol resolver, INamedTypeSymbol? resolverInterface) =>

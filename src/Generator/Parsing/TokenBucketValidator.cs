@@ -13,20 +13,20 @@ internal static class TokenBucketValidator
 {
     public static IEnumerable<Diagnostic> Validate(ParsedTokenBucket parsed, INamedTypeSymbol? resolverInterface)
     {
-        if (parsed.Capacity.IsConstant && !GateSpecFactory.IsValidCapacity(parsed.Capacity.Value))
+        if (parsed.Capacity.IsConstant && !TokenBucketLimits.IsValidCapacity(parsed.Capacity.Value))
         {
             yield return Diagnostic.Create(DiagnosticDescriptors.InvalidCapacity, parsed.Capacity.Location, parsed.Capacity.Value);
         }
-        if (parsed.Rate.IsConstant && (!GateSpecFactory.IsValidRate(parsed.Rate.Value)
-            || (parsed.Capacity.IsConstant && GateSpecFactory.IsValidCapacity(parsed.Capacity.Value) && !GateSpecFactory.IsValidWindow(parsed.Capacity.Value, parsed.Rate.Value))))
+        if (parsed.Rate.IsConstant && (!TokenBucketLimits.IsValidRate(parsed.Rate.Value)
+            || (parsed.Capacity.IsConstant && TokenBucketLimits.IsValidCapacity(parsed.Capacity.Value) && !TokenBucketLimits.IsValidWindow(parsed.Capacity.Value, parsed.Rate.Value))))
         {
             yield return Diagnostic.Create(DiagnosticDescriptors.InvalidRate, parsed.Rate.Location, parsed.Rate.Value.ToString("R", CultureInfo.InvariantCulture));
         }
-        if (parsed.Cost.IsConstant && !GateSpecFactory.IsValidCost(parsed.Cost.Value))
+        if (parsed.Cost.IsConstant && !TokenBucketLimits.IsValidCost(parsed.Cost.Value))
         {
             yield return Diagnostic.Create(DiagnosticDescriptors.InvalidCost, parsed.Cost.Location, parsed.Cost.Value);
         }
-        else if (parsed.Cost.IsConstant && parsed.Capacity.IsConstant && GateSpecFactory.IsValidCapacity(parsed.Capacity.Value) && parsed.Cost.Value > parsed.Capacity.Value)
+        else if (parsed.Cost.IsConstant && parsed.Capacity.IsConstant && TokenBucketLimits.IsValidCapacity(parsed.Capacity.Value) && parsed.Cost.Value > parsed.Capacity.Value)
         {
             yield return Diagnostic.Create(DiagnosticDescriptors.CostAboveCapacity, parsed.Cost.Location, parsed.Cost.Value, parsed.Capacity.Value);
         }
@@ -43,26 +43,9 @@ internal static class TokenBucketValidator
             yield return Diagnostic.Create(DiagnosticDescriptors.InvalidKey, parsed.Key.Location, parsed.Key.Value ?? "null", TokenBucketKey.ValidForms);
         }
 
-        if (parsed.Bucket.IsConstant && parsed.Bucket.Value is { } bucket && !IsValidBucketName(bucket))
+        if (parsed.Bucket.IsConstant && parsed.Bucket.Value is { } bucket && !TokenBucketLimits.IsValidBucketName(bucket))
         {
             yield return Diagnostic.Create(DiagnosticDescriptors.InvalidBucketName, parsed.Bucket.Location, bucket);
         }
-    }
-
-    /// <summary>The runtime's rule for bucket names: the characters that cannot break a Redis key's shape.</summary>
-    public static bool IsValidBucketName(string name)
-    {
-        if (name.Length is 0 or > 100)
-        {
-            return false;
-        }
-        foreach (var c in name)
-        {
-            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c is '.' or '_' or '-' or '/'))
-            {
-                return false;
-            }
-        }
-        return true;
     }
 }
