@@ -54,7 +54,7 @@ public sealed partial class PackageConsumerTests : IDisposable
             """);
 
         Run("dotnet", ["build", app, "-c", "Release", "-warnaserror", "-nologo"], "build");
-        await using (var running = await SampleProcess.StartAsync(Path.Combine(app, "bin", "Release", "net10.0", "Consumer.dll"), readyPath: "/"))
+        await using (var running = await SampleProcess.StartAppAsync(Path.Combine(app, "bin", "Release", "net10.0", "Consumer.dll"), "/"))
         {
             // The readiness probe took the first token.
             Assert.Equal(Repeat(200, 2).Then(429), await running.Client.Statuses("/", 3));

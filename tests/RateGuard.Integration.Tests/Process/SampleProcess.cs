@@ -46,10 +46,13 @@ public sealed class SampleProcess : IAsyncDisposable
         }
     }
 
-    public static Task<SampleProcess> StartAsync(string assembly, params string[] arguments) => StartAsync(assembly, null, arguments);
+    /// <summary>Starts a sample and waits until it is ready and warmed up.</summary>
+    public static Task<SampleProcess> StartAsync(string assembly, params string[] arguments) => StartCoreAsync(assembly, null, arguments);
 
-    /// <summary>Starts an app; with <paramref name="readyPath"/> it is ready when that path answers, without the samples' warm-up.</summary>
-    public static async Task<SampleProcess> StartAsync(string assembly, string? readyPath, params string[] arguments)
+    /// <summary>Starts any app and waits only until <paramref name="readyPath"/> answers.</summary>
+    public static Task<SampleProcess> StartAppAsync(string assembly, string readyPath) => StartCoreAsync(assembly, readyPath, []);
+
+    private static async Task<SampleProcess> StartCoreAsync(string assembly, string? readyPath, string[] arguments)
     {
         var sample = new SampleProcess(assembly, arguments);
         var deadline = DateTime.UtcNow.AddSeconds(30);
