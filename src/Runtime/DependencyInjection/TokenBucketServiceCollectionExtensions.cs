@@ -42,6 +42,8 @@ public static class TokenBucketServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TokenBucketOptions>, TokenBucketOptionsValidator>());
         services.AddOptions<TokenBucketOptions>().ValidateOnStart();
         services.AddMetrics();
+        // Limited endpoints declare their 429 to API Explorer, and so to OpenAPI documents.
+        services.TryAddEnumerable(ServiceDescriptor.Transient<Microsoft.AspNetCore.Mvc.ApiExplorer.IApiDescriptionProvider, TokenBucketApiDescriptionProvider>());
         services.TryAddSingleton<ITokenBucketStore>(CreateStore);
         services.TryAddSingleton(static services => new TokenBucketMetrics(services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
         services.TryAddSingleton(static services => new TokenBucketLimiter(

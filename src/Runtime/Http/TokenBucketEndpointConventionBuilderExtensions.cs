@@ -1,3 +1,6 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Metadata;
+using Microsoft.AspNetCore.Mvc;
 using RateGuard;
 
 namespace Microsoft.AspNetCore.Builder;
@@ -15,7 +18,11 @@ public static class TokenBucketEndpointConventionBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         var attribute = new TokenBucketAttribute(capacity, rate) { Key = key, Cost = cost, Bucket = bucket };
-        builder.Add(endpoint => endpoint.Metadata.Add(attribute));
+        builder.Add(endpoint =>
+        {
+            endpoint.Metadata.Add(attribute);
+            endpoint.Metadata.Add(new ProducesResponseTypeMetadata(StatusCodes.Status429TooManyRequests, typeof(ProblemDetails), ["application/problem+json"]));
+        });
         return builder;
     }
 

@@ -64,6 +64,9 @@ internal sealed class TokenBucketLimiter : IDisposable
 
     public CircuitState CircuitState => _breaker.State;
 
+    /// <summary>Whether decisions complete synchronously (the in-memory store), so a synchronous caller may ask.</summary>
+    public bool DecidesSynchronously => !_remote;
+
     public ITokenBucketStore Store => _store;
 
     public ValueTask<LimiterResult> AcquireAsync(TokenBucketPolicy policy, FailureMode failureMode, string key, CancellationToken cancellationToken)
