@@ -14,6 +14,15 @@ if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/nul
 fi
 echo "using $(redis-server --version)"
 
+# Native AOT (checked by one of the tests) needs a C toolchain and zlib.
+if ! command -v clang >/dev/null 2>&1 || [ ! -e /usr/include/zlib.h ]; then
+  echo "clang or zlib1g-dev is missing: installing them for the Native AOT check"
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq clang zlib1g-dev </dev/null \
+    || echo "could not install clang and zlib1g-dev; the Native AOT test will fail"
+fi
+
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 

@@ -16,7 +16,9 @@ public readonly record struct TokenBucketSpec(
     double Rate,
     string? Key,
     int Cost,
-    [property: DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] Type? KeyResolver)
+    [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)]
+    [property: DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)]
+    Type? KeyResolver)
 {
     /// <summary>The spec of <paramref name="attribute"/>.</summary>
     public static TokenBucketSpec From(TokenBucketAttribute attribute)
