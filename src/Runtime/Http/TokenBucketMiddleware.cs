@@ -44,42 +44,13 @@ internal sealed class TokenBucketMiddleware
         {
             return _next(context);
         }
-        return gates.Gates.Length == 1 ? LimitOneAsync(context, gates) : LimitManyAsync(context, gates);
-    }
-
-    // The common case, one bucket, without renting an array for the decisions.
-    private async Task LimitOneAsync(HttpContext context, EndpointGates gates)
-    {
-        var gate = gates.Gates[0];
-        var key = gate.GetPartitionKey(context);
-        if (key is null)
-        {
-            if (_options.MissingKey == MissingKeyBehavior.Admit)
-            {
-                await _next(context);
-                return;
-            }
-            await RejectMissingKeyAsync(context, gate);
-            return;
-        }
-
-        var result = await _limiter.AcquireAsync(gate.Policy, gate.FailureMode, key, context.RequestAborted);
-        if (result.HasBucketState)
-        {
-            var made = new GateDecision(gate, result.Decision);
-            RateLimitHeaders.Write(context.Response, _options.Headers, gates, new ReadOnlySpan<GateDecision>(in made));
-        }
-        if (!result.IsAdmitted)
-        {
-            await RejectAsync(context, gate, result);
-            return;
-        }
-        await _next(context);
+        return LimitAsync(context, gates);
     }
 
     // Every bucket must admit. They are asked in order, so the first that rejects ends the request without consulting
-    // the rest, and the buckets before it have already given their tokens (as chained limiters do).
-    private async Task LimitManyAsync(HttpContext context, EndpointGates gates)
+    // the rest, and the buckets before it have already given their tokens (as chained limiters do). A pooled array
+    // holds the decisions for the headers, so one bucket or several, nothing is allocated.
+    private async Task LimitAsync(HttpContext context, EndpointGates gates)
     {
         var decisions = ArrayPool<GateDecision>.Shared.Rent(gates.Gates.Length);
         var decided = 0;
@@ -127,8 +98,7 @@ internal sealed class TokenBucketMiddleware
         {
             // The bucket's failure mode is Closed and the store cannot decide: refuse, and say when to try again.
             context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-            var wait = Math.Max(1, RateLimitHeaders.CeilingSeconds(decision.RetryAfter));
-            context.Response.Headers.RetryAfter = wait.ToString(CultureInfo.InvariantCulture);
+            var wait = SetRetryAfter(context.Response, decision.RetryAfter);
             var unavailable = new TokenBucketRejectedContext(context, TokenBucketRejectionReason.StoreUnavailable, gate.Policy, gate.KeyDescription, null);
             return RespondAsync(unavailable, "Service Unavailable", ServiceUnavailableType,
                 $"Rate limit '{gate.Policy.Name}' cannot be checked right now, and it does not admit requests unchecked. Retry after {wait} s.");
@@ -138,8 +108,7 @@ internal sealed class TokenBucketMiddleware
         string detail;
         if (decision.CanEverBeAdmitted)
         {
-            var seconds = Math.Max(1, RateLimitHeaders.CeilingSeconds(decision.RetryAfter));
-            context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+            var seconds = SetRetryAfter(context.Response, decision.RetryAfter);
             detail = $"Rate limit '{gate.Policy.Name}' exceeded: {gate.Policy.Capacity} requests, refilled at {gate.Policy.Rate.ToString(CultureInfo.InvariantCulture)} per second. Retry after {seconds} s.";
         }
         else
@@ -148,6 +117,14 @@ internal sealed class TokenBucketMiddleware
         }
         var rejected = new TokenBucketRejectedContext(context, TokenBucketRejectionReason.RateLimited, gate.Policy, gate.KeyDescription, decision);
         return RespondAsync(rejected, "Too Many Requests", TooManyRequestsType, detail);
+    }
+
+    // Retry-After in whole seconds, rounded up and never 0, which would invite an immediate retry.
+    private static long SetRetryAfter(HttpResponse response, TimeSpan wait)
+    {
+        var seconds = Math.Max(1, RateLimitHeaders.CeilingSeconds(wait));
+        response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+        return seconds;
     }
 
     private Task RejectMissingKeyAsync(HttpContext context, TokenBucketGate gate)
