@@ -42,11 +42,15 @@ public static class TokenBucketLimits
         }
         foreach (var c in name)
         {
-            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c is '.' or '_' or '-' or '/'))
+            if (!IsBucketNameChar(c))
             {
                 return false;
             }
         }
         return true;
     }
+
+    /// <summary>Whether <paramref name="c"/> may appear in a bucket name: an ASCII letter or digit, or <c>. _ - /</c>.</summary>
+    public static bool IsBucketNameChar(char c) =>
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c is '.' or '_' or '-' or '/';
 }

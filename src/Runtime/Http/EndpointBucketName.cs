@@ -41,7 +41,7 @@ internal static class EndpointBucketName
         var lossy = forceHash || text.Length > MaxReadableLength;
         foreach (var c in text.AsSpan(0, Math.Min(text.Length, MaxReadableLength)))
         {
-            if (char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' or '/')
+            if (TokenBucketLimits.IsBucketNameChar(c))
             {
                 builder.Append(c);
             }
