@@ -80,59 +80,53 @@ internal static class TokenBucketArgumentParser
         method.Name == FluentMethodName
         && (method.ReducedFrom ?? method.OriginalDefinition).ContainingType?.ToDisplayString() == FluentContainingType;
 
-    private static void Assign(ParsedTokenBucket parsed, string name, TypedConstant value, Location? location)
-    {
-        var known = value.Kind != TypedConstantKind.Error;
-        switch (Normalize(name))
-        {
-            case "capacity":
-                parsed.Capacity = value.Value is int capacity ? new(capacity, true, location, true) : ParsedValue<int>.Unknown(location);
-                break;
-            case "rate":
-                parsed.Rate = value.Value is { } rate && IsNumber(rate) ? new(System.Convert.ToDouble(rate, System.Globalization.CultureInfo.InvariantCulture), true, location, true) : ParsedValue<double>.Unknown(location);
-                break;
-            case "key":
-                parsed.Key = known ? new(value.Value as string, true, location, true) : ParsedValue<string?>.Unknown(location);
-                break;
-            case "cost":
-                parsed.Cost = value.Value is int cost ? new(cost, true, location, true) : ParsedValue<int>.Unknown(location);
-                break;
-            case "bucket":
-                parsed.Bucket = known ? new(value.Value as string, true, location, true) : ParsedValue<string?>.Unknown(location);
-                break;
-            case "keyresolver":
-                parsed.KeyResolver = known ? new(value.Value as ITypeSymbol, true, location, true) : ParsedValue<ITypeSymbol?>.Unknown(location);
-                break;
-        }
-    }
+    // An attribute argument: the compiler has already folded it, or reports it as an error.
+    private static void Assign(ParsedTokenBucket parsed, string name, TypedConstant value, Location? location) =>
+        Assign(parsed, name, value.Kind != TypedConstantKind.Error, value.Value, location);
 
+    // An expression: a constant, or for KeyResolver a typeof(...) (or null).
     private static void Assign(ParsedTokenBucket parsed, string name, IOperation value, Location? location)
     {
-        var constant = value.ConstantValue;
+        if (Normalize(name) == "keyresolver")
+        {
+            switch (Unwrap(value))
+            {
+                case ITypeOfOperation typeOf:
+                    Assign(parsed, name, true, typeOf.TypeOperand, location);
+                    return;
+                case { ConstantValue: { HasValue: true, Value: null } }:
+                    Assign(parsed, name, true, null, location);
+                    return;
+                default:
+                    Assign(parsed, name, false, null, location);
+                    return;
+            }
+        }
+        Assign(parsed, name, value.ConstantValue.HasValue, value.ConstantValue.Value, location);
+    }
+
+    // One argument, whichever form it was written in: whether the compiler knows its value, and the value.
+    private static void Assign(ParsedTokenBucket parsed, string name, bool known, object? value, Location? location)
+    {
         switch (Normalize(name))
         {
             case "capacity":
-                parsed.Capacity = constant is { HasValue: true, Value: int capacity } ? new(capacity, true, location, true) : ParsedValue<int>.Unknown(location);
+                parsed.Capacity = known && value is int capacity ? new(capacity, true, location, true) : ParsedValue<int>.Unknown(location);
                 break;
             case "rate":
-                parsed.Rate = constant is { HasValue: true, Value: { } rate } && IsNumber(rate) ? new(System.Convert.ToDouble(rate, System.Globalization.CultureInfo.InvariantCulture), true, location, true) : ParsedValue<double>.Unknown(location);
+                parsed.Rate = known && value is { } rate && IsNumber(rate) ? new(System.Convert.ToDouble(rate, System.Globalization.CultureInfo.InvariantCulture), true, location, true) : ParsedValue<double>.Unknown(location);
                 break;
             case "key":
-                parsed.Key = constant.HasValue ? new(constant.Value as string, true, location, true) : ParsedValue<string?>.Unknown(location);
+                parsed.Key = known ? new(value as string, true, location, true) : ParsedValue<string?>.Unknown(location);
                 break;
             case "cost":
-                parsed.Cost = constant is { HasValue: true, Value: int cost } ? new(cost, true, location, true) : ParsedValue<int>.Unknown(location);
+                parsed.Cost = known && value is int cost ? new(cost, true, location, true) : ParsedValue<int>.Unknown(location);
                 break;
             case "bucket":
-                parsed.Bucket = constant.HasValue ? new(constant.Value as string, true, location, true) : ParsedValue<string?>.Unknown(location);
+                parsed.Bucket = known ? new(value as string, true, location, true) : ParsedValue<string?>.Unknown(location);
                 break;
             case "keyresolver":
-                parsed.KeyResolver = Unwrap(value) switch
-                {
-                    ITypeOfOperation typeOf => new(typeOf.TypeOperand, true, location, true),
-                    { ConstantValue: { HasValue: true, Value: null } } => new(null, true, location, true),
-                    _ => ParsedValue<ITypeSymbol?>.Unknown(location),
-                };
+                parsed.KeyResolver = known ? new(value as ITypeSymbol, true, location, true) : ParsedValue<ITypeSymbol?>.Unknown(location);
                 break;
         }
     }
