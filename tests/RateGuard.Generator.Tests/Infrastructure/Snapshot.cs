@@ -1,5 +1,3 @@
-using System.Runtime.CompilerServices;
-
 namespace RateGuard.Generator.Tests.Infrastructure;
 
 /// <summary>
@@ -8,9 +6,9 @@ namespace RateGuard.Generator.Tests.Infrastructure;
 /// </summary>
 public static class Snapshot
 {
-    public static void Match(string actual, string name, [CallerFilePath] string callerPath = "")
+    public static void Match(string actual, string name)
     {
-        var directory = Path.Combine(FindProjectDirectory(callerPath), "Snapshots");
+        var directory = Path.Combine(ProjectDirectory.Value, "Snapshots");
         var verified = Path.Combine(directory, name + ".verified.cs");
         var received = Path.Combine(directory, name + ".received.cs");
         actual = Normalize(actual);
@@ -52,15 +50,17 @@ public static class Snapshot
         return "";
     }
 
-    private static string FindProjectDirectory(string callerPath)
+    // The test runs from bin/<configuration>/<tfm>; the project directory is the nearest one above it holding this
+    // project's .csproj. Compile-time source paths are no guide: CI builds map them to /_/.
+    private static readonly Lazy<string> ProjectDirectory = new(() =>
     {
-        for (var directory = Path.GetDirectoryName(callerPath); directory is not null; directory = Path.GetDirectoryName(directory))
+        for (var directory = AppContext.BaseDirectory; directory is not null; directory = Path.GetDirectoryName(directory.TrimEnd(Path.DirectorySeparatorChar)))
         {
-            if (Directory.EnumerateFiles(directory, "*.csproj").Any())
+            if (File.Exists(Path.Combine(directory, "RateGuard.Generator.Tests.csproj")))
             {
                 return directory;
             }
         }
-        throw new InvalidOperationException($"No project directory above {callerPath}.");
-    }
+        throw new InvalidOperationException($"No RateGuard.Generator.Tests.csproj above {AppContext.BaseDirectory}.");
+    });
 }

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.CompilerServices;
 
 namespace RateGuard.Integration.Tests.Process;
 
@@ -55,15 +54,19 @@ public sealed class SampleBuild : IDisposable
         return (process.ExitCode, stdout.Result + stderr.Result);
     }
 
-    public static string RepositoryRoot([CallerFilePath] string path = "")
+    /// <summary>
+    /// The repository root: the nearest directory above the test's output directory that holds Generator.sln.
+    /// Compile-time source paths are no guide here, because CI builds map them to /_/.
+    /// </summary>
+    public static string RepositoryRoot()
     {
-        for (var directory = Path.GetDirectoryName(path); directory is not null; directory = Path.GetDirectoryName(directory))
+        for (var directory = AppContext.BaseDirectory; directory is not null; directory = Path.GetDirectoryName(directory.TrimEnd(Path.DirectorySeparatorChar)))
         {
             if (File.Exists(Path.Combine(directory, "Generator.sln")))
             {
                 return directory;
             }
         }
-        throw new InvalidOperationException($"No Generator.sln above {path}.");
+        throw new InvalidOperationException($"No Generator.sln above {AppContext.BaseDirectory}.");
     }
 }
