@@ -1,6 +1,3 @@
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Metadata;
-using Microsoft.AspNetCore.Mvc;
 using RateGuard;
 
 namespace Microsoft.AspNetCore.Builder;
@@ -18,11 +15,9 @@ public static class TokenBucketEndpointConventionBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         var attribute = new TokenBucketAttribute(capacity, rate) { Key = key, Cost = cost, Bucket = bucket };
-        builder.Add(endpoint =>
-        {
-            endpoint.Metadata.Add(attribute);
-            endpoint.Metadata.Add(new ProducesResponseTypeMetadata(StatusCodes.Status429TooManyRequests, typeof(ProblemDetails), ["application/problem+json"]));
-        });
+        // The 429 response is described to API Explorer by TokenBucketApiDescriptionProvider, which also sees a later
+        // DisableTokenBucket; a ProducesResponseType here could not be taken back by one.
+        builder.Add(endpoint => endpoint.Metadata.Add(attribute));
         return builder;
     }
 
