@@ -106,7 +106,9 @@ internal sealed class TokenBucketLimiter : IDisposable
         Task<RateLimitDecision>? call = null;
         try
         {
-            call = _store.AcquireAsync(policy, key, cancellationToken).AsTask();
+            // The wait below observes the request's token, so Redis's own store is not handed it too: that would
+            // wrap every call in a second cancellable promise for nothing. A store of the app's own still gets it.
+            call = _store.AcquireAsync(policy, key, _store is RedisTokenBucketStore ? CancellationToken.None : cancellationToken).AsTask();
             var decision = await call.WaitAsync(options.Timeout, _time, cancellationToken).ConfigureAwait(false);
             _metrics.StoreDuration(_time.GetElapsedTime(sentAt), _storeName, "success");
             _breaker.OnSuccess();
