@@ -10,7 +10,7 @@ internal sealed class TokenBucketOptionsValidator : IValidateOptions<TokenBucket
         List<string>? failures = null;
         if (!BucketKey.IsValidPrefix(options.KeyPrefix))
         {
-            (failures ??= []).Add($"TokenBuckets:KeyPrefix '{options.KeyPrefix}' is invalid: use 1 to {TokenBucketPolicy.MaxNameLength} letters, digits or '.', '_', '-', '/'.");
+            (failures ??= []).Add($"TokenBuckets:KeyPrefix '{options.KeyPrefix}' is invalid: {TokenBucketPolicy.NameRule}");
         }
         if (options.InMemorySweepInterval <= TimeSpan.Zero)
         {
@@ -44,7 +44,7 @@ internal sealed class TokenBucketOptionsValidator : IValidateOptions<TokenBucket
         {
             if (!TokenBucketPolicy.IsValidName(bucket))
             {
-                (failures ??= []).Add($"TokenBuckets:Buckets:{bucket} is not a valid bucket name: use 1 to {TokenBucketPolicy.MaxNameLength} letters, digits or '.', '_', '-', '/'.");
+                (failures ??= []).Add($"TokenBuckets:Buckets:{bucket} is not a valid bucket name: {TokenBucketPolicy.NameRule}");
             }
             if (overrides.Capacity is <= 0)
             {

@@ -27,6 +27,9 @@ public sealed class TokenBucketPolicy
     /// <summary>The longest bucket name, in characters.</summary>
     public const int MaxNameLength = TokenBucketLimits.MaxNameLength;
 
+    /// <summary>How to write a valid bucket name or key prefix, for the errors that reject one.</summary>
+    internal static readonly string NameRule = $"use 1 to {MaxNameLength} letters, digits or '.', '_', '-', '/'.";
+
     private RedisValue[]? _serverClockArguments;
 
     /// <summary>Creates a policy.</summary>
@@ -57,7 +60,7 @@ public sealed class TokenBucketPolicy
         }
         if (!IsValidName(name))
         {
-            throw new ArgumentException($"Token bucket name '{name}' is invalid: use 1 to {MaxNameLength} letters, digits or '.', '_', '-', '/'.", nameof(name));
+            throw new ArgumentException($"Token bucket name '{name}' is invalid: {NameRule}", nameof(name));
         }
 
         Name = name;

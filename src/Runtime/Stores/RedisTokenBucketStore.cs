@@ -38,7 +38,7 @@ public sealed class RedisTokenBucketStore : ITokenBucketStore, IAsyncDisposable,
     {
         if (!BucketKey.IsValidPrefix(keyPrefix))
         {
-            throw new ArgumentException($"Key prefix '{keyPrefix}' is invalid: use 1 to {TokenBucketPolicy.MaxNameLength} letters, digits or '.', '_', '-', '/'.", nameof(keyPrefix));
+            throw new ArgumentException($"Key prefix '{keyPrefix}' is invalid: {TokenBucketPolicy.NameRule}", nameof(keyPrefix));
         }
         _redis = redis;
         _prefix = keyPrefix;
