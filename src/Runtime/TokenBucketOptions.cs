@@ -108,7 +108,7 @@ public sealed class TokenBucketOverride
 /// <summary>The rate-limit headers a response carries.</summary>
 public enum RateLimitHeaderStyle
 {
-    /// <summary>The IETF draft fields: <c>RateLimit-Policy: "name";q=10;w=2</c> and <c>RateLimit: "name";r=3;t=1</c>.</summary>
+    /// <summary>The IETF draft fields: <c>RateLimit-Policy: "name";q=10;w=2</c> and <c>RateLimit: "name";r=9;t=1</c>.</summary>
     Draft,
 
     /// <summary>The <c>X-RateLimit-*</c> headers that Spring Cloud Gateway sends.</summary>
