@@ -45,8 +45,20 @@ internal sealed class DenyCache(int capacity, TimeProvider time)
         {
             return false; // a cheaper request may fit in what the bucket already holds
         }
-        var left = time.GetElapsedTime(now, entry.Until);
-        decision = new RateLimitDecision(false, entry.Remaining, entry.Never ? RateLimitDecision.Never : left, left);
+        var resetAfter = entry.FullAt > now ? time.GetElapsedTime(now, entry.FullAt) : TimeSpan.Zero;
+        TimeSpan retryAfter;
+        if (entry.Never || policy.Cost > policy.Capacity)
+        {
+            retryAfter = RateLimitDecision.Never;
+        }
+        else
+        {
+            // The bucket gains one token per interval, so each token this request costs beyond the remembered one
+            // is one interval more: the same wait Redis would give it.
+            var extra = TimeSpan.FromTicks((policy.Cost - entry.Cost) * policy.IntervalMicroseconds * TimeSpan.TicksPerMicrosecond);
+            retryAfter = time.GetElapsedTime(now, entry.Until) + extra;
+        }
+        decision = new RateLimitDecision(false, entry.Remaining, retryAfter, resetAfter);
         return true;
     }
 
@@ -58,23 +70,34 @@ internal sealed class DenyCache(int capacity, TimeProvider time)
             return;
         }
         var wait = decision.CanEverBeAdmitted ? decision.RetryAfter : s_neverFor;
-        var until = sentAt + (long)(wait.TotalSeconds * time.TimestampFrequency);
+        var entry = new Entry(sentAt + Ticks(wait), sentAt + Ticks(decision.ResetAfter), policy.Cost, decision.Remaining, !decision.CanEverBeAdmitted);
         var id = new EntryKey(policy.Name, policy.Capacity, policy.IntervalMicroseconds, BucketKey.Normalize(key));
-        var entry = new Entry(until, policy.Cost, decision.Remaining, !decision.CanEverBeAdmitted);
-        if (_entries.ContainsKey(id))
+        // Replace or add without check-then-act, so the count always matches the entries: an entry removed (expired,
+        // swept or cleared) between a look and a write is added again through TryAdd, which counts it.
+        for (var attempt = 0; attempt < 4; attempt++)
         {
-            _entries[id] = entry;
-            return;
+            if (_entries.TryGetValue(id, out var existing))
+            {
+                if (_entries.TryUpdate(id, entry, existing))
+                {
+                    return;
+                }
+                continue;
+            }
+            if (Volatile.Read(ref _count) >= capacity && !SweepIfDue())
+            {
+                return; // full of live entries: stay bounded and let Redis decide
+            }
+            if (_entries.TryAdd(id, entry))
+            {
+                Interlocked.Increment(ref _count);
+                return;
+            }
         }
-        if (Volatile.Read(ref _count) >= capacity && !SweepIfDue())
-        {
-            return; // full of live entries: stay bounded and let Redis decide
-        }
-        if (_entries.TryAdd(id, entry))
-        {
-            Interlocked.Increment(ref _count);
-        }
+        // Still contended after a few tries: this rejection goes unremembered, and Redis decides the next request.
     }
+
+    private long Ticks(TimeSpan span) => (long)(span.TotalSeconds * time.TimestampFrequency);
 
     public void Clear()
     {
@@ -114,5 +137,5 @@ internal sealed class DenyCache(int capacity, TimeProvider time)
 
     private readonly record struct EntryKey(string Bucket, int Capacity, long Interval, string Key);
 
-    private readonly record struct Entry(long Until, int Cost, long Remaining, bool Never);
+    private readonly record struct Entry(long Until, long FullAt, int Cost, long Remaining, bool Never);
 }

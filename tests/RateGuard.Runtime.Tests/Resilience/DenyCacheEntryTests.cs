@@ -1,0 +1,121 @@
+using Microsoft.Extensions.Time.Testing;
+using RateGuard.Limiting;
+using RateGuard.Runtime.Tests.Infrastructure;
+
+namespace RateGuard.Runtime.Tests.Resilience;
+
+/// <summary>What a remembered rejection answers, on a fake clock; <see cref="DenyCacheTests"/> covers it over Redis.</summary>
+public sealed class DenyCacheEntryTests
+{
+    private readonly FakeTimeProvider _time = new();
+
+    // Capacity 10 at 5 per second: one token every 200 ms, two seconds from empty to full.
+    private static readonly TokenBucketPolicy Policy = new("deny", 10, 5);
+
+    private static RateLimitDecision Rejection(long remaining, double retryMs, double resetMs) =>
+        new(false, remaining, TimeSpan.FromMilliseconds(retryMs), TimeSpan.FromMilliseconds(resetMs));
+
+    [Fact]
+    public void A_remembered_rejection_answers_the_same_cost_with_the_time_left_and_the_bucket_s_own_reset()
+    {
+        var cache = new DenyCache(100, _time);
+        cache.Remember(Policy, "k", _time.GetTimestamp(), Rejection(remaining: 0, retryMs: 150, resetMs: 1950));
+
+        _time.Advance(TimeSpan.FromMilliseconds(50));
+
+        Assert.True(cache.TryReject(Policy, "k", out var decision));
+        Assert.False(decision.IsAdmitted);
+        Assert.Equal(0, decision.Remaining);
+        Assert.Equal(TimeSpan.FromMilliseconds(100), decision.RetryAfter);
+        Assert.Equal(TimeSpan.FromMilliseconds(1900), decision.ResetAfter);
+    }
+
+    [Fact]
+    public void A_costlier_request_waits_one_interval_more_per_extra_token_as_redis_would_say()
+    {
+        var cache = new DenyCache(100, _time);
+        cache.Remember(Policy, "k", _time.GetTimestamp(), Rejection(remaining: 0, retryMs: 150, resetMs: 1950));
+
+        Assert.True(cache.TryReject(Policy.WithCost(3), "k", out var decision));
+        Assert.Equal(TimeSpan.FromMilliseconds(150 + 2 * 200), decision.RetryAfter);
+        Assert.Equal(TimeSpan.FromMilliseconds(1950), decision.ResetAfter);
+    }
+
+    [Fact]
+    public void A_cheaper_request_is_not_answered_from_the_cache()
+    {
+        var cache = new DenyCache(100, _time);
+        cache.Remember(Policy.WithCost(3), "k", _time.GetTimestamp(), Rejection(remaining: 2, retryMs: 150, resetMs: 1550));
+
+        Assert.False(cache.TryReject(Policy, "k", out _));
+        Assert.True(cache.TryReject(Policy.WithCost(3), "k", out _));
+    }
+
+    [Fact]
+    public void A_request_costing_more_than_the_capacity_is_told_never_even_from_an_ordinary_entry()
+    {
+        var cache = new DenyCache(100, _time);
+        cache.Remember(Policy, "k", _time.GetTimestamp(), Rejection(remaining: 0, retryMs: 150, resetMs: 1950));
+
+        Assert.True(cache.TryReject(Policy.WithCost(11), "k", out var decision));
+        Assert.False(decision.CanEverBeAdmitted);
+    }
+
+    [Fact]
+    public void A_never_entry_reports_the_bucket_s_reset_not_how_long_the_cache_keeps_it()
+    {
+        var cache = new DenyCache(100, _time);
+        var never = new RateLimitDecision(false, 10, RateLimitDecision.Never, TimeSpan.Zero); // a full bucket
+        cache.Remember(Policy.WithCost(11), "k", _time.GetTimestamp(), never);
+
+        _time.Advance(TimeSpan.FromSeconds(30));
+
+        Assert.True(cache.TryReject(Policy.WithCost(11), "k", out var decision));
+        Assert.False(decision.CanEverBeAdmitted);
+        Assert.Equal(TimeSpan.Zero, decision.ResetAfter);
+        Assert.Equal(10, decision.Remaining);
+    }
+
+    [Fact]
+    public void An_entry_ends_at_its_retry_after()
+    {
+        var cache = new DenyCache(100, _time);
+        cache.Remember(Policy, "k", _time.GetTimestamp(), Rejection(remaining: 0, retryMs: 150, resetMs: 1950));
+
+        _time.Advance(TimeSpan.FromMilliseconds(150));
+
+        Assert.False(cache.TryReject(Policy, "k", out _));
+        Assert.Equal(0, cache.Count);
+    }
+
+    [Fact]
+    public async Task Its_count_matches_its_entries_after_concurrent_remembering_expiry_and_clearing()
+    {
+        // Real time, with retry-afters of a few microseconds, so entries expire while others are being written.
+        var cache = new DenyCache(1_000, TimeProvider.System);
+        var rejection = Rejection(remaining: 0, retryMs: 0.005, resetMs: 1);
+        var stop = DateTime.UtcNow + TimeSpan.FromSeconds(1);
+        var workers = Enumerable.Range(0, 4).Select(w => Task.Run(() =>
+        {
+            var i = 0;
+            while (DateTime.UtcNow < stop)
+            {
+                var key = "k" + (i++ % 8);
+                cache.Remember(Policy, key, TimeProvider.System.GetTimestamp(), rejection);
+                cache.TryReject(Policy, key, out _);
+                if (w == 0 && i % 1_000 == 0)
+                {
+                    cache.Clear();
+                }
+            }
+        })).ToArray();
+        await Task.WhenAll(workers);
+
+        // Whatever interleavings happened, a count that drifted would not come back to zero here.
+        cache.Clear();
+        Assert.Equal(0, cache.Count);
+        cache.Remember(Policy, "after", TimeProvider.System.GetTimestamp(), Rejection(remaining: 0, retryMs: 60_000, resetMs: 60_000));
+        Assert.Equal(1, cache.Count);
+        Assert.True(cache.TryReject(Policy, "after", out _));
+    }
+}
