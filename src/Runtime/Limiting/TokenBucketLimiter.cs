@@ -1,4 +1,4 @@
-using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -23,7 +23,9 @@ internal sealed class TokenBucketLimiter : IDisposable
     private readonly TimeProvider _time;
     private readonly CircuitBreaker _breaker;
     private readonly DenyCache _denyCache;
-    private readonly ConcurrentDictionary<TokenBucketPolicy, TokenBucketPolicy?> _scaled = new(ReferenceEqualityComparer.Instance);
+    // Weak keys: policies built per partition or per permit count (the RateLimiter adapter) come and go, and their
+    // scaled twins must go with them.
+    private readonly ConditionalWeakTable<TokenBucketPolicy, ScaledPolicy> _scaled = new();
     private readonly IDisposable? _reloadSubscription;
     private InMemoryTokenBucketStore? _fallback;
     private TokenBucketOptions _options;
@@ -58,7 +60,6 @@ internal sealed class TokenBucketLimiter : IDisposable
         {
             _options = o;
             _denyCache.Clear();
-            _scaled.Clear();
         });
     }
 
@@ -192,19 +193,30 @@ internal sealed class TokenBucketLimiter : IDisposable
         {
             return policy;
         }
-        return _scaled.GetOrAdd(policy, static (p, n) =>
+        // InstanceCount reloads: a twin scaled for another count is replaced.
+        if (_scaled.TryGetValue(policy, out var known) && known.Instances == instances)
         {
-            try
-            {
-                var capacity = p.Cost > p.Capacity ? Math.Max(1, p.Capacity / n) : Math.Max(p.Cost, p.Capacity / n);
-                return new TokenBucketPolicy(p.Name, capacity, p.Rate / n, p.Cost);
-            }
-            catch (ArgumentException)
-            {
-                return null;
-            }
-        }, instances);
+            return known.Policy;
+        }
+        var scaled = new ScaledPolicy(instances, Scale(policy, instances));
+        _scaled.AddOrUpdate(policy, scaled);
+        return scaled.Policy;
     }
+
+    private static TokenBucketPolicy? Scale(TokenBucketPolicy policy, int instances)
+    {
+        try
+        {
+            var capacity = policy.Cost > policy.Capacity ? Math.Max(1, policy.Capacity / instances) : Math.Max(policy.Cost, policy.Capacity / instances);
+            return new TokenBucketPolicy(policy.Name, capacity, policy.Rate / instances, policy.Cost);
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
+    }
+
+    private sealed record ScaledPolicy(int Instances, TokenBucketPolicy? Policy);
 
     public void Dispose()
     {

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using RateGuard.Diagnostics;
 using RateGuard.Limiting;
 using RateGuard.Runtime.Tests.Infrastructure;
@@ -139,5 +140,34 @@ public sealed class LimiterResilienceTests(ITestOutputHelper output)
         Assert.Equal([true, true, true, false, false], outcomes);
         Assert.Equal(3, harness.Count(policy.Name, DecisionResults.FallbackAdmitted));
         Assert.Equal(2, harness.Count(policy.Name, DecisionResults.FallbackRejected));
+    }
+
+    [Fact]
+    public async Task The_local_fallback_does_not_keep_policies_alive_that_the_app_has_let_go()
+    {
+        // The RateLimiter adapter builds policies per partition and per permit count; while Redis is down each one
+        // gets a scaled twin, and that twin must not outlive the policy it was made for.
+        var server = RedisServer.Start();
+        using var connection = await ConnectionMultiplexer.ConnectAsync($"{server.Configuration},abortConnect=false");
+        using var harness = new LimiterHarness(connection, o => { o.LocalFallback = true; o.InstanceCount = 3; o.BreakDuration = TimeSpan.FromMinutes(1); });
+        server.Dispose();
+
+        var released = await DecideWithAPolicyNobodyKeeps(harness);
+        for (var i = 0; i < 10 && released.IsAlive; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+
+        Assert.False(released.IsAlive);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static async Task<WeakReference> DecideWithAPolicyNobodyKeeps(LimiterHarness harness)
+    {
+        var policy = TestPolicies.Create(capacity: 9, rate: 0.01);
+        var result = await harness.Acquire(policy, "k");
+        Assert.Equal(DecisionSource.LocalFallback, result.Source);
+        return new WeakReference(policy);
     }
 }
