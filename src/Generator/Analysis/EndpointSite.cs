@@ -97,8 +97,9 @@ internal sealed class EndpointSite
         }
         if (!symbols.DerivesFrom(receiver.Type, symbols.RouteGroupBuilder))
         {
-            // The app itself, or another endpoint route builder that is not a group: no prefix.
-            isRoot = receiver.Type is not null && receiver.Type.TypeKind != TypeKind.Error;
+            // Only the app itself certainly has no prefix. Any other endpoint route builder (an IEndpointRouteBuilder
+            // parameter of a MapOrders(this IEndpointRouteBuilder) extension, say) may be a group made elsewhere.
+            isRoot = symbols.DerivesFrom(receiver.Type, symbols.WebApplication);
             return isRoot ? "" : null;
         }
         switch (receiver)

@@ -12,6 +12,7 @@ internal sealed class KnownSymbols
         ResolverInterface = compilation.GetTypeByMetadataName(TokenBucketArgumentParser.ResolverInterfaceMetadataName);
         EndpointRouteBuilderExtensions = compilation.GetTypeByMetadataName("Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions");
         RouteGroupBuilder = compilation.GetTypeByMetadataName("Microsoft.AspNetCore.Routing.RouteGroupBuilder");
+        WebApplication = compilation.GetTypeByMetadataName("Microsoft.AspNetCore.Builder.WebApplication");
         ControllerBase = compilation.GetTypeByMetadataName("Microsoft.AspNetCore.Mvc.ControllerBase");
         ControllerAttribute = compilation.GetTypeByMetadataName("Microsoft.AspNetCore.Mvc.ControllerAttribute");
         NonControllerAttribute = compilation.GetTypeByMetadataName("Microsoft.AspNetCore.Mvc.NonControllerAttribute");
@@ -25,6 +26,7 @@ internal sealed class KnownSymbols
     public INamedTypeSymbol? ResolverInterface { get; }
     public INamedTypeSymbol? EndpointRouteBuilderExtensions { get; }
     public INamedTypeSymbol? RouteGroupBuilder { get; }
+    public INamedTypeSymbol? WebApplication { get; }
     public INamedTypeSymbol? ControllerBase { get; }
     public INamedTypeSymbol? ControllerAttribute { get; }
     public INamedTypeSymbol? NonControllerAttribute { get; }

@@ -45,6 +45,21 @@ public sealed class EndpointDiagnosticTests
         """);
 
     [Fact]
+    public Task RG0004_and_RG0007_are_silent_on_an_endpoint_route_builder_that_may_be_a_group() => VerifyLibrary("""
+        public static class OrderRoutes
+        {
+            // Called as app.MapGroup("/t/{tenant}").RequireAuthorization().MapOrders(): the prefix and the
+            // authorization are out of sight here.
+            public static Microsoft.AspNetCore.Routing.IEndpointRouteBuilder MapOrders(this Microsoft.AspNetCore.Routing.IEndpointRouteBuilder routes)
+            {
+                routes.MapGet("/orders", [TokenBucket(4, 1, Key = "route:tenant")] (string tenant) => tenant);
+                routes.MapGet("/mine", [TokenBucket(4, 1, Key = "user")] () => "mine");
+                return routes;
+            }
+        }
+        """);
+
+    [Fact]
     public Task RG0004_a_method_group_handler_is_checked_against_its_pattern() => VerifyLibrary(Routes("""
         app.MapGet("/a/{known}", Handlers.Get);
         """) + """
