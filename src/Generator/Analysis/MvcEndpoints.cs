@@ -8,9 +8,21 @@ namespace RateGuard.Generator.Analysis;
 /// <summary>What the analyzer can tell about MVC controllers and actions: which they are, their attribute routes, their authorization.</summary>
 internal static class MvcEndpoints
 {
-    public static bool IsController(INamedTypeSymbol type, KnownSymbols symbols)
+    // The rules of MVC's ControllerFeatureProvider: a public top-level class (a nested one is not public to
+    // reflection), neither abstract nor generic, not [NonController], and a ControllerBase, a [Controller] or named
+    // *Controller in any case.
+    public static bool IsController(INamedTypeSymbol type, KnownSymbols symbols) =>
+        IsControllerShaped(type, symbols) && !type.IsAbstract && !type.IsGenericType;
+
+    /// <summary>
+    /// Whether <paramref name="type"/> is a controller, or an abstract or generic class that controllers derive from:
+    /// limits on it apply to every controller that inherits them.
+    /// </summary>
+    public static bool IsControllerOrBase(INamedTypeSymbol type, KnownSymbols symbols) => IsControllerShaped(type, symbols);
+
+    private static bool IsControllerShaped(INamedTypeSymbol type, KnownSymbols symbols)
     {
-        if (type.TypeKind != TypeKind.Class || type.IsAbstract || type.IsGenericType || type.DeclaredAccessibility != Accessibility.Public)
+        if (type.TypeKind != TypeKind.Class || type.DeclaredAccessibility != Accessibility.Public || type.ContainingType is not null)
         {
             return false;
         }
@@ -20,15 +32,16 @@ internal static class MvcEndpoints
         }
         return symbols.DerivesFrom(type, symbols.ControllerBase)
             || HasAttribute(type, symbols.ControllerAttribute, inherit: true)
-            || type.Name.EndsWith("Controller", StringComparison.Ordinal);
+            || type.Name.EndsWith("Controller", StringComparison.OrdinalIgnoreCase);
     }
 
-    public static bool IsAction(IMethodSymbol method, KnownSymbols symbols) =>
+    /// <summary>Whether <paramref name="method"/> could be an action of a controller deriving from its (abstract or generic) class.</summary>
+    public static bool IsInheritableAction(IMethodSymbol method, KnownSymbols symbols) =>
         method.MethodKind == MethodKind.Ordinary
         && !method.IsStatic
         && !method.IsGenericMethod
         && method.DeclaredAccessibility == Accessibility.Public
-        && method.ContainingType is { } type && IsController(type, symbols)
+        && method.ContainingType is { } type && IsControllerOrBase(type, symbols)
         && !HasAttribute(method, symbols.NonActionAttribute, inherit: false);
 
     public static IEnumerable<IMethodSymbol> Actions(INamedTypeSymbol controller, KnownSymbols symbols)
@@ -52,7 +65,7 @@ internal static class MvcEndpoints
     /// </summary>
     public static List<string>? Templates(IMethodSymbol action, INamedTypeSymbol controller, KnownSymbols symbols)
     {
-        var prefixes = TemplatesOf(AttributesWithInheritance(controller), symbols);
+        var prefixes = TemplatesOf(ControllerRouteAttributes(controller, symbols), symbols);
         var own = TemplatesOf(action.GetAttributes(), symbols);
         if (prefixes.Count == 0 && own.Count == 0)
         {
@@ -78,6 +91,21 @@ internal static class MvcEndpoints
             return true;
         }
         return !attributes.Any(a => symbols.Implements(a.AttributeClass, symbols.AuthorizeData));
+    }
+
+    // As MVC reads them: the route attributes of the nearest class in the hierarchy that declares any; those of
+    // classes further up are not added to them.
+    private static IEnumerable<AttributeData> ControllerRouteAttributes(INamedTypeSymbol controller, KnownSymbols symbols)
+    {
+        for (var current = controller; current is not null; current = current.BaseType)
+        {
+            var routes = current.GetAttributes().Where(a => symbols.Implements(a.AttributeClass, symbols.RouteTemplateProvider)).ToList();
+            if (routes.Count > 0)
+            {
+                return routes;
+            }
+        }
+        return [];
     }
 
     public static IEnumerable<AttributeData> AttributesWithInheritance(INamedTypeSymbol type)

@@ -90,7 +90,7 @@ public sealed class TokenBucketAnalyzer : DiagnosticAnalyzer
             var parsed = TokenBucketArgumentParser.FromAttribute(data);
             Report(context.ReportDiagnostic, parsed);
 
-            if (owner is IMethodSymbol { MethodKind: MethodKind.Ordinary or MethodKind.LocalFunction } method && !MvcEndpoints.IsAction(method, symbols))
+            if (owner is IMethodSymbol { MethodKind: MethodKind.Ordinary or MethodKind.LocalFunction } method && !MvcEndpoints.IsInheritableAction(method, symbols))
             {
                 _attributedMethods.Add((method, syntax.GetLocation()));
             }
@@ -124,7 +124,9 @@ public sealed class TokenBucketAnalyzer : DiagnosticAnalyzer
             var method = invocation.TargetMethod;
             switch (method.Name)
             {
-                case AddCall when method.ContainingNamespace?.ToDisplayString() == "Microsoft.Extensions.DependencyInjection":
+                // services.AddTokenBuckets(...), not the health-check builder's AddTokenBuckets(), which needs it too.
+                case AddCall when method.ContainingNamespace?.ToDisplayString() == "Microsoft.Extensions.DependencyInjection"
+                    && (method.ReducedFrom ?? method).Parameters.FirstOrDefault()?.Type.ToDisplayString() == "Microsoft.Extensions.DependencyInjection.IServiceCollection":
                     Interlocked.Exchange(ref _addCalled, 1);
                     return;
                 case UseCall when method.ContainingNamespace?.ToDisplayString() == "Microsoft.AspNetCore.Builder":
@@ -163,9 +165,12 @@ public sealed class TokenBucketAnalyzer : DiagnosticAnalyzer
         {
             var type = (INamedTypeSymbol)context.Symbol;
             var classLimits = type.GetAttributes().Where(symbols.IsTokenBucket).ToList();
-            var isController = MvcEndpoints.IsController(type, symbols);
-            if (!isController)
+            if (!MvcEndpoints.IsController(type, symbols))
             {
+                if (MvcEndpoints.IsControllerOrBase(type, symbols))
+                {
+                    return; // an abstract or generic base: its limits are checked on each controller that inherits them
+                }
                 foreach (var limit in classLimits)
                 {
                     context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.NotAnEndpoint, limit.ApplicationSyntaxReference?.GetSyntax().GetLocation(), type.Name));
@@ -189,8 +194,9 @@ public sealed class TokenBucketAnalyzer : DiagnosticAnalyzer
                 var templates = MvcEndpoints.Templates(action, type, symbols);
                 var anonymous = MvcEndpoints.AllowsAnonymous(action, type, symbols);
                 // Class-level limits are checked against every action; an action's own only against itself, once,
-                // from its declaring controller.
-                var ownLimits = SymbolEqualityComparer.Default.Equals(action.ContainingType, type) ? action.GetAttributes().Where(symbols.IsTokenBucket) : [];
+                // from its declaring controller, or from each controller inheriting it from an abstract or generic base.
+                var declaredHere = SymbolEqualityComparer.Default.Equals(action.ContainingType, type) || !MvcEndpoints.IsController(action.ContainingType, symbols);
+                var ownLimits = declaredHere ? action.GetAttributes().Where(symbols.IsTokenBucket) : [];
                 var disabled = action.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == TokenBucketArgumentParser.DisableAttributeMetadataName);
                 foreach (var limit in (disabled ? [] : inheritedLimits).Concat(ownLimits))
                 {

@@ -182,4 +182,93 @@ public sealed class EndpointDiagnosticTests
             private string Helper() => "helper";
         }
         """.Replace("{|RG0009:[TokenBucket(5, 1)]|}", "[{|RG0009:TokenBucket(5, 1)|}]"));
+
+    [Fact]
+    public Task RG0009_follows_what_MVC_takes_for_a_controller() => VerifyLibrary("""
+        // Limits on abstract or generic bases apply to the controllers that inherit them.
+        [TokenBucket(100, 10)]
+        public abstract class ApiControllerBase : ControllerBase
+        {
+            [HttpGet("list")]
+            [TokenBucket(5, 1)]
+            public string List() => "list";
+        }
+
+        public abstract class CrudController<T> : ControllerBase
+        {
+            [HttpGet("all")]
+            [TokenBucket(5, 1)]
+            public string All() => typeof(T).Name;
+        }
+
+        [Route("orders")]
+        public sealed class OrdersController : ApiControllerBase
+        {
+        }
+
+        [Route("items")]
+        public sealed class ItemsController : CrudController<string>
+        {
+        }
+
+        // MVC matches the suffix in any case.
+        public sealed class Statuscontroller
+        {
+            [TokenBucket(5, 1)]
+            public string Get() => "ok";
+        }
+
+        public static class Outer
+        {
+            // A nested class is never a controller.
+            public sealed class NestedController : ControllerBase
+            {
+                [{|RG0009:TokenBucket(5, 1)|}]
+                public string Get() => "nested";
+            }
+        }
+        """);
+
+    [Fact]
+    public Task RG0004_uses_the_routes_of_the_nearest_controller_class_that_declares_any() => VerifyLibrary("""
+        [Route("api")]
+        public abstract class ApiBase : ControllerBase
+        {
+        }
+
+        [Route("t/{tenant}")]
+        public sealed class TenantOrdersController : ApiBase
+        {
+            [HttpGet]
+            [TokenBucket(5, 1, Key = "route:tenant")]
+            public string Get(string tenant) => tenant;
+        }
+
+        public sealed class InheritedRouteController : ApiBase
+        {
+            [HttpGet("x")]
+            [TokenBucket(5, 1, Key = {|RG0004:"route:tenant"|})]
+            public string Get() => "x";
+        }
+        """);
+
+    [Fact]
+    public Task RG0004_an_action_inherited_from_an_abstract_base_is_checked_on_each_controller() => VerifyLibrary("""
+        public abstract class TenantBase : ControllerBase
+        {
+            [HttpGet("stats")]
+            [TokenBucket(5, 1, Key = {|RG0004:"route:tenant"|})]
+            public string Stats() => "stats";
+        }
+
+        [Route("t/{tenant}")]
+        public sealed class GoodController : TenantBase
+        {
+        }
+
+        [Route("plain")]
+        public sealed class PlainController : TenantBase
+        {
+        }
+        """);
 }

@@ -45,6 +45,29 @@ public sealed class WiringDiagnosticTests
     }
 
     [Fact]
+    public async Task RG0010_the_health_check_s_AddTokenBuckets_does_not_count_as_wiring_the_services()
+    {
+        var diagnostics = await AnalyzeAsync(OutputKind.ConsoleApplication, Usings + """
+            public static class Program
+            {
+                public static void Main(string[] args)
+                {
+                    var builder = WebApplication.CreateBuilder(args);
+                    builder.Services.AddHealthChecks().AddTokenBuckets();
+                    var app = builder.Build();
+                    app.UseTokenBuckets();
+                    app.MapGet("/a", [TokenBucket(10, 5)] () => "a");
+                    app.Run();
+                }
+            }
+            """);
+
+        var diagnostic = Assert.Single(diagnostics);
+        Assert.Equal("RG0010", diagnostic.Id);
+        Assert.Equal("AddTokenBuckets", diagnostic.Properties["MissingCalls"]);
+    }
+
+    [Fact]
     public Task RG0010_is_silent_when_both_calls_are_made() => VerifyApp("""
         public static class Program
         {
