@@ -108,12 +108,22 @@ public sealed class RedisServer : IDisposable
         }
     }
 
-    /// <summary>A port that nothing listens on right now.</summary>
+    /// <summary>
+    /// A port that nothing listens on right now, at most 55535: a cluster node also listens on its port + 10000, and
+    /// redis-server refuses to start in cluster mode above that. The kernel's ephemeral range reaches higher.
+    /// </summary>
     public static int FreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        for (var attempt = 0; ; attempt++)
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            if (port <= 55535 || attempt == 200)
+            {
+                return port;
+            }
+        }
     }
 
     /// <summary>The full path of a Redis executable, or a failure that says how to install it.</summary>

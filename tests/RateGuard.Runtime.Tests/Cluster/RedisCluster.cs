@@ -12,16 +12,27 @@ public sealed class RedisCluster : IDisposable
 {
     public RedisCluster()
     {
-        Nodes = [.. Enumerable.Range(0, 3).Select(_ => RedisServer.Start("--cluster-enabled", "yes", "--cluster-node-timeout", "5000"))];
+        var started = new List<RedisServer>();
+        Nodes = [];
         try
         {
+            // One at a time inside the try, so a node that fails to start does not leave the others running.
+            for (var i = 0; i < 3; i++)
+            {
+                started.Add(RedisServer.Start("--cluster-enabled", "yes", "--cluster-node-timeout", "5000"));
+            }
+            Nodes = [.. started];
             RedisCli(["--cluster", "create", .. Nodes.Select(n => $"127.0.0.1:{n.Port}"), "--cluster-replicas", "0", "--cluster-yes"]);
             WaitUntilOk();
             Connection = ConnectionMultiplexer.Connect(Configuration);
         }
         catch
         {
-            Dispose();
+            Connection?.Dispose();
+            foreach (var node in started)
+            {
+                node.Dispose();
+            }
             throw;
         }
     }
