@@ -166,6 +166,75 @@ public sealed class GeneratedSourceSnapshotTests
     }
 
     [Fact]
+    public void A_resolver_named_through_a_type_parameter_gets_no_gate()
+    {
+        var generated = GeneratorHarness.RunAndGetSource(Usings + """
+            public sealed class TenantKey<T> : ITokenBucketKeyResolver
+            {
+                public string? ResolveKey(HttpContext context) => typeof(T).Name;
+            }
+
+            public static class Limits
+            {
+                public static RouteHandlerBuilder Limit<TT>(this RouteHandlerBuilder builder) =>
+                    builder.WithMetadata(new TokenBucketAttribute(5, 1) { KeyResolver = typeof(TenantKey<TT>) });
+
+                public static void Map(WebApplication app)
+                {
+                    app.MapGet("/ok", [TokenBucket(10, 5)] () => "ok");
+                    app.MapGet("/t", () => "t").Limit<string>();
+                }
+            }
+            """);
+
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(generated, "TokenBucketGateRegistry.Register"));
+        Assert.DoesNotContain("TenantKey", generated);
+    }
+
+    [Fact]
+    public void A_resolver_whose_parameterless_constructor_would_not_compile_cleanly_is_left_to_dependency_injection()
+    {
+        // Each of these would turn `new Resolver()` in generated code into an error or a warning.
+        var generated = GeneratorHarness.RunAndGetSource(Usings + """
+            public sealed class RequiredKey : ITokenBucketKeyResolver
+            {
+                public required string Header { get; init; }
+                public string? ResolveKey(HttpContext context) => context.Request.Headers[Header];
+            }
+
+            public sealed class ObsoleteKey : ITokenBucketKeyResolver
+            {
+                [System.Obsolete("Use the DI registration.")]
+                public ObsoleteKey() { }
+                public string? ResolveKey(HttpContext context) => "k";
+            }
+
+            public sealed class SetsRequiredKey : ITokenBucketKeyResolver
+            {
+                [System.Diagnostics.CodeAnalysis.SetsRequiredMembers]
+                public SetsRequiredKey() => Header = "X-Tenant";
+                public required string Header { get; init; }
+                public string? ResolveKey(HttpContext context) => context.Request.Headers[Header];
+            }
+
+            public static class Routes
+            {
+                public static void Map(WebApplication app)
+                {
+                    app.MapGet("/r", [TokenBucket(5, 1, KeyResolver = typeof(RequiredKey))] () => "r");
+                    app.MapGet("/o", [TokenBucket(5, 1, KeyResolver = typeof(ObsoleteKey))] () => "o");
+                    app.MapGet("/s", [TokenBucket(5, 1, KeyResolver = typeof(SetsRequiredKey))] () => "s");
+                }
+            }
+            """);
+
+        Assert.DoesNotContain("new global::RequiredKey()", generated);
+        Assert.DoesNotContain("new global::ObsoleteKey()", generated);
+        Assert.Contains("new global::SetsRequiredKey()", generated);
+        Assert.Contains("Token bucket key resolver RequiredKey has no parameterless constructor", generated);
+    }
+
+    [Fact]
     public void Limits_that_are_not_constant_or_not_valid_get_no_gate_and_leave_the_rest()
     {
         var generated = GeneratorHarness.RunAndGetSource(MinimalApi("""

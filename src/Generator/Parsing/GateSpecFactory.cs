@@ -22,12 +22,17 @@ internal static class GateSpecFactory
         if (parsed.KeyResolver.Value is INamedTypeSymbol resolver)
         {
             var resolverInterface = compilation.GetTypeByMetadataName(TokenBucketArgumentParser.ResolverInterfaceMetadataName);
-            if (!IsUsableResolver(resolver, resolverInterface) || !IsAccessibleFromAssembly(resolver))
+            // A resolver named through a type parameter (typeof(TenantKey<T>) inside a generic method) cannot be
+            // named at file level: the runtime builds that gate at startup instead.
+            if (!IsUsableResolver(resolver, resolverInterface) || !IsAccessibleFromAssembly(resolver) || ContainsTypeParameter(resolver))
             {
                 return null;
             }
-            // Generated code may create the resolver only through a constructor it can see.
-            var hasParameterlessConstructor = resolver.InstanceConstructors.Any(c => c.Parameters.Length == 0 && compilation.IsSymbolAccessibleWithin(c, compilation.Assembly));
+            // Generated code may create the resolver only through a constructor it can call without a diagnostic.
+            var hasParameterlessConstructor = resolver.InstanceConstructors.Any(c => c.Parameters.Length == 0
+                && compilation.IsSymbolAccessibleWithin(c, compilation.Assembly)
+                && !HasAttribute(c, "System.ObsoleteAttribute") && !HasAttribute(c, "System.Diagnostics.CodeAnalysis.ExperimentalAttribute")
+                && (!HasRequiredMembers(resolver) || HasAttribute(c, "System.Diagnostics.CodeAnalysis.SetsRequiredMembersAttribute")));
             return new GateSpec(parsed.Capacity.Value, parsed.Rate.Value, null, parsed.Cost.Value, new ResolverSpec(
                 resolver.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat),
                 resolver.ToDisplayString(),
@@ -46,6 +51,29 @@ internal static class GateSpecFactory
 
     public static bool Implements(ITypeSymbol type, INamedTypeSymbol @interface) =>
         type.AllInterfaces.Any(i => SymbolEqualityComparer.Default.Equals(i, @interface));
+
+    private static bool ContainsTypeParameter(ITypeSymbol type) => type switch
+    {
+        ITypeParameterSymbol => true,
+        IArrayTypeSymbol array => ContainsTypeParameter(array.ElementType),
+        INamedTypeSymbol named => named.TypeArguments.Any(ContainsTypeParameter) || (named.ContainingType is { } outer && ContainsTypeParameter(outer)),
+        _ => false,
+    };
+
+    private static bool HasAttribute(ISymbol symbol, string metadataName) =>
+        symbol.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == metadataName);
+
+    private static bool HasRequiredMembers(INamedTypeSymbol type)
+    {
+        for (var current = type; current is not null; current = current.BaseType)
+        {
+            if (current.GetMembers().Any(m => m is IPropertySymbol { IsRequired: true } or IFieldSymbol { IsRequired: true }))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
 
     private static bool IsAccessibleFromAssembly(ITypeSymbol type)
     {
