@@ -3,12 +3,13 @@
 # it is missing, and ends with one line of totals across all projects: "tests: N passed, M failed[, K skipped]".
 set -uo pipefail
 cd "$(dirname "$0")"
-export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+# English tool output, whatever the machine's language: the totals below are read from it.
+export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1 DOTNET_CLI_UI_LANGUAGE=en
 
 if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/null 2>&1; then
   echo "redis-server is missing: installing it from Debian packages"
   sudo=""
-  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  [ "$(id -u)" -ne 0 ] && sudo="sudo -n"
   $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq redis-server redis-tools </dev/null \
     || { echo "could not install redis-server; the tests need a real Redis"; echo "tests: 0 passed, 1 failed"; exit 1; }
 fi
@@ -18,7 +19,7 @@ echo "using $(redis-server --version)"
 if ! command -v clang >/dev/null 2>&1 || [ ! -e /usr/include/zlib.h ]; then
   echo "clang or zlib1g-dev is missing: installing them for the Native AOT check"
   sudo=""
-  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  [ "$(id -u)" -ne 0 ] && sudo="sudo -n"
   $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq clang zlib1g-dev </dev/null \
     || echo "could not install clang and zlib1g-dev; the Native AOT test will fail"
 fi
@@ -38,7 +39,8 @@ fi
 # by side would measure the machine rather than the code. Each project still runs its own tests in parallel.
 status=0
 for project in tests/*/*.Tests.csproj; do
-  dotnet test "$project" -c Release --no-build "$@" 2>&1 | tee -a "$log"
+  # A hung project is stopped after 30 minutes; it then prints no summary and is counted as failed below.
+  timeout 30m dotnet test "$project" -c Release --no-build "$@" 2>&1 | tee -a "$log"
   [ "${PIPESTATUS[0]}" -ne 0 ] && status=1
 done
 

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sudo=""
-[ "$(id -u)" -ne 0 ] && sudo="sudo"
+[ "$(id -u)" -ne 0 ] && sudo="sudo -n"
 missing=()
 command -v clang >/dev/null 2>&1 || missing+=(clang)
 [ -e /usr/include/zlib.h ] || missing+=(zlib1g-dev)
