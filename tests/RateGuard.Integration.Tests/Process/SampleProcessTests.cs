@@ -37,8 +37,11 @@ public sealed class SampleProcessTests(SampleBuild build, RedisFixture redis) : 
     {
         var prefix = "--TokenBuckets:KeyPrefix=p" + Guid.NewGuid().ToString("N")[..8];
         const string budget = "--TokenBuckets:Timeout=00:00:05";
-        await using var first = await SampleProcess.StartAsync(build.Assembly, $"--TokenBuckets:Redis={redis.Server.Configuration}", prefix, budget);
-        await using var second = await SampleProcess.StartAsync(build.Assembly, $"--TokenBuckets:Redis={redis.Server.Configuration}", prefix, budget);
+        // Alternating between two cold processes can take longer than the seed's 200 ms per token, so the refill is
+        // slowed from configuration: this test is about sharing the bucket, not about its rate.
+        const string slowRefill = "--TokenBuckets:Buckets:GET/ping:Rate=0.01";
+        await using var first = await SampleProcess.StartAsync(build.Assembly, $"--TokenBuckets:Redis={redis.Server.Configuration}", prefix, budget, slowRefill);
+        await using var second = await SampleProcess.StartAsync(build.Assembly, $"--TokenBuckets:Redis={redis.Server.Configuration}", prefix, budget, slowRefill);
 
         var statuses = new List<int>();
         for (var i = 0; i < 12; i++)
@@ -49,5 +52,7 @@ public sealed class SampleProcessTests(SampleBuild build, RedisFixture redis) : 
         // Ten between them, not ten each: the bucket lives in Redis.
         Assert.Equal(Repeat(200, 10).Then(429, 2), statuses);
         Assert.DoesNotContain("applies per process", first.Output);
+        using var last = await first.Client.GetAsync("/ping");
+        Assert.Equal("\"GET/ping\";q=10;w=1000", string.Join(",", last.Headers.GetValues("RateLimit-Policy")));
     }
 }
