@@ -13,6 +13,7 @@ public sealed class RedisServer : IDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _output = new();
+    private int _disposed;
 
     private RedisServer(int port, IEnumerable<string> extraArguments, string workingDirectory)
     {
@@ -97,6 +98,11 @@ public sealed class RedisServer : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
+        // Safe to call twice: a test's finally may dispose a server that a failed restart already disposed.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
         Kill();
         _process.Dispose();
         try
