@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Linq;
 using System.Threading;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Operations;
 using RateGuard.Generator.Emitting;
@@ -38,8 +39,11 @@ public sealed class TokenBucketGenerator : IIncrementalGenerator
             .Where(static spec => spec is not null)
             .WithTrackingName(TrackingNames.MetadataSpecs);
 
+        // The gates are file-local classes (C# 11). An older language version gets no generated code, and the runtime
+        // builds the same gates at startup instead.
         var runtimeAvailable = context.CompilationProvider
             .Select(static (compilation, _) => compilation.GetTypeByMetadataName(RegistryMetadataName) is not null
+                && compilation is CSharpCompilation { LanguageVersion: >= LanguageVersion.CSharp11 }
                 ? compilation.AssemblyName ?? "Assembly"
                 : null)
             .WithTrackingName(TrackingNames.RuntimeAvailable);

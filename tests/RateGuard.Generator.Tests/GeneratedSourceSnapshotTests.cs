@@ -1,3 +1,5 @@
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
 using RateGuard.Generator.Tests.Infrastructure;
 
 namespace RateGuard.Generator.Tests;
@@ -232,6 +234,20 @@ public sealed class GeneratedSourceSnapshotTests
         Assert.DoesNotContain("new global::ObsoleteKey()", generated);
         Assert.Contains("new global::SetsRequiredKey()", generated);
         Assert.Contains("Token bucket key resolver RequiredKey has no parameterless constructor", generated);
+    }
+
+    [Fact]
+    public void Before_CSharp_11_nothing_is_generated_and_nothing_breaks()
+    {
+        var compilation = GeneratorHarness.Compile(MinimalApi("""app.MapGet("/p", [TokenBucket(10, 5)] () => "p");"""));
+        var csharp10 = GeneratorHarness.ParseOptions.WithLanguageVersion(LanguageVersion.CSharp10);
+        compilation = compilation.RemoveAllSyntaxTrees().AddSyntaxTrees(compilation.SyntaxTrees.Select(t => t.WithRootAndOptions(t.GetRoot(), csharp10)));
+
+        GeneratorHarness.CreateDriver().RunGeneratorsAndUpdateCompilation(compilation, out var output, out var diagnostics);
+
+        Assert.Empty(diagnostics);
+        Assert.Equal(compilation.SyntaxTrees.Count(), output.SyntaxTrees.Count());
+        Assert.Empty(output.GetDiagnostics().Where(d => d.Severity >= DiagnosticSeverity.Warning));
     }
 
     [Fact]
