@@ -103,6 +103,20 @@ public sealed class TokenBucketOverride
 
     /// <summary>Replaces <see cref="TokenBucketOptions.FailureMode"/> for this bucket.</summary>
     public FailureMode? FailureMode { get; set; }
+
+    /// <summary>
+    /// <paramref name="declared"/> with this override's capacity and rate. An override that leaves the declared cost
+    /// above the capacity is refused, because no request could ever be admitted.
+    /// </summary>
+    internal TokenBucketPolicy Apply(TokenBucketPolicy declared)
+    {
+        var capacity = Capacity ?? declared.Capacity;
+        if (Capacity is not null && declared.Cost > capacity)
+        {
+            throw new ArgumentException($"TokenBuckets:Buckets:{declared.Name}:Capacity {capacity} is below the cost of {declared.Cost} tokens per request: no request could ever be admitted.");
+        }
+        return new TokenBucketPolicy(declared.Name, capacity, Rate ?? declared.Rate, declared.Cost);
+    }
 }
 
 /// <summary>The rate-limit headers a response carries.</summary>

@@ -31,4 +31,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 7, EventName = "ConnectFailed", Level = LogLevel.Error,
         Message = "The connection to Redis could not be set up; every decision gets the failure mode. Check TokenBuckets:Redis.")]
     public static partial void ConnectFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 8, EventName = "OverrideIgnored", Level = LogLevel.Error,
+        Message = "The configured override of token bucket '{Bucket}' cannot apply; the limit declared in code stays in force.")]
+    public static partial void OverrideIgnored(ILogger logger, string bucket, Exception exception);
 }

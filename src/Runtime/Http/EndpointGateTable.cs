@@ -138,8 +138,7 @@ internal sealed class EndpointGateTable
             gate.FailureMode = options.FailureMode;
             if (options.Buckets.TryGetValue(bucket, out var overrides))
             {
-                var declared = gate.Policy;
-                gate.Policy = new TokenBucketPolicy(bucket, overrides.Capacity ?? declared.Capacity, overrides.Rate ?? declared.Rate, declared.Cost);
+                gate.Policy = overrides.Apply(gate.Policy);
                 gate.FailureMode = overrides.FailureMode ?? gate.FailureMode;
             }
             return gate;

@@ -1,7 +1,6 @@
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 using RateGuard.Limiting;
 
 namespace RateGuard;
@@ -41,11 +40,13 @@ public static class TokenBucketRateLimitPartition
     public static RateLimiter Create(IServiceProvider services, TokenBucketPolicy policy, string partitionKey)
     {
         ArgumentNullException.ThrowIfNull(services);
-        var options = services.GetRequiredService<IOptionsMonitor<TokenBucketOptions>>().CurrentValue;
+        ArgumentNullException.ThrowIfNull(policy);
+        ArgumentNullException.ThrowIfNull(partitionKey);
+        // Configuration (failure mode, overrides) is read per acquisition by the limiter, not here: a partition may
+        // live for as long as its key stays busy, and an invalid reload must not fail the request that creates one.
         return new Interop.TokenBucketStoreRateLimiter(
             services.GetRequiredService<TokenBucketLimiter>(),
             policy,
-            options.FailureMode,
             partitionKey,
             services.GetRequiredService<TimeProvider>());
     }

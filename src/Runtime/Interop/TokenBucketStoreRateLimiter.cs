@@ -5,23 +5,36 @@ namespace RateGuard.Interop;
 
 /// <summary>
 /// One token bucket, in the configured store, as a <see cref="RateLimiter"/>. Decisions go through the same limiter as
-/// <c>[TokenBucket]</c>: deny cache, time budget, circuit breaker, failure mode and metrics included.
+/// <c>[TokenBucket]</c>: deny cache, time budget, circuit breaker, failure mode and metrics included, and the bucket's
+/// configuration overrides (<c>TokenBuckets:Buckets:&lt;name&gt;</c>) and failure mode are read on every acquisition,
+/// so a reload applies at once.
 /// </summary>
 /// <remarks>
+/// <para>
+/// A permit is one request of the policy: acquiring <c>n</c> permits takes <c>n</c> × <see cref="TokenBucketPolicy.Cost"/>
+/// tokens, and asking for more than the bucket can ever hold throws <see cref="ArgumentOutOfRangeException"/>.
+/// </para>
+/// <para>
 /// <see cref="RateLimiter.AttemptAcquire"/> is synchronous: over the in-memory store it decides, but over Redis it
 /// cannot without blocking a thread, so it answers "not acquired" with no retry-after, and callers such as ASP.NET
-/// Core's rate-limiting middleware go on to <see cref="RateLimiter.AcquireAsync"/>, which decides.
+/// Core's rate-limiting middleware go on to <see cref="RateLimiter.AcquireAsync"/>, which decides. Asking for zero
+/// permits takes nothing and, since no store can be read without taking tokens, always answers "acquired".
+/// </para>
 /// </remarks>
-internal sealed class TokenBucketStoreRateLimiter(TokenBucketLimiter limiter, TokenBucketPolicy policy, FailureMode failureMode, string partitionKey, TimeProvider time) : RateLimiter
+internal sealed class TokenBucketStoreRateLimiter(TokenBucketLimiter limiter, TokenBucketPolicy policy, string partitionKey, TimeProvider time) : RateLimiter
 {
     private long _lastUsed = time.GetTimestamp();
+    private int _inFlight;
+    private int _disposed;
 
-    public override TimeSpan? IdleDuration => time.GetElapsedTime(Volatile.Read(ref _lastUsed));
+    // Busy while a decision is on its way: a partitioned limiter must not dispose it as idle meanwhile.
+    public override TimeSpan? IdleDuration => Volatile.Read(ref _inFlight) > 0 ? null : time.GetElapsedTime(Volatile.Read(ref _lastUsed));
 
     public override RateLimiterStatistics? GetStatistics() => null;
 
     protected override RateLimitLease AttemptAcquireCore(int permitCount)
     {
+        var (configured, failureMode) = Prepare(permitCount, out var request);
         if (permitCount == 0)
         {
             return TokenBucketLease.Acquired;
@@ -31,23 +44,47 @@ internal sealed class TokenBucketStoreRateLimiter(TokenBucketLimiter limiter, To
             // A remote decision is left to AcquireAsync: starting one here would take tokens that no lease reports.
             return new TokenBucketLease(false, null);
         }
+        var pending = limiter.AcquireAsync(request ?? configured, failureMode, partitionKey, CancellationToken.None);
         Volatile.Write(ref _lastUsed, time.GetTimestamp());
-        var pending = limiter.AcquireAsync(Policy(permitCount), failureMode, partitionKey, CancellationToken.None);
         return Lease(pending.Result);
     }
 
     protected override async ValueTask<RateLimitLease> AcquireAsyncCore(int permitCount, CancellationToken cancellationToken)
     {
+        var (configured, failureMode) = Prepare(permitCount, out var request);
         if (permitCount == 0)
         {
             return TokenBucketLease.Acquired;
         }
-        Volatile.Write(ref _lastUsed, time.GetTimestamp());
-        return Lease(await limiter.AcquireAsync(Policy(permitCount), failureMode, partitionKey, cancellationToken).ConfigureAwait(false));
+        Interlocked.Increment(ref _inFlight);
+        try
+        {
+            return Lease(await limiter.AcquireAsync(request ?? configured, failureMode, partitionKey, cancellationToken).ConfigureAwait(false));
+        }
+        finally
+        {
+            Volatile.Write(ref _lastUsed, time.GetTimestamp());
+            Interlocked.Decrement(ref _inFlight);
+        }
     }
 
-    private TokenBucketPolicy Policy(int permitCount) =>
-        permitCount == policy.Cost ? policy : new TokenBucketPolicy(policy.Name, policy.Capacity, policy.Rate, permitCount);
+    protected override void Dispose(bool disposing) => Volatile.Write(ref _disposed, 1);
+
+    // The bucket as configuration has it now, and the policy of this request when it takes more than one permit.
+    private (TokenBucketPolicy Policy, FailureMode FailureMode) Prepare(int permitCount, out TokenBucketPolicy? request)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) == 1, this);
+        var configured = limiter.Configured(policy);
+        var current = configured.Policy;
+        var tokens = (long)permitCount * current.Cost;
+        if (tokens > current.Capacity)
+        {
+            throw new ArgumentOutOfRangeException(nameof(permitCount), permitCount,
+                $"{permitCount} permits of {current.Cost} tokens each exceed the capacity of bucket '{current.Name}' ({current.Capacity} tokens).");
+        }
+        request = permitCount <= 1 ? null : new TokenBucketPolicy(current.Name, current.Capacity, current.Rate, (int)tokens);
+        return configured;
+    }
 
     private static TokenBucketLease Lease(LimiterResult result) =>
         result.IsAdmitted ? TokenBucketLease.Acquired

@@ -26,6 +26,7 @@ internal sealed class TokenBucketLimiter : IDisposable
     // Weak keys: policies built per partition or per permit count (the RateLimiter adapter) come and go, and their
     // scaled twins must go with them.
     private readonly ConditionalWeakTable<TokenBucketPolicy, ScaledPolicy> _scaled = new();
+    private readonly ConditionalWeakTable<TokenBucketPolicy, ConfiguredPolicy> _configured = new();
     private readonly IDisposable? _reloadSubscription;
     private InMemoryTokenBucketStore? _fallback;
     private TokenBucketOptions _options;
@@ -69,6 +70,36 @@ internal sealed class TokenBucketLimiter : IDisposable
     public bool DecidesSynchronously => !_remote;
 
     public ITokenBucketStore Store => _store;
+
+    /// <summary>
+    /// <paramref name="declared"/> and its failure mode as the current configuration has them: the options' failure
+    /// mode, and the overrides of <c>TokenBuckets:Buckets:&lt;name&gt;</c>. Worked out once per policy and reload. An
+    /// override that cannot apply is logged, and the declared policy stands; this never throws on a request.
+    /// </summary>
+    public (TokenBucketPolicy Policy, FailureMode FailureMode) Configured(TokenBucketPolicy declared)
+    {
+        var options = _options;
+        if (_configured.TryGetValue(declared, out var known) && ReferenceEquals(known.Options, options))
+        {
+            return (known.Policy, known.FailureMode);
+        }
+        var policy = declared;
+        var failureMode = options.FailureMode;
+        if (options.Buckets.TryGetValue(declared.Name, out var overrides))
+        {
+            failureMode = overrides.FailureMode ?? failureMode;
+            try
+            {
+                policy = overrides.Apply(declared);
+            }
+            catch (ArgumentException e)
+            {
+                Log.OverrideIgnored(_logger, declared.Name, e);
+            }
+        }
+        _configured.AddOrUpdate(declared, new ConfiguredPolicy(options, policy, failureMode));
+        return (policy, failureMode);
+    }
 
     public ValueTask<LimiterResult> AcquireAsync(TokenBucketPolicy policy, FailureMode failureMode, string key, CancellationToken cancellationToken)
     {
@@ -217,6 +248,8 @@ internal sealed class TokenBucketLimiter : IDisposable
     }
 
     private sealed record ScaledPolicy(int Instances, TokenBucketPolicy? Policy);
+
+    private sealed record ConfiguredPolicy(TokenBucketOptions Options, TokenBucketPolicy Policy, FailureMode FailureMode);
 
     public void Dispose()
     {
