@@ -12,9 +12,9 @@ internal sealed class TokenBucketOptionsValidator : IValidateOptions<TokenBucket
         {
             (failures ??= []).Add($"TokenBuckets:KeyPrefix '{options.KeyPrefix}' is invalid: {TokenBucketPolicy.NameRule}");
         }
-        if (options.InMemorySweepInterval <= TimeSpan.Zero)
+        if (options.InMemorySweepInterval <= TimeSpan.Zero || options.InMemorySweepInterval > TimeSpan.FromDays(1))
         {
-            (failures ??= []).Add($"TokenBuckets:InMemorySweepInterval must be positive, but was {options.InMemorySweepInterval}.");
+            (failures ??= []).Add($"TokenBuckets:InMemorySweepInterval must be positive and at most a day, but was {options.InMemorySweepInterval}.");
         }
         if (!Enum.IsDefined(options.Clock))
         {

@@ -31,6 +31,22 @@ public sealed class OverrideAndKeyTests
     }
 
     [Fact]
+    public async Task An_override_that_leaves_a_request_costing_more_than_the_capacity_stops_startup()
+    {
+        var e = await Assert.ThrowsAnyAsync<Exception>(() => ResilienceApp.StartAsync(new() { ["TokenBuckets:Buckets:costly:Capacity"] = "3" }));
+
+        Assert.Contains("TokenBuckets:Buckets:costly:Capacity 3 is below the cost of 4 tokens per request", e.ToString());
+    }
+
+    [Fact]
+    public async Task A_sweep_interval_a_timer_cannot_take_is_refused_at_startup()
+    {
+        var e = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => ResilienceApp.StartAsync(new() { ["TokenBuckets:InMemorySweepInterval"] = "60.00:00:00" }));
+
+        Assert.Contains("TokenBuckets:InMemorySweepInterval must be positive and at most a day", e.Message);
+    }
+
+    [Fact]
     public async Task Ipv6_clients_are_grouped_by_their_64_bit_prefix_by_default()
     {
         await using var app = await ResilienceApp.StartAsync([]);
