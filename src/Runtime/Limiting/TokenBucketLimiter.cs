@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
@@ -27,6 +28,7 @@ internal sealed class TokenBucketLimiter : IDisposable
     // scaled twins must go with them.
     private readonly ConditionalWeakTable<TokenBucketPolicy, ScaledPolicy> _scaled = new();
     private readonly ConditionalWeakTable<TokenBucketPolicy, ConfiguredPolicy> _configured = new();
+    private IgnoredOverrides _overridesIgnored = new(null);
     private readonly IDisposable? _reloadSubscription;
     private InMemoryTokenBucketStore? _fallback;
     private TokenBucketOptions _options;
@@ -94,7 +96,17 @@ internal sealed class TokenBucketLimiter : IDisposable
             }
             catch (ArgumentException e)
             {
-                Log.OverrideIgnored(_logger, declared.Name, e);
+                // Policies may be built per partition: say so once per bucket and configuration, not once per policy.
+                var logged = Volatile.Read(ref _overridesIgnored);
+                if (!ReferenceEquals(logged.Options, options))
+                {
+                    logged = new IgnoredOverrides(options);
+                    Volatile.Write(ref _overridesIgnored, logged);
+                }
+                if (logged.Buckets.TryAdd(declared.Name, 0))
+                {
+                    Log.OverrideIgnored(_logger, declared.Name, e);
+                }
             }
         }
         _configured.AddOrUpdate(declared, new ConfiguredPolicy(options, policy, failureMode));
@@ -123,6 +135,8 @@ internal sealed class TokenBucketLimiter : IDisposable
 
     private async ValueTask<LimiterResult> AcquireRemoteAsync(TokenBucketPolicy policy, FailureMode failureMode, string key, CancellationToken cancellationToken)
     {
+        // A request whose client has gone takes no tokens and no probe: the store is not handed the token below.
+        cancellationToken.ThrowIfCancellationRequested();
         var options = _options;
         if (options.DenyCache && _denyCache.TryReject(policy, key, out var cached))
         {
@@ -250,6 +264,14 @@ internal sealed class TokenBucketLimiter : IDisposable
     private sealed record ScaledPolicy(int Instances, TokenBucketPolicy? Policy);
 
     private sealed record ConfiguredPolicy(TokenBucketOptions Options, TokenBucketPolicy Policy, FailureMode FailureMode);
+
+    // The buckets whose override was reported as ignored under one configuration.
+    private sealed class IgnoredOverrides(TokenBucketOptions? options)
+    {
+        public TokenBucketOptions? Options { get; } = options;
+
+        public ConcurrentDictionary<string, byte> Buckets { get; } = new(StringComparer.Ordinal);
+    }
 
     public void Dispose()
     {

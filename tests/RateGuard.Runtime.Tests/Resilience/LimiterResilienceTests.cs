@@ -143,6 +143,22 @@ public sealed class LimiterResilienceTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_request_whose_client_has_gone_takes_no_token_from_redis()
+    {
+        using var redis = new RedisFixture();
+        using var harness = new LimiterHarness(redis.Connection);
+        var policy = TestPolicies.Create(capacity: 1, rate: 0.01);
+        using var gone = new CancellationTokenSource();
+        gone.Cancel();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await harness.Limiter.AcquireAsync(policy, FailureMode.Open, "k", gone.Token));
+        var next = await harness.Acquire(policy, "k");
+
+        Assert.Equal(DecisionSource.Store, next.Source);
+        Assert.True(next.IsAdmitted);
+    }
+
+    [Fact]
     public async Task The_local_fallback_does_not_keep_policies_alive_that_the_app_has_let_go()
     {
         // The RateLimiter adapter builds policies per partition and per permit count; while Redis is down each one
@@ -151,12 +167,20 @@ public sealed class LimiterResilienceTests(ITestOutputHelper output)
         using var connection = await ConnectionMultiplexer.ConnectAsync($"{server.Configuration},abortConnect=false");
         using var harness = new LimiterHarness(connection, o => { o.LocalFallback = true; o.InstanceCount = 3; o.BreakDuration = TimeSpan.FromMinutes(1); });
         server.Dispose();
+        // Decide only once the client knows the server is gone, so no command is left pending (and holding the
+        // policy) in its queue.
+        var deadline = Stopwatch.StartNew();
+        while (connection.IsConnected && deadline.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(50);
+        }
 
         var released = await DecideWithAPolicyNobodyKeeps(harness);
-        for (var i = 0; i < 10 && released.IsAlive; i++)
+        for (var i = 0; i < 20 && released.IsAlive; i++)
         {
             GC.Collect();
             GC.WaitForPendingFinalizers();
+            await Task.Delay(50);
         }
 
         Assert.False(released.IsAlive);
