@@ -12,7 +12,8 @@ namespace RateGuard.Interop;
 /// <remarks>
 /// <para>
 /// A permit is one request of the policy: acquiring <c>n</c> permits takes <c>n</c> × <see cref="TokenBucketPolicy.Cost"/>
-/// tokens, and asking for more than the bucket can ever hold throws <see cref="ArgumentOutOfRangeException"/>.
+/// tokens, and asking for several permits that together exceed the bucket's capacity throws
+/// <see cref="ArgumentOutOfRangeException"/>.
 /// </para>
 /// <para>
 /// <see cref="RateLimiter.AttemptAcquire"/> is synchronous: over the in-memory store it decides, but over Redis it
@@ -77,7 +78,9 @@ internal sealed class TokenBucketStoreRateLimiter(TokenBucketLimiter limiter, To
         var configured = limiter.Configured(policy);
         var current = configured.Policy;
         var tokens = (long)permitCount * current.Cost;
-        if (tokens > current.Capacity)
+        // One permit of a policy whose cost is above its capacity is a request the bucket rejects as never
+        // admissible (a lease without retry-after), as an attribute's would be; only asking for several throws.
+        if (tokens > current.Capacity && permitCount > 1)
         {
             throw new ArgumentOutOfRangeException(nameof(permitCount), permitCount,
                 $"{permitCount} permits of {current.Cost} tokens each exceed the capacity of bucket '{current.Name}' ({current.Capacity} tokens).");

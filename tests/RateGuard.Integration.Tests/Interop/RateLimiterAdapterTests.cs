@@ -33,6 +33,18 @@ public sealed class RateLimiterAdapterTests
     }
 
     [Fact]
+    public async Task One_permit_of_a_policy_costing_more_than_its_capacity_is_refused_for_good_not_thrown()
+    {
+        using var services = Services();
+        using var limiter = TokenBucketRateLimitPartition.Create(services, new TokenBucketPolicy("oversized", capacity: 2, rate: 1, cost: 3), "k");
+
+        using var lease = await limiter.AcquireAsync(1);
+
+        Assert.False(lease.IsAcquired);
+        Assert.False(lease.TryGetMetadata(MetadataName.RetryAfter, out _));
+    }
+
+    [Fact]
     public async Task A_disposed_limiter_refuses_to_acquire()
     {
         using var services = Services();
