@@ -24,6 +24,7 @@ internal sealed class EndpointGateTable
     private readonly HashSet<Module> _initializedModules = [];
     private readonly object _reloadGate = new();
     private volatile ConcurrentDictionary<Endpoint, EndpointGates?> _gates;
+    private volatile bool _started;
 
     public EndpointGateTable(EndpointDataSource endpoints, IServiceProvider services)
     {
@@ -33,6 +34,7 @@ internal sealed class EndpointGateTable
         InitializeModule(Assembly.GetEntryAssembly()?.ManifestModule);
         // At startup an invalid limit throws, and the app does not start.
         _gates = Load(endpoints.Endpoints, null);
+        _started = true;
         ChangeToken.OnChange(endpoints.GetChangeToken, () => Reload(endpoints, keepKnown: true));
         // Overrides of capacity, rate and failure mode come from configuration: rebuild every gate when it reloads.
         _options.OnChange(_ => Reload(endpoints, keepKnown: false));
@@ -138,8 +140,17 @@ internal sealed class EndpointGateTable
             gate.FailureMode = options.FailureMode;
             if (options.Buckets.TryGetValue(bucket, out var overrides))
             {
-                gate.Policy = overrides.Apply(gate.Policy);
                 gate.FailureMode = overrides.FailureMode ?? gate.FailureMode;
+                try
+                {
+                    gate.Policy = overrides.Apply(gate.Policy);
+                }
+                catch (ArgumentException e) when (_started)
+                {
+                    // At startup a bad override stops the app. After it, only this bucket keeps its declared limit:
+                    // the rest of the reload (other overrides, failure modes) still applies.
+                    Diagnostics.Log.OverrideIgnored(_logger, bucket, e);
+                }
             }
             return gate;
         }
