@@ -194,6 +194,33 @@ public sealed class GeneratedSourceSnapshotTests
     }
 
     [Fact]
+    public void A_resolver_whose_type_argument_generated_code_cannot_name_gets_no_gate()
+    {
+        var generated = GeneratorHarness.RunAndGetSource(Usings + """
+            public sealed class TenantKey<T> : ITokenBucketKeyResolver
+            {
+                public string? ResolveKey(HttpContext context) => typeof(T).Name;
+            }
+
+            public static class Routes
+            {
+                private sealed class Hidden
+                {
+                }
+
+                public static void Map(WebApplication app)
+                {
+                    app.MapGet("/ok", [TokenBucket(10, 5)] () => "ok");
+                    app.MapGet("/h", [TokenBucket(5, 1, KeyResolver = typeof(TenantKey<Hidden[]>))] () => "h");
+                }
+            }
+            """);
+
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(generated, "TokenBucketGateRegistry.Register"));
+        Assert.DoesNotContain("TenantKey", generated);
+    }
+
+    [Fact]
     public void A_resolver_whose_parameterless_constructor_would_not_compile_cleanly_is_left_to_dependency_injection()
     {
         // Each of these would turn `new Resolver()` in generated code into an error or a warning.
@@ -233,7 +260,7 @@ public sealed class GeneratedSourceSnapshotTests
         Assert.DoesNotContain("new global::RequiredKey()", generated);
         Assert.DoesNotContain("new global::ObsoleteKey()", generated);
         Assert.Contains("new global::SetsRequiredKey()", generated);
-        Assert.Contains("Token bucket key resolver RequiredKey has no parameterless constructor", generated);
+        Assert.Contains("Token bucket key resolver RequiredKey cannot be created without dependency injection", generated);
     }
 
     [Fact]

@@ -75,6 +75,7 @@ public sealed class TokenBucketAnalyzer : DiagnosticAnalyzer
         private readonly ConcurrentBag<BucketDeclaration> _buckets = [];
         private readonly ConcurrentBag<(IMethodSymbol Method, Location Location)> _attributedMethods = [];
         private readonly ConcurrentDictionary<IMethodSymbol, bool> _referencedMethods = new(SymbolEqualityComparer.Default);
+        private readonly ConcurrentDictionary<(string Id, Location Location), byte> _reportedOnControllers = new();
         private int _addCalled;
         private int _useCalled;
 
@@ -178,11 +179,11 @@ public sealed class TokenBucketAnalyzer : DiagnosticAnalyzer
                 return;
             }
 
-            // A controller-level limit is checked against each action; report each finding at its place once.
-            var reported = new HashSet<(string, Location)>();
+            // A controller-level limit is checked against each action, and a base class's action from each controller
+            // inheriting it: report each finding at its place once in the whole compilation.
             void Report(Diagnostic diagnostic)
             {
-                if (reported.Add((diagnostic.Id, diagnostic.Location)))
+                if (_reportedOnControllers.TryAdd((diagnostic.Id, diagnostic.Location), 0))
                 {
                     context.ReportDiagnostic(diagnostic);
                 }

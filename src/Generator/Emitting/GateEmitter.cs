@@ -68,7 +68,7 @@ internal static class GateEmitter
             code.AppendLine($"            _resolver = services.GetService(typeof({resolver.FullyQualifiedName})) as global::RateGuard.ITokenBucketKeyResolver");
             code.AppendLine(resolver.HasParameterlessConstructor
                 ? $"                ?? new {resolver.FullyQualifiedName}();"
-                : $"                ?? throw new global::System.InvalidOperationException({String($"Token bucket key resolver {resolver.DisplayName} has no parameterless constructor: register it in dependency injection.")});");
+                : $"                ?? throw new global::System.InvalidOperationException({String($"Token bucket key resolver {resolver.DisplayName} cannot be created without dependency injection (it has no public parameterless constructor that sets all its required members): register it there.")});");
             code.AppendLine("        }");
             code.AppendLine();
             code.AppendLine("        public override string? GetPartitionKey(global::Microsoft.AspNetCore.Http.HttpContext context)");

@@ -75,11 +75,23 @@ internal static class GateSpecFactory
         return false;
     }
 
+    private static bool CanNameArgument(ITypeSymbol argument) => argument switch
+    {
+        ITypeParameterSymbol => true, // refused separately: see ContainsTypeParameter
+        IArrayTypeSymbol array => CanNameArgument(array.ElementType),
+        _ => IsAccessibleFromAssembly(argument),
+    };
+
+    // Whether file-level generated code can name the type: it, its containing types and its type arguments.
     private static bool IsAccessibleFromAssembly(ITypeSymbol type)
     {
         for (var current = type; current is not null; current = current.ContainingType)
         {
             if (current.DeclaredAccessibility is not (Accessibility.Public or Accessibility.Internal or Accessibility.ProtectedOrInternal) || current is INamedTypeSymbol { IsFileLocal: true })
+            {
+                return false;
+            }
+            if (current is INamedTypeSymbol named && !named.TypeArguments.All(CanNameArgument))
             {
                 return false;
             }

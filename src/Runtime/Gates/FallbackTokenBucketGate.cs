@@ -58,9 +58,13 @@ internal sealed class FallbackTokenBucketGate : TokenBucketGate
         {
             return registered;
         }
-        if (type.GetConstructor(Type.EmptyTypes) is null)
+        // The same rule as generated gates: a constructor that would leave required members unset is no use.
+        var constructor = type.GetConstructor(Type.EmptyTypes);
+        if (constructor is null
+            || (type.IsDefined(typeof(System.Runtime.CompilerServices.RequiredMemberAttribute), inherit: true)
+                && !constructor.IsDefined(typeof(System.Diagnostics.CodeAnalysis.SetsRequiredMembersAttribute), inherit: false)))
         {
-            throw new InvalidOperationException($"Token bucket key resolver {type.FullName} has no parameterless constructor: register it in dependency injection.");
+            throw new InvalidOperationException($"Token bucket key resolver {type.FullName} cannot be created without dependency injection (it has no public parameterless constructor that sets all its required members): register it there.");
         }
         return (ITokenBucketKeyResolver)Activator.CreateInstance(type)!;
     }

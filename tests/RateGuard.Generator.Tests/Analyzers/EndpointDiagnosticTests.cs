@@ -270,5 +270,10 @@ public sealed class EndpointDiagnosticTests
         public sealed class PlainController : TenantBase
         {
         }
+
+        [Route("other")]
+        public sealed class OtherPlainController : TenantBase
+        {
+        }
         """);
 }

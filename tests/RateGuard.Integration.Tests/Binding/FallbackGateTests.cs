@@ -53,6 +53,35 @@ public sealed class FallbackGateTests
         Assert.True(TokenBucketGateRegistry.TryGet(new TokenBucketSpec(1, 0.001, "ip", 1, null), out _));
     }
 
+    [Fact]
+    public void A_resolver_that_cannot_be_created_without_its_required_members_must_come_from_dependency_injection()
+    {
+        using var services = new ServiceCollection().BuildServiceProvider();
+
+        var e = Assert.Throws<InvalidOperationException>(() => new FallbackTokenBucketGate(new TokenBucketSpec(5, 1, null, 1, typeof(RequiredHeaderKey)), "required", services));
+        var created = new FallbackTokenBucketGate(new TokenBucketSpec(5, 1, null, 1, typeof(DefaultedHeaderKey)), "defaulted", services);
+
+        Assert.Contains("cannot be created without dependency injection", e.Message);
+        Assert.EndsWith("DefaultedHeaderKey", created.KeyDescription);
+    }
+
+    public sealed class RequiredHeaderKey : ITokenBucketKeyResolver
+    {
+        public required string Header { get; init; }
+
+        public string? ResolveKey(HttpContext context) => context.Request.Headers[Header];
+    }
+
+    public sealed class DefaultedHeaderKey : ITokenBucketKeyResolver
+    {
+        [System.Diagnostics.CodeAnalysis.SetsRequiredMembers]
+        public DefaultedHeaderKey() => Header = "X-Tenant";
+
+        public required string Header { get; init; }
+
+        public string? ResolveKey(HttpContext context) => context.Request.Headers[Header];
+    }
+
     private static TokenBucketGate[] GatesOf(TestApp app, string path)
     {
         var table = app.App.Services.GetRequiredService<EndpointGateTable>();
