@@ -50,8 +50,10 @@ echo "aot: in memory: $got"
 
 redis=$(port); redis-server --port "$redis" --bind 127.0.0.1 --save '' --appendonly no > "$work/redis.log" 2>&1 & pids+=($!)
 for _ in $(seq 1 100); do redis-cli -p "$redis" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
-# A generous time budget: a first decision slowed by a loaded machine must be decided, not failed open.
-over_redis=(--TokenBuckets:Redis=127.0.0.1:"$redis" --TokenBuckets:Timeout=00:00:05)
+# A generous time budget, so a first decision slowed by a loaded machine is decided, not failed open; and a slow
+# refill, so alternating between two fresh processes (each loading the script on its first call) cannot see a token
+# come back within the burst. The capacity stays the seed's 10.
+over_redis=(--TokenBuckets:Redis=127.0.0.1:"$redis" --TokenBuckets:Timeout=00:00:05 --TokenBuckets:Buckets:GET/ping:Rate=0.01)
 a=$(port); "$work/out/MinimalApi" --urls "http://127.0.0.1:$a" "${over_redis[@]}" > "$work/a.log" 2>&1 & pids+=($!)
 b=$(port); "$work/out/MinimalApi" --urls "http://127.0.0.1:$b" "${over_redis[@]}" > "$work/b.log" 2>&1 & pids+=($!)
 wait_for "$a"; wait_for "$b"
