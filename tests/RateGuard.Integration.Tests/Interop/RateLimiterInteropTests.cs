@@ -53,7 +53,8 @@ public sealed class RateLimiterInteropTests(RedisFixture redis) : IClassFixture<
 
         Assert.Equal(Repeat(200, 3), statuses);
         Assert.Equal(HttpStatusCode.TooManyRequests, rejected.StatusCode);
-        Assert.Equal("100", rejected.Headers.RetryAfter?.Delta?.TotalSeconds.ToString());
+        // A token takes 100 s; what is left of it depends on how long the first three requests took.
+        Assert.InRange(rejected.Headers.RetryAfter?.Delta?.TotalSeconds ?? 0, 90, 100);
     }
 
     [Fact]
