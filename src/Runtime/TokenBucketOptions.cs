@@ -75,6 +75,29 @@ public sealed class TokenBucketOptions
     /// <summary>Per-bucket settings by bucket name, read at startup and on every configuration reload.</summary>
     public Dictionary<string, TokenBucketOverride> Buckets { get; set; } = new(StringComparer.Ordinal);
 
+    /// <summary>The failure mode of bucket <paramref name="bucket"/>: its override's, else <see cref="FailureMode"/>.</summary>
+    internal FailureMode FailureModeOf(string bucket) =>
+        Buckets.TryGetValue(bucket, out var overrides) && overrides.FailureMode is { } mode ? mode : FailureMode;
+
+    /// <summary>
+    /// <paramref name="declared"/> with the capacity and rate its bucket's override gives it, if any. An override that
+    /// leaves the declared cost above the capacity throws <see cref="ArgumentException"/>, because no request could
+    /// ever be admitted.
+    /// </summary>
+    internal TokenBucketPolicy Configure(TokenBucketPolicy declared)
+    {
+        if (!Buckets.TryGetValue(declared.Name, out var overrides))
+        {
+            return declared;
+        }
+        var capacity = overrides.Capacity ?? declared.Capacity;
+        if (overrides.Capacity is not null && declared.Cost > capacity)
+        {
+            throw new ArgumentException($"TokenBuckets:Buckets:{declared.Name}:Capacity {capacity} is below the cost of {declared.Cost} tokens per request: no request could ever be admitted.");
+        }
+        return new TokenBucketPolicy(declared.Name, capacity, overrides.Rate ?? declared.Rate, declared.Cost);
+    }
+
     /// <summary>
     /// Writes the response of a rejected request instead of the default problem body. The status code and the
     /// <c>Retry-After</c> and rate-limit headers are already set when it is called; it may change them.
@@ -103,20 +126,6 @@ public sealed class TokenBucketOverride
 
     /// <summary>Replaces <see cref="TokenBucketOptions.FailureMode"/> for this bucket.</summary>
     public FailureMode? FailureMode { get; set; }
-
-    /// <summary>
-    /// <paramref name="declared"/> with this override's capacity and rate. An override that leaves the declared cost
-    /// above the capacity is refused, because no request could ever be admitted.
-    /// </summary>
-    internal TokenBucketPolicy Apply(TokenBucketPolicy declared)
-    {
-        var capacity = Capacity ?? declared.Capacity;
-        if (Capacity is not null && declared.Cost > capacity)
-        {
-            throw new ArgumentException($"TokenBuckets:Buckets:{declared.Name}:Capacity {capacity} is below the cost of {declared.Cost} tokens per request: no request could ever be admitted.");
-        }
-        return new TokenBucketPolicy(declared.Name, capacity, Rate ?? declared.Rate, declared.Cost);
-    }
 }
 
 /// <summary>The rate-limit headers a response carries.</summary>

@@ -137,20 +137,16 @@ internal sealed class EndpointGateTable
                 ? factory(bucket, _services)
                 : new FallbackTokenBucketGate(spec, bucket, _services);
             gate.Ipv6PrefixLength = options.IPv6PrefixLength;
-            gate.FailureMode = options.FailureMode;
-            if (options.Buckets.TryGetValue(bucket, out var overrides))
+            gate.FailureMode = options.FailureModeOf(bucket);
+            try
             {
-                gate.FailureMode = overrides.FailureMode ?? gate.FailureMode;
-                try
-                {
-                    gate.Policy = overrides.Apply(gate.Policy);
-                }
-                catch (ArgumentException e) when (_started)
-                {
-                    // At startup a bad override stops the app. After it, only this bucket keeps its declared limit:
-                    // the rest of the reload (other overrides, failure modes) still applies.
-                    Diagnostics.Log.OverrideIgnored(_logger, bucket, e);
-                }
+                gate.Policy = options.Configure(gate.Policy);
+            }
+            catch (ArgumentException e) when (_started)
+            {
+                // At startup a bad override stops the app. After it, only this bucket keeps its declared limit: the
+                // rest of the reload (other overrides, failure modes) still applies.
+                Diagnostics.Log.OverrideIgnored(_logger, bucket, e);
             }
             return gate;
         }

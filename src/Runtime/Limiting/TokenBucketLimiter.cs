@@ -86,27 +86,23 @@ internal sealed class TokenBucketLimiter : IDisposable
             return (known.Policy, known.FailureMode);
         }
         var policy = declared;
-        var failureMode = options.FailureMode;
-        if (options.Buckets.TryGetValue(declared.Name, out var overrides))
+        var failureMode = options.FailureModeOf(declared.Name);
+        try
         {
-            failureMode = overrides.FailureMode ?? failureMode;
-            try
+            policy = options.Configure(declared);
+        }
+        catch (ArgumentException e)
+        {
+            // Policies may be built per partition: say so once per bucket and configuration, not once per policy.
+            var logged = Volatile.Read(ref _overridesIgnored);
+            if (!ReferenceEquals(logged.Options, options))
             {
-                policy = overrides.Apply(declared);
+                logged = new IgnoredOverrides(options);
+                Volatile.Write(ref _overridesIgnored, logged);
             }
-            catch (ArgumentException e)
+            if (logged.Buckets.TryAdd(declared.Name, 0))
             {
-                // Policies may be built per partition: say so once per bucket and configuration, not once per policy.
-                var logged = Volatile.Read(ref _overridesIgnored);
-                if (!ReferenceEquals(logged.Options, options))
-                {
-                    logged = new IgnoredOverrides(options);
-                    Volatile.Write(ref _overridesIgnored, logged);
-                }
-                if (logged.Buckets.TryAdd(declared.Name, 0))
-                {
-                    Log.OverrideIgnored(_logger, declared.Name, e);
-                }
+                Log.OverrideIgnored(_logger, declared.Name, e);
             }
         }
         _configured.AddOrUpdate(declared, new ConfiguredPolicy(options, policy, failureMode));
