@@ -12,15 +12,13 @@ internal static class MvcEndpoints
     // reflection), neither abstract nor generic, not [NonController], and a ControllerBase, a [Controller] or named
     // *Controller in any case.
     public static bool IsController(INamedTypeSymbol type, KnownSymbols symbols) =>
-        IsControllerShaped(type, symbols) && !type.IsAbstract && !type.IsGenericType;
+        IsControllerOrBase(type, symbols) && !type.IsAbstract && !type.IsGenericType;
 
     /// <summary>
     /// Whether <paramref name="type"/> is a controller, or an abstract or generic class that controllers derive from:
     /// limits on it apply to every controller that inherits them.
     /// </summary>
-    public static bool IsControllerOrBase(INamedTypeSymbol type, KnownSymbols symbols) => IsControllerShaped(type, symbols);
-
-    private static bool IsControllerShaped(INamedTypeSymbol type, KnownSymbols symbols)
+    public static bool IsControllerOrBase(INamedTypeSymbol type, KnownSymbols symbols)
     {
         if (type.TypeKind != TypeKind.Class || type.DeclaredAccessibility != Accessibility.Public || type.ContainingType is not null)
         {

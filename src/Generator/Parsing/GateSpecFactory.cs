@@ -22,9 +22,9 @@ internal static class GateSpecFactory
         if (parsed.KeyResolver.Value is INamedTypeSymbol resolver)
         {
             var resolverInterface = compilation.GetTypeByMetadataName(TokenBucketArgumentParser.ResolverInterfaceMetadataName);
-            // A resolver named through a type parameter (typeof(TenantKey<T>) inside a generic method) cannot be
-            // named at file level: the runtime builds that gate at startup instead.
-            if (!IsUsableResolver(resolver, resolverInterface) || !IsAccessibleFromAssembly(resolver) || ContainsTypeParameter(resolver))
+            // A resolver that file-level code cannot name (private, file-local, or through a type parameter as in
+            // typeof(TenantKey<T>) inside a generic method) gets no generated gate: the runtime builds it at startup.
+            if (!IsUsableResolver(resolver, resolverInterface) || !CanName(resolver))
             {
                 return null;
             }
@@ -52,14 +52,6 @@ internal static class GateSpecFactory
     public static bool Implements(ITypeSymbol type, INamedTypeSymbol @interface) =>
         type.AllInterfaces.Any(i => SymbolEqualityComparer.Default.Equals(i, @interface));
 
-    private static bool ContainsTypeParameter(ITypeSymbol type) => type switch
-    {
-        ITypeParameterSymbol => true,
-        IArrayTypeSymbol array => ContainsTypeParameter(array.ElementType),
-        INamedTypeSymbol named => named.TypeArguments.Any(ContainsTypeParameter) || (named.ContainingType is { } outer && ContainsTypeParameter(outer)),
-        _ => false,
-    };
-
     private static bool HasAttribute(ISymbol symbol, string metadataName) =>
         symbol.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == metadataName);
 
@@ -75,23 +67,24 @@ internal static class GateSpecFactory
         return false;
     }
 
-    private static bool CanNameArgument(ITypeSymbol argument) => argument switch
+    // Whether file-level generated code can name the type: it, its containing types and its type arguments are all
+    // visible from the assembly, and none is a type parameter.
+    private static bool CanName(ITypeSymbol type)
     {
-        ITypeParameterSymbol => true, // refused separately: see ContainsTypeParameter
-        IArrayTypeSymbol array => CanNameArgument(array.ElementType),
-        _ => IsAccessibleFromAssembly(argument),
-    };
-
-    // Whether file-level generated code can name the type: it, its containing types and its type arguments.
-    private static bool IsAccessibleFromAssembly(ITypeSymbol type)
-    {
+        switch (type)
+        {
+            case ITypeParameterSymbol:
+                return false;
+            case IArrayTypeSymbol array:
+                return CanName(array.ElementType);
+        }
         for (var current = type; current is not null; current = current.ContainingType)
         {
             if (current.DeclaredAccessibility is not (Accessibility.Public or Accessibility.Internal or Accessibility.ProtectedOrInternal) || current is INamedTypeSymbol { IsFileLocal: true })
             {
                 return false;
             }
-            if (current is INamedTypeSymbol named && !named.TypeArguments.All(CanNameArgument))
+            if (current is INamedTypeSymbol named && !named.TypeArguments.All(CanName))
             {
                 return false;
             }
