@@ -144,60 +144,20 @@ public sealed class GeneratedSourceSnapshotTests
             """ },
     };
 
-    [Fact]
-    public void Resolvers_that_generated_code_could_not_create_get_no_gate()
+    public static TheoryData<string, string> UnnameableResolvers => new()
     {
-        var generated = GeneratorHarness.RunAndGetSource(Usings + """
-            public sealed class Generic<T> : ITokenBucketKeyResolver
-            {
-                public string? ResolveKey(HttpContext context) => "k";
-            }
+        { "unbound generic", """app.MapGet("/r", () => "r").WithMetadata(new TokenBucketAttribute(10, 5) { KeyResolver = typeof(KeyOf<>) });""" },
+        { "through a type parameter", """app.MapGet("/r", () => "r").Limit<string>();""" },
+        { "with a private type argument", """app.MapGet("/r", [TokenBucket(5, 1, KeyResolver = typeof(KeyOf<Hidden[]>))] () => "r");""" },
+    };
 
-            public static class Routes
-            {
-                public static void Map(WebApplication app)
-                {
-                    app.MapGet("/ok", [TokenBucket(10, 5)] () => "ok");
-                    app.MapGet("/g", () => "g").WithMetadata(new TokenBucketAttribute(10, 5) { KeyResolver = typeof(Generic<>) });
-                }
-            }
-            """);
-
-        Assert.Single(System.Text.RegularExpressions.Regex.Matches(generated, "TokenBucketGateRegistry.Register"));
-        Assert.DoesNotContain("Generic", generated);
-    }
-
-    [Fact]
-    public void A_resolver_named_through_a_type_parameter_gets_no_gate()
+    [Theory]
+    [MemberData(nameof(UnnameableResolvers))]
+    public void A_resolver_that_generated_code_cannot_name_gets_no_gate(string resolver, string endpoint)
     {
-        var generated = GeneratorHarness.RunAndGetSource(Usings + """
-            public sealed class TenantKey<T> : ITokenBucketKeyResolver
-            {
-                public string? ResolveKey(HttpContext context) => typeof(T).Name;
-            }
-
-            public static class Limits
-            {
-                public static RouteHandlerBuilder Limit<TT>(this RouteHandlerBuilder builder) =>
-                    builder.WithMetadata(new TokenBucketAttribute(5, 1) { KeyResolver = typeof(TenantKey<TT>) });
-
-                public static void Map(WebApplication app)
-                {
-                    app.MapGet("/ok", [TokenBucket(10, 5)] () => "ok");
-                    app.MapGet("/t", () => "t").Limit<string>();
-                }
-            }
-            """);
-
-        Assert.Single(System.Text.RegularExpressions.Regex.Matches(generated, "TokenBucketGateRegistry.Register"));
-        Assert.DoesNotContain("TenantKey", generated);
-    }
-
-    [Fact]
-    public void A_resolver_whose_type_argument_generated_code_cannot_name_gets_no_gate()
-    {
-        var generated = GeneratorHarness.RunAndGetSource(Usings + """
-            public sealed class TenantKey<T> : ITokenBucketKeyResolver
+        _ = resolver; // names the case
+        var generated = GeneratorHarness.RunAndGetSource(Usings + $$"""
+            public sealed class KeyOf<T> : ITokenBucketKeyResolver
             {
                 public string? ResolveKey(HttpContext context) => typeof(T).Name;
             }
@@ -208,16 +168,19 @@ public sealed class GeneratedSourceSnapshotTests
                 {
                 }
 
+                public static RouteHandlerBuilder Limit<TT>(this RouteHandlerBuilder builder) =>
+                    builder.WithMetadata(new TokenBucketAttribute(5, 1) { KeyResolver = typeof(KeyOf<TT>) });
+
                 public static void Map(WebApplication app)
                 {
                     app.MapGet("/ok", [TokenBucket(10, 5)] () => "ok");
-                    app.MapGet("/h", [TokenBucket(5, 1, KeyResolver = typeof(TenantKey<Hidden[]>))] () => "h");
+                    {{endpoint}}
                 }
             }
             """);
 
         Assert.Single(System.Text.RegularExpressions.Regex.Matches(generated, "TokenBucketGateRegistry.Register"));
-        Assert.DoesNotContain("TenantKey", generated);
+        Assert.DoesNotContain("KeyOf", generated);
     }
 
     [Fact]
