@@ -4,7 +4,6 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RateGuard;
-using Microsoft.AspNetCore.Routing;
 using RateGuard.Diagnostics;
 using RateGuard.Http;
 using RateGuard.Limiting;
@@ -52,7 +51,7 @@ public static class TokenBucketServiceCollectionExtensions
             services.GetRequiredService<TokenBucketMetrics>(),
             services.GetRequiredService<ILoggerFactory>(),
             services.GetRequiredService<TimeProvider>()));
-        services.TryAddSingleton(static services => new EndpointGateTable(services.GetRequiredService<EndpointDataSource>(), services));
+        services.TryAddSingleton(static services => new EndpointGateTable(services));
         // Resolving the store at startup makes the store choice, and its warning, visible before the first request.
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, TokenBucketStartup>());
         return services;

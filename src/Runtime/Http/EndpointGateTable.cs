@@ -23,21 +23,50 @@ internal sealed class EndpointGateTable
     private readonly ILogger _logger;
     private readonly HashSet<Module> _initializedModules = [];
     private readonly object _reloadGate = new();
-    private volatile ConcurrentDictionary<Endpoint, EndpointGates?> _gates;
-    private volatile bool _started;
+    // What the table reads: one entry per UseTokenBuckets pipeline, keyed by the route builder's collection.
+    private readonly Dictionary<object, EndpointDataSource> _sources = new(ReferenceEqualityComparer.Instance);
+    private volatile ConcurrentDictionary<Endpoint, EndpointGates?> _gates = new(ReferenceEqualityComparer.Instance);
+    private int _misses;
 
-    public EndpointGateTable(EndpointDataSource endpoints, IServiceProvider services)
+    public EndpointGateTable(IServiceProvider services)
     {
         _services = services;
         _options = services.GetRequiredService<IOptionsMonitor<TokenBucketOptions>>();
         _logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("RateGuard");
         InitializeModule(Assembly.GetEntryAssembly()?.ManifestModule);
-        // At startup an invalid limit throws, and the app does not start.
-        _gates = Load(endpoints.Endpoints, null);
-        _started = true;
-        ChangeToken.OnChange(endpoints.GetChangeToken, () => Reload(endpoints, keepKnown: true));
         // Overrides of capacity, rate and failure mode come from configuration: rebuild every gate when it reloads.
-        _options.OnChange(_ => Reload(endpoints, keepKnown: false));
+        _options.OnChange(_ => Reload(keepKnown: false));
+    }
+
+    /// <summary>The endpoints the table has matched, limited or not.</summary>
+    public ICollection<Endpoint> Endpoints => _gates.Keys;
+
+    /// <summary>How many endpoints were first met on a request rather than at startup or on a change.</summary>
+    public int Misses => Volatile.Read(ref _misses);
+
+    /// <summary>
+    /// Matches the endpoints of <paramref name="routed"/>, the data sources routing matches requests against, to their
+    /// gates now, and again whenever they change. The data sources are shared with routing (see
+    /// <see cref="SharedEndpointDataSource"/>), so each endpoint is built once, by ASP.NET Core, and the endpoint a
+    /// request selects is the one matched here. Without a route builder, the app's <see cref="EndpointDataSource"/>
+    /// is read instead. An invalid limit throws, so the app does not start.
+    /// </summary>
+    public void Track(ICollection<EndpointDataSource>? routed)
+    {
+        lock (_reloadGate)
+        {
+            var identity = (object?)routed ?? _services.GetRequiredService<EndpointDataSource>();
+            if (_sources.ContainsKey(identity))
+            {
+                return;
+            }
+            var source = routed is null ? (EndpointDataSource)identity : new CompositeEndpointDataSource(SharedEndpointDataSource.ShareAll(routed));
+            var gates = new ConcurrentDictionary<Endpoint, EndpointGates?>(_gates, ReferenceEqualityComparer.Instance);
+            AddAll(gates, source.Endpoints, _gates, startup: true);
+            _sources.Add(identity, source);
+            _gates = gates;
+            ChangeToken.OnChange(source.GetChangeToken, () => Reload(keepKnown: true));
+        }
     }
 
     /// <summary>The gates of <paramref name="endpoint"/>, or <see langword="null"/> when it is not limited.</summary>
@@ -52,9 +81,10 @@ internal sealed class EndpointGateTable
     // endpoint unlimited, as the reload that will follow does.
     private EndpointGates? BuildOnRequest(Endpoint endpoint)
     {
+        Interlocked.Increment(ref _misses);
         try
         {
-            return Build(endpoint);
+            return Build(endpoint, startup: false);
         }
         catch (Exception e) when (e is InvalidOperationException or ArgumentException or OptionsValidationException)
         {
@@ -63,17 +93,22 @@ internal sealed class EndpointGateTable
         }
     }
 
-    // Endpoints changed after startup: build a fresh table, keeping the gates (and so the buckets' identities) of
-    // endpoints that are still there, and swap it in whole. A failure keeps the old table and is logged, because
-    // the change was triggered by someone other than a request.
-    private void Reload(EndpointDataSource endpoints, bool keepKnown)
+    // Endpoints or options changed after startup: build a fresh table, keeping the gates (and so the buckets'
+    // identities) of endpoints that are still there when only endpoints changed, and swap it in whole. A failure keeps
+    // the old table and is logged, because the change was triggered by someone other than a request.
+    private void Reload(bool keepKnown)
     {
         // Endpoint and option changes may arrive together: one reload at a time, so the last published is the newest.
         lock (_reloadGate)
         {
             try
             {
-                _gates = Load(endpoints.Endpoints, keepKnown ? _gates : null);
+                var gates = new ConcurrentDictionary<Endpoint, EndpointGates?>(ReferenceEqualityComparer.Instance);
+                foreach (var source in _sources.Values)
+                {
+                    AddAll(gates, source.Endpoints, keepKnown ? _gates : null, startup: false);
+                }
+                _gates = gates;
             }
             catch (Exception e) when (e is InvalidOperationException or ArgumentException or OptionsValidationException)
             {
@@ -82,17 +117,15 @@ internal sealed class EndpointGateTable
         }
     }
 
-    private ConcurrentDictionary<Endpoint, EndpointGates?> Load(IReadOnlyList<Endpoint> endpoints, ConcurrentDictionary<Endpoint, EndpointGates?>? previous)
+    private void AddAll(ConcurrentDictionary<Endpoint, EndpointGates?> table, IReadOnlyList<Endpoint> endpoints, ConcurrentDictionary<Endpoint, EndpointGates?>? previous, bool startup)
     {
-        var table = new ConcurrentDictionary<Endpoint, EndpointGates?>(ReferenceEqualityComparer.Instance);
         foreach (var endpoint in endpoints)
         {
-            table[endpoint] = previous is not null && previous.TryGetValue(endpoint, out var known) ? known : Build(endpoint);
+            table[endpoint] = previous is not null && previous.TryGetValue(endpoint, out var known) ? known : Build(endpoint, startup);
         }
-        return table;
     }
 
-    private EndpointGates? Build(Endpoint endpoint)
+    private EndpointGates? Build(Endpoint endpoint, bool startup)
     {
         var metadata = endpoint.Metadata;
         // [DisableTokenBucket] removes every bucket declared before it: those of the controller or the route group.
@@ -122,12 +155,12 @@ internal sealed class EndpointGateTable
                 gates = [];
             }
             var bucket = attribute.Bucket ?? EndpointBucketName.For(endpoint, unnamed++);
-            gates.Add(CreateGate(attribute, bucket, endpoint));
+            gates.Add(CreateGate(attribute, bucket, endpoint, startup));
         }
         return gates is null ? null : new EndpointGates([.. gates]);
     }
 
-    private TokenBucketGate CreateGate(TokenBucketAttribute attribute, string bucket, Endpoint endpoint)
+    private TokenBucketGate CreateGate(TokenBucketAttribute attribute, string bucket, Endpoint endpoint, bool startup)
     {
         var spec = TokenBucketSpec.From(attribute);
         var options = _options.CurrentValue;
@@ -142,7 +175,7 @@ internal sealed class EndpointGateTable
             {
                 gate.Policy = options.Configure(gate.Policy);
             }
-            catch (ArgumentException e) when (_started)
+            catch (ArgumentException e) when (!startup)
             {
                 // At startup a bad override stops the app. After it, only this bucket keeps its declared limit: the
                 // rest of the reload (other overrides, failure modes) still applies.

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using RateGuard;
@@ -27,8 +28,10 @@ public static class TokenBucketApplicationBuilderExtensions
         return app.Use(next =>
         {
             // Built when the pipeline is built, after every Map* call: every endpoint is matched to its gates here,
-            // so a misconfigured limit fails at startup.
+            // so a misconfigured limit fails at startup. The pipeline is built from its end, so this runs before the
+            // routing middleware in front of it reads its data sources, and the two can share one build of them.
             var table = services.GetRequiredService<EndpointGateTable>();
+            table.Track(RoutedDataSources(app));
             var middleware = new TokenBucketMiddleware(
                 next,
                 table,
@@ -38,4 +41,22 @@ public static class TokenBucketApplicationBuilderExtensions
             return middleware.InvokeAsync;
         });
     }
+
+    // The data sources that the routing middleware matches against: those of the route builder UseRouting() recorded,
+    // else the app's own (a WebApplication routes its own endpoints, with or without an explicit UseRouting()).
+    private static ICollection<EndpointDataSource>? RoutedDataSources(IApplicationBuilder app)
+    {
+        foreach (var key in (ReadOnlySpan<string>)[EndpointRouteBuilderKey, GlobalEndpointRouteBuilderKey])
+        {
+            if (app.Properties.TryGetValue(key, out var builder) && builder is IEndpointRouteBuilder routes)
+            {
+                return routes.DataSources;
+            }
+        }
+        return (app as IEndpointRouteBuilder)?.DataSources;
+    }
+
+    // The keys under which ASP.NET Core's UseRouting() and WebApplication record their route builders.
+    private const string EndpointRouteBuilderKey = "__EndpointRouteBuilder";
+    private const string GlobalEndpointRouteBuilderKey = "__GlobalEndpointRouteBuilder";
 }

@@ -85,7 +85,7 @@ public sealed class FallbackGateTests
     private static TokenBucketGate[] GatesOf(TestApp app, string path)
     {
         var table = app.App.Services.GetRequiredService<EndpointGateTable>();
-        var endpoint = app.App.Services.GetRequiredService<EndpointDataSource>().Endpoints
+        var endpoint = table.Endpoints
             .OfType<RouteEndpoint>()
             .Single(e => "/" + e.RoutePattern.RawText!.TrimStart('/') == path);
         return table.Get(endpoint)?.Gates ?? [];

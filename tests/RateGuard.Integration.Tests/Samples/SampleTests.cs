@@ -283,7 +283,7 @@ public abstract class SampleTests<TMarker> : IAsyncLifetime
     public void Every_limited_endpoint_of_the_sample_runs_a_generated_gate()
     {
         var table = Factory.Services.GetRequiredService<EndpointGateTable>();
-        var endpoints = Factory.Services.GetRequiredService<EndpointDataSource>().Endpoints;
+        var endpoints = table.Endpoints;
 
         var gates = endpoints.Select(table.Get).Where(g => g is not null).SelectMany(g => g!.Gates).ToList();
 
