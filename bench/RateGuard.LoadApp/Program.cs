@@ -32,6 +32,7 @@ if (!string.IsNullOrEmpty(redisConfiguration))
     seedAccuracy = new SeedStyleLimiter(connection, 100, 50, skew);
 }
 
+using var counts = new DecisionCounts();
 var app = builder.Build();
 // The seed-style limiter, as a plain middleware in front of its two endpoints.
 app.Use(async (context, next) =>
@@ -58,5 +59,7 @@ app.MapGet("/rg", [TokenBucket(capacity: 1_000_000_000, rate: 1_000_000)] () => 
 app.MapGet("/hot", [TokenBucket(capacity: 10, rate: 1)] () => "pong");
 app.MapGet("/acc", [TokenBucket(capacity: 100, rate: 50, Key = "global")] () => "pong");
 app.MapGet("/seed", () => "pong");
+app.MapGet("/stats", () => counts.Report());
+app.MapDelete("/stats", () => counts.Clear());
 app.MapGet("/seed-acc", () => "pong");
 app.Run();

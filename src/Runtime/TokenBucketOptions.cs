@@ -50,12 +50,16 @@ public sealed class TokenBucketOptions
 
     /// <summary>
     /// While the store is unavailable, enforce each limit in memory instead of applying the failure mode, with capacity
-    /// and rate divided by <see cref="InstanceCount"/> so that the instances together stay near the real limit.
+    /// and rate divided by the number of instances so that the instances together stay near the real limit. Each bucket
+    /// starts from what Redis last said of it, and what is admitted locally is charged to Redis when it returns.
     /// </summary>
     public bool LocalFallback { get; set; }
 
-    /// <summary>How many app instances share the limits, for <see cref="LocalFallback"/>. Defaults to 1.</summary>
-    public int InstanceCount { get; set; } = 1;
+    /// <summary>
+    /// How many app instances share the limits, for <see cref="LocalFallback"/>. When not set, each instance learns it
+    /// from Redis while Redis is healthy (a heartbeat per instance), and the count follows the deployment as it scales.
+    /// </summary>
+    public int? InstanceCount { get; set; }
 
     /// <summary>
     /// Remembers Redis rejections until their retry-after, and rejects those clients in-process meanwhile: no tokens can

@@ -8,6 +8,10 @@ internal sealed class TokenBucketOptionsValidator : IValidateOptions<TokenBucket
     public ValidateOptionsResult Validate(string? name, TokenBucketOptions options)
     {
         List<string>? failures = null;
+        if (!string.IsNullOrWhiteSpace(options.Redis) && RedisConfiguration.Problem(options.Redis) is { } problem)
+        {
+            (failures ??= []).Add($"TokenBuckets:Redis cannot be used: {problem}");
+        }
         if (!BucketKey.IsValidPrefix(options.KeyPrefix))
         {
             (failures ??= []).Add($"TokenBuckets:KeyPrefix '{options.KeyPrefix}' is invalid: {TokenBucketPolicy.NameRule}");

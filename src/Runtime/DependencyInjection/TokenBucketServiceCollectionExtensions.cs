@@ -66,6 +66,11 @@ public static class TokenBucketServiceCollectionExtensions
 
         if (!string.IsNullOrWhiteSpace(options.Redis))
         {
+            if (RedisConfiguration.Problem(options.Redis) is { } problem)
+            {
+                // Before anything connects: an endpoint that can never work would leave every limit failing for good.
+                throw new OptionsValidationException(Microsoft.Extensions.Options.Options.DefaultName, typeof(TokenBucketOptions), [$"TokenBuckets:Redis cannot be used: {problem}"]);
+            }
             var configuration = ConfigurationOptions.Parse(options.Redis);
             // The app must start, and fail by its configured rules, while Redis is unreachable: connect in the
             // background, fail commands at once while disconnected (a queued command would still take tokens after
@@ -83,8 +88,9 @@ public static class TokenBucketServiceCollectionExtensions
                 }
                 return (IConnectionMultiplexer)t.Result;
             }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-            Log.UsingRedisStore(logger, string.Join(",", configuration.EndPoints), options.Clock);
-            return new RedisTokenBucketStore(connecting, options.KeyPrefix, clientClock, ownsConnection: true);
+            Log.UsingRedisStore(logger, string.Join(",", configuration.EndPoints.Select(RedisTokenBucketStore.Format)), options.Clock);
+            var endpoints = string.Join(",", configuration.EndPoints.Select(RedisTokenBucketStore.Format));
+            return new RedisTokenBucketStore(connecting, options.KeyPrefix, clientClock, ownsConnection: true, endpoints);
         }
 
         if (services.GetService<IConnectionMultiplexer>() is { } shared)
@@ -98,7 +104,7 @@ public static class TokenBucketServiceCollectionExtensions
         return new InMemoryTokenBucketStore(time, options.InMemorySweepInterval);
     }
 
-    private sealed class TokenBucketStartup(ITokenBucketStore store, TokenBucketLimiter limiter) : IHostedService
+    private sealed class TokenBucketStartup(ITokenBucketStore store, TokenBucketLimiter limiter, IOptions<TokenBucketOptions> options, ILoggerFactory loggers) : IHostedService
     {
         // Long enough for a reachable Redis to answer, short enough that a down one does not hold startup for long.
         private static readonly TimeSpan s_connectWait = TimeSpan.FromSeconds(5);
@@ -106,12 +112,26 @@ public static class TokenBucketServiceCollectionExtensions
         public async Task StartAsync(CancellationToken cancellationToken)
         {
             GC.KeepAlive(limiter);
-            // With Redis up, limits hold from the first request; with Redis down, the app starts anyway and the
-            // failure mode applies until the connection is made.
-            if (store is RedisTokenBucketStore redis)
+            if (store is not RedisTokenBucketStore redis)
             {
-                await Task.WhenAny(redis.Connecting, Task.Delay(s_connectWait, cancellationToken)).ConfigureAwait(false);
+                return;
             }
+            // With Redis up, limits hold from the first request; with Redis down, the app starts anyway and the
+            // failure mode applies until the connection is made. Either way the log says which.
+            var logger = loggers.CreateLogger("RateGuard");
+            await Task.WhenAny(redis.Connecting, Task.Delay(s_connectWait, cancellationToken)).ConfigureAwait(false);
+            var heartbeat = options.Value.LocalFallback && options.Value.InstanceCount is null;
+            if (redis.Connection is { IsConnected: true })
+            {
+                await RedisScriptProbe.CheckAsync(redis, heartbeat, logger, s_connectWait).ConfigureAwait(false);
+                return;
+            }
+            Log.RedisUnreachable(logger, redis.Endpoints, redis.Connecting.IsCompleted ? "the first connection attempt failed" : $"no connection within {s_connectWait.TotalSeconds} s");
+            redis.WhenConnected(endpoint =>
+            {
+                Log.RedisConnected(logger, endpoint);
+                _ = RedisScriptProbe.CheckAsync(redis, heartbeat, logger, s_connectWait);
+            });
         }
 
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -17,16 +17,16 @@ internal static partial class Log
     public static partial void EndpointReloadFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 4, EventName = "StoreFailed", Level = LogLevel.Warning,
-        Message = "The token-bucket store could not decide for bucket '{Bucket}' ({Reason}); the failure mode applies.")]
-    public static partial void StoreFailed(ILogger logger, string bucket, string reason, Exception exception);
+        Message = "Redis {Server} could not decide for bucket '{Bucket}' ({Reason}); the failure mode applies. {Suppressed} more failures on this server in the last {Period} were not logged.")]
+    public static partial void StoreFailed(ILogger logger, string server, string bucket, string reason, int suppressed, TimeSpan period, Exception? exception);
 
     [LoggerMessage(EventId = 5, EventName = "CircuitOpened", Level = LogLevel.Error,
-        Message = "The token-bucket store keeps failing: it will not be called for {BreakDuration}, and {Fallback} applies meanwhile.")]
-    public static partial void CircuitOpened(ILogger logger, TimeSpan breakDuration, string fallback);
+        Message = "Redis {Server} keeps failing: it will not be called for {BreakDuration}, and {Fallback} applies meanwhile to the buckets it holds.")]
+    public static partial void CircuitOpened(ILogger logger, string server, TimeSpan breakDuration, string fallback);
 
     [LoggerMessage(EventId = 6, EventName = "CircuitClosed", Level = LogLevel.Information,
-        Message = "The token-bucket store answers again; limiting has resumed.")]
-    public static partial void CircuitClosed(ILogger logger);
+        Message = "Redis {Server} answers again; limiting has resumed on its buckets. {Suppressed} failures were not logged since the last line about it.")]
+    public static partial void CircuitClosed(ILogger logger, string server, int suppressed);
 
     [LoggerMessage(EventId = 7, EventName = "ConnectFailed", Level = LogLevel.Error,
         Message = "The connection to Redis could not be set up; every decision gets the failure mode. Check TokenBuckets:Redis.")]
@@ -35,4 +35,24 @@ internal static partial class Log
     [LoggerMessage(EventId = 8, EventName = "OverrideIgnored", Level = LogLevel.Error,
         Message = "The configured override of token bucket '{Bucket}' cannot apply; the limit declared in code stays in force.")]
     public static partial void OverrideIgnored(ILogger logger, string bucket, Exception exception);
+
+    [LoggerMessage(EventId = 9, EventName = "HeartbeatFailed", Level = LogLevel.Debug,
+        Message = "The instance heartbeat could not reach Redis ({Reason}); the local fallback keeps the instance count it learned last.")]
+    public static partial void HeartbeatFailed(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 10, EventName = "RedisUnreachable", Level = LogLevel.Warning,
+        Message = "Redis {Endpoints} is not reachable yet ({Reason}); every limit gets its failure mode until it is. The connection keeps being retried.")]
+    public static partial void RedisUnreachable(ILogger logger, string endpoints, string reason);
+
+    [LoggerMessage(EventId = 11, EventName = "RedisConnected", Level = LogLevel.Information,
+        Message = "Connected to Redis {Endpoint}; limits are enforced there.")]
+    public static partial void RedisConnected(ILogger logger, string endpoint);
+
+    [LoggerMessage(EventId = 12, EventName = "ScriptCannotRun", Level = LogLevel.Error,
+        Message = "Redis {Endpoint} is connected but cannot run RateGuard's scripts: {Missing}. Every limit gets its failure mode until this is fixed; the README's \"Securing Redis\" section lists the commands and keys a RateGuard user needs. Redis said: {Reply}")]
+    public static partial void ScriptCannotRun(ILogger logger, string endpoint, string missing, string reply);
+
+    [LoggerMessage(EventId = 13, EventName = "ScriptChecked", Level = LogLevel.Debug,
+        Message = "Redis {Endpoint} runs RateGuard's scripts.")]
+    public static partial void ScriptChecked(ILogger logger, string endpoint);
 }

@@ -17,7 +17,7 @@ public sealed class TokenBucketMetrics : IDisposable
     /// <summary>Seconds one store call took, tagged <c>rateguard.store</c> and <c>rateguard.outcome</c>.</summary>
     public const string StoreDurationInstrument = "rateguard.store.duration";
 
-    /// <summary>The store circuit: 0 closed, 1 open, 2 half-open.</summary>
+    /// <summary>Each store server's circuit, tagged <c>rateguard.server</c>: 0 closed, 1 open, 2 half-open.</summary>
     public const string BreakerStateInstrument = "rateguard.breaker.state";
 
     private readonly Meter _meter;
@@ -49,8 +49,8 @@ public sealed class TokenBucketMetrics : IDisposable
         }
     }
 
-    internal void ObserveBreaker(Func<int> state) =>
-        _meter.CreateObservableGauge(BreakerStateInstrument, state, "{state}", "The store circuit: 0 closed, 1 open, 2 half-open.");
+    internal void ObserveBreakers(Func<IEnumerable<Measurement<int>>> states) =>
+        _meter.CreateObservableGauge(BreakerStateInstrument, states, "{state}", "Each store server's circuit: 0 closed, 1 open, 2 half-open.");
 
     /// <inheritdoc />
     public void Dispose() => _meter.Dispose();

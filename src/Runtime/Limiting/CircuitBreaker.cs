@@ -17,12 +17,18 @@ public enum CircuitState
 /// Stops calling a failing store: after <c>threshold</c> consecutive failures it opens for a break, then lets one
 /// request probe; a success closes it, a failure opens it again. Closed, it costs one volatile read per decision.
 /// </summary>
+/// <remarks>
+/// Failures are counted as events, not as calls: a call sent before the last counted failure was already in flight
+/// when it happened, and fails with it (a reset connection fails every call on it at once). Only a call sent after it
+/// can tell whether the store is still failing.
+/// </remarks>
 internal sealed class CircuitBreaker(int threshold, TimeSpan breakDuration, TimeProvider time)
 {
     private readonly object _gate = new();
     private volatile int _state;
     private int _failures;
     private long _openedAt;
+    private long _lastFailureAt = long.MinValue;
 
     public CircuitState State => (CircuitState)_state;
 
@@ -98,16 +104,23 @@ internal sealed class CircuitBreaker(int threshold, TimeSpan breakDuration, Time
         }
     }
 
-    public void OnFailure()
+    /// <summary>A call sent at <paramref name="sentAt"/> (a timestamp of the breaker's clock) failed.</summary>
+    public void OnFailure(long sentAt)
     {
         bool opened;
         lock (_gate)
         {
+            if (sentAt < _lastFailureAt)
+            {
+                return; // in flight when the last counted failure happened: the same event
+            }
+            var now = time.GetTimestamp();
+            _lastFailureAt = now;
             opened = _state == (int)CircuitState.HalfOpen || (_state == (int)CircuitState.Closed && ++_failures >= threshold);
             if (opened)
             {
                 _state = (int)CircuitState.Open;
-                Volatile.Write(ref _openedAt, time.GetTimestamp());
+                Volatile.Write(ref _openedAt, now);
             }
         }
         if (opened)

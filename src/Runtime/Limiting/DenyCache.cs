@@ -9,14 +9,22 @@ namespace RateGuard.Limiting;
 /// then. The retry-after is counted from when the rejected request was sent, which is no later than when Redis decided,
 /// so an entry never outlives the real wait.
 /// </summary>
+/// <remarks>
+/// Redis may lose what an entry stands for: a restart or failover without the data, a <c>FLUSHALL</c>, an operator's
+/// <c>DEL</c>. So an entry is trusted for at most <see cref="RevalidateAfter"/> after Redis last confirmed it: then one
+/// request goes to Redis again, and the entry is renewed or, when Redis admits it, forgotten. A hot abuser therefore
+/// costs about one Redis call a second instead of none, and no client stays rejected for long on a bucket that Redis no
+/// longer holds.
+/// </remarks>
 internal sealed class DenyCache(int capacity, TimeProvider time)
 {
     // A bucket that can never admit this cost is remembered for a minute, not forever: configuration may change it.
     private static readonly TimeSpan s_neverFor = TimeSpan.FromMinutes(1);
 
-    // Keyed by the bucket's shape as well as its name: two policies may share a name (an explicit Bucket) with
-    // different capacities, and one's rejection says nothing about the other.
-    private readonly ConcurrentDictionary<EntryKey, Entry> _entries = new();
+    /// <summary>How long a remembered rejection is trusted before one request asks Redis again.</summary>
+    public static readonly TimeSpan RevalidateAfter = TimeSpan.FromSeconds(1);
+
+    private readonly ConcurrentDictionary<BucketIdentity, Entry> _entries = new();
     private int _count;
     private long _lastSweep;
 
@@ -30,7 +38,7 @@ internal sealed class DenyCache(int capacity, TimeProvider time)
         {
             return false;
         }
-        var id = new EntryKey(policy.Name, policy.Capacity, policy.IntervalMicroseconds, BucketKey.Normalize(key));
+        var id = BucketIdentity.Of(policy, key);
         if (!_entries.TryGetValue(id, out var entry))
         {
             return false;
@@ -44,6 +52,10 @@ internal sealed class DenyCache(int capacity, TimeProvider time)
         if (policy.Cost < entry.Cost)
         {
             return false; // a cheaper request may fit in what the bucket already holds
+        }
+        if (time.GetElapsedTime(entry.Confirmed, now) >= RevalidateAfter && _entries.TryUpdate(id, entry with { Confirmed = now }, entry))
+        {
+            return false; // this one asks Redis whether the rejection still stands
         }
         var resetAfter = entry.FullAt > now ? time.GetElapsedTime(now, entry.FullAt) : TimeSpan.Zero;
         TimeSpan retryAfter;
@@ -70,8 +82,8 @@ internal sealed class DenyCache(int capacity, TimeProvider time)
             return;
         }
         var wait = decision.CanEverBeAdmitted ? decision.RetryAfter : s_neverFor;
-        var entry = new Entry(sentAt + Ticks(wait), sentAt + Ticks(decision.ResetAfter), policy.Cost, decision.Remaining, !decision.CanEverBeAdmitted);
-        var id = new EntryKey(policy.Name, policy.Capacity, policy.IntervalMicroseconds, BucketKey.Normalize(key));
+        var entry = new Entry(sentAt + Ticks(wait), sentAt + Ticks(decision.ResetAfter), policy.Cost, decision.Remaining, !decision.CanEverBeAdmitted, sentAt);
+        var id = BucketIdentity.Of(policy, key);
         // Replace or add without check-then-act, so the count always matches the entries: an entry removed (expired,
         // swept or cleared) between a look and a write is added again through TryAdd, which counts it.
         for (var attempt = 0; attempt < 4; attempt++)
@@ -97,6 +109,20 @@ internal sealed class DenyCache(int capacity, TimeProvider time)
         // Still contended after a few tries: this rejection goes unremembered, and Redis decides the next request.
     }
 
+    /// <summary>Redis admitted this client: whatever was remembered no longer holds.</summary>
+    public void Forget(TokenBucketPolicy policy, string key)
+    {
+        if (Volatile.Read(ref _count) == 0)
+        {
+            return;
+        }
+        var id = BucketIdentity.Of(policy, key);
+        if (_entries.TryGetValue(id, out var entry))
+        {
+            Remove(id, entry);
+        }
+    }
+
     private long Ticks(TimeSpan span) => (long)(span.TotalSeconds * time.TimestampFrequency);
 
     public void Clear()
@@ -107,9 +133,9 @@ internal sealed class DenyCache(int capacity, TimeProvider time)
         }
     }
 
-    private void Remove(EntryKey id, Entry entry)
+    private void Remove(BucketIdentity id, Entry entry)
     {
-        if (_entries.TryRemove(new KeyValuePair<EntryKey, Entry>(id, entry)))
+        if (_entries.TryRemove(new KeyValuePair<BucketIdentity, Entry>(id, entry)))
         {
             Interlocked.Decrement(ref _count);
         }
@@ -135,7 +161,5 @@ internal sealed class DenyCache(int capacity, TimeProvider time)
         return Volatile.Read(ref _count) < capacity;
     }
 
-    private readonly record struct EntryKey(string Bucket, int Capacity, long Interval, string Key);
-
-    private readonly record struct Entry(long Until, long FullAt, int Cost, long Remaining, bool Never);
+    private readonly record struct Entry(long Until, long FullAt, int Cost, long Remaining, bool Never, long Confirmed);
 }

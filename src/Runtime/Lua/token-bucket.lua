@@ -1,30 +1,47 @@
 --[[
-RateGuard token bucket, one atomic decision per call.
+RateGuard token buckets, decided atomically.
 
-The bucket holds up to `capacity` tokens and refills continuously, one token every
-`interval` microseconds. It is stored as a single integer: the time (microseconds since
-the Unix epoch) at which the bucket will be full again. A missing key, or a time in the
-past, is a full bucket; this is the GCRA form of a token bucket and gives the same
-decisions. The key expires exactly when the bucket is full again, so idle buckets cost
-no memory and an expired key is indistinguishable from a full bucket.
+A bucket holds up to `capacity` tokens and refills continuously, one token every `interval`
+microseconds. It is stored as a single integer: the time (microseconds since the Unix epoch)
+at which the bucket will be full again. A missing key, or a time in the past, is a full
+bucket; this is the GCRA form of a token bucket and gives the same decisions. The key
+expires exactly when the bucket is full again, so idle buckets cost no memory and an
+expired key is indistinguishable from a full bucket.
 
-KEYS[1]  the bucket key, "{prefix}:{bucket}:{{value}}" (the hash tag keeps one client's
-         buckets in one cluster slot)
-ARGV[1]  interval: microseconds per token, an integer >= 1 (1e6 / rate, computed once by
-         the client so that every store uses identical integer arithmetic)
-ARGV[2]  capacity: tokens, an integer >= 1
-ARGV[3]  cost: tokens this request takes, an integer >= 1
-ARGV[4]  optional, client-clock mode: the current time in microseconds since the Unix
-         epoch. When absent the Redis server clock (TIME) is used, one clock for every
-         app instance.
+Two calling forms share that storage.
 
-Returns { admitted, remaining, retry_after, reset_after }
-  admitted     1 when the request was admitted (cost deducted), 0 when rejected (nothing
-               deducted)
+Single bucket (the original contract, kept for callers of its own):
+  KEYS[1]  the bucket key
+  ARGV[1]  interval: microseconds per token, an integer >= 1
+  ARGV[2]  capacity: tokens, an integer >= 1
+  ARGV[3]  cost: tokens this request takes, an integer >= 1
+  ARGV[4]  optional: the current time in microseconds (client-clock mode); else TIME
+  Returns { admitted, remaining, retry_after, reset_after }
+
+Requests (what RateGuard sends):
+  ARGV[1]  "rg2"
+  ARGV[2]  the current time in microseconds (client-clock mode), or "" to read TIME
+  ARGV[3]  the number of requests; then, for each request in turn:
+             deadline  microseconds on the script's clock after which the request is no
+                       longer waited for, so it must take nothing; 0 for none
+             buckets   how many buckets the request draws from; then, for each bucket:
+                       interval, capacity, cost (as above, or 0 to charge only the debt),
+                       and debt: tokens this client
+                       already admitted elsewhere (a local fallback) and owes the bucket,
+                       charged whatever the decision, never below an empty bucket
+  KEYS     every bucket key of every request, in the same order
+  Returns { now, then for each request: status, then for each of its buckets: remaining,
+            retry_after, reset_after }
+  status   1: admitted, every bucket charged its cost; 0: rejected, no bucket charged (the
+           debts are); -1: the deadline had passed, nothing was read or written
+
   remaining    whole tokens left after this decision
-  retry_after  microseconds until `cost` tokens exist; 0 when admitted; -1 when never
-               (cost > capacity)
+  retry_after  microseconds until this bucket holds the request's cost; 0 when it does;
+               -1 when never (cost > capacity)
   reset_after  microseconds until the bucket is full again
+
+Requests are decided one after another, in order, each atomically with all of its buckets:
+a request is admitted only if every one of its buckets holds its cost.
 ]]
 
 -- Redis 3.2 to 4 replicate a script that reads TIME and then writes only in effects mode; from Redis 5 on this is
@@ -33,39 +50,159 @@ if redis.replicate_commands then
   redis.replicate_commands()
 end
 
-local interval = tonumber(ARGV[1])
-local capacity = tonumber(ARGV[2])
-local cost = tonumber(ARGV[3])
-local now = tonumber(ARGV[4])
-if now == nil then
-  local time = redis.call('TIME')
-  now = tonumber(time[1]) * 1000000 + tonumber(time[2])
+local function clock(argument)
+  local now = tonumber(argument)
+  if now == nil then
+    local time = redis.call('TIME')
+    now = tonumber(time[1]) * 1000000 + tonumber(time[2])
+  end
+  return now
 end
 
-local window = capacity * interval
-local full_at = tonumber(redis.call('GET', KEYS[1]))
-if full_at == nil or full_at < now then
-  full_at = now
+-- A bucket that is full again needs no key: it expires exactly then.
+local function store(key, full_at, now)
+  if full_at > now then
+    redis.call('SET', key, string.format('%.0f', full_at), 'PX', math.ceil((full_at - now) / 1000))
+  end
 end
 
--- When the clock steps backwards, full_at may lie more than a window ahead: the bucket
--- then reads as empty rather than gaining tokens.
-local debt = full_at - now
-local tokens = math.floor((window - debt) / interval)
-if tokens < 0 then
-  tokens = 0
+-- When the clock steps backwards, full_at may lie more than a window ahead: the bucket then
+-- reads as empty rather than gaining tokens.
+local function tokens_at(full_at, now, interval, window)
+  local tokens = math.floor((window - (full_at - now)) / interval)
+  if tokens < 0 then
+    return 0
+  end
+  return tokens
 end
 
-if cost > capacity then
-  return { 0, tokens, -1, debt }
+if ARGV[1] ~= 'rg2' then
+  local interval = tonumber(ARGV[1])
+  local capacity = tonumber(ARGV[2])
+  local cost = tonumber(ARGV[3])
+  local now = clock(ARGV[4])
+  local window = capacity * interval
+  local full_at = tonumber(redis.call('GET', KEYS[1]))
+  if full_at == nil or full_at < now then
+    full_at = now
+  end
+  local tokens = tokens_at(full_at, now, interval, window)
+  if cost > capacity then
+    return { 0, tokens, -1, full_at - now }
+  end
+  local next_full_at = full_at + cost * interval
+  local excess = next_full_at - now - window
+  if excess > 0 then
+    return { 0, tokens, excess, full_at - now }
+  end
+  store(KEYS[1], next_full_at, now)
+  return { 1, tokens - cost, 0, next_full_at - now }
 end
 
-local next_full_at = full_at + cost * interval
-local excess = next_full_at - now - window
-if excess > 0 then
-  return { 0, tokens, excess, debt }
+local now = clock(ARGV[2])
+local requests = tonumber(ARGV[3])
+local reply = { now }
+local arg = 4
+local key_index = 1
+-- Within one call a key may come up more than once (the same bucket in several requests, or twice in one); every
+-- read goes through this table so that each sees what the ones before it wrote.
+local state = {}
+
+local function read(key)
+  local full_at = state[key]
+  if full_at == nil then
+    full_at = tonumber(redis.call('GET', key))
+  end
+  if full_at == nil or full_at < now then
+    return now
+  end
+  return full_at
 end
 
-local reset_after = next_full_at - now
-redis.call('SET', KEYS[1], string.format('%.0f', next_full_at), 'PX', math.ceil(reset_after / 1000))
-return { 1, tokens - cost, 0, reset_after }
+for _ = 1, requests do
+  local deadline = tonumber(ARGV[arg])
+  local count = tonumber(ARGV[arg + 1])
+  arg = arg + 2
+  if deadline > 0 and now > deadline then
+    table.insert(reply, -1)
+    for _ = 1, count do
+      table.insert(reply, 0)
+      table.insert(reply, 0)
+      table.insert(reply, 0)
+    end
+    arg = arg + 4 * count
+    key_index = key_index + count
+  else
+    -- First pass: charge debts and see whether every bucket holds its cost, against what the request's own earlier
+    -- buckets would take (the same key twice costs twice).
+    local buckets = {}
+    local tentative = {}
+    local admitted = true
+    for b = 1, count do
+      local key = KEYS[key_index + b - 1]
+      local interval = tonumber(ARGV[arg])
+      local capacity = tonumber(ARGV[arg + 1])
+      local cost = tonumber(ARGV[arg + 2])
+      local debt = tonumber(ARGV[arg + 3])
+      arg = arg + 4
+      local window = capacity * interval
+      local full_at = tentative[key] or read(key)
+      if debt > 0 then
+        local owed = full_at + debt * interval
+        if owed > now + window then
+          owed = math.max(full_at, now + window)
+        end
+        if owed ~= full_at then
+          full_at = owed
+          state[key] = owed
+          store(key, owed, now)
+        end
+      end
+      local bucket = { key = key, interval = interval, window = window, cost = cost, full_at = full_at }
+      if cost > capacity then
+        bucket.retry = -1
+        admitted = false
+      else
+        local excess = full_at + cost * interval - now - window
+        if excess > 0 then
+          bucket.retry = excess
+          admitted = false
+        else
+          bucket.retry = 0
+        end
+      end
+      tentative[key] = full_at + cost * interval
+      buckets[b] = bucket
+    end
+    key_index = key_index + count
+
+    if admitted then
+      table.insert(reply, 1)
+      for b = 1, count do
+        local bucket = buckets[b]
+        local next_full_at = bucket.full_at + bucket.cost * bucket.interval
+        state[bucket.key] = next_full_at
+        table.insert(reply, tokens_at(next_full_at, now, bucket.interval, bucket.window))
+        table.insert(reply, 0)
+        table.insert(reply, next_full_at - now)
+      end
+      -- A key that comes up twice is written once, with the sum of both costs.
+      for b = 1, count do
+        local key = buckets[b].key
+        if tentative[key] ~= nil then
+          store(key, tentative[key], now)
+          tentative[key] = nil
+        end
+      end
+    else
+      table.insert(reply, 0)
+      for b = 1, count do
+        local bucket = buckets[b]
+        table.insert(reply, tokens_at(bucket.full_at, now, bucket.interval, bucket.window))
+        table.insert(reply, bucket.retry)
+        table.insert(reply, bucket.full_at - now)
+      end
+    end
+  end
+end
+return reply

@@ -70,6 +70,29 @@ public sealed class InMemoryTokenBucketStore : ITokenBucketStore, IDisposable
         }
     }
 
+    /// <summary>
+    /// Starts the bucket of <paramref name="partitionKey"/> as full again at <paramref name="fullAtMicroseconds"/>
+    /// (µs since the Unix epoch) instead of full now, unless this store already holds it.
+    /// </summary>
+    internal void Seed(TokenBucketPolicy policy, string partitionKey, long fullAtMicroseconds) =>
+        _buckets.TryAdd(new BucketId(policy.Name, BucketKey.Normalize(partitionKey)), new Cell { FullAt = fullAtMicroseconds });
+
+    /// <summary>Forgets the bucket of <paramref name="partitionKey"/>: it is full again.</summary>
+    internal void Forget(TokenBucketPolicy policy, string partitionKey)
+    {
+        if (_buckets.IsEmpty)
+        {
+            return;
+        }
+        var id = new BucketId(policy.Name, BucketKey.Normalize(partitionKey));
+        // Retired first, as the sweep does, so a decision racing with this one starts over on a fresh bucket.
+        if (_buckets.TryGetValue(id, out var cell) && Volatile.Read(ref cell.FullAt) is var fullAt && fullAt != Retired
+            && Interlocked.CompareExchange(ref cell.FullAt, Retired, fullAt) == fullAt)
+        {
+            _buckets.TryRemove(new KeyValuePair<BucketId, Cell>(id, cell));
+        }
+    }
+
     /// <summary>Removes every bucket that has refilled; it is indistinguishable from a bucket that never existed.</summary>
     public void RemoveIdleBuckets()
     {

@@ -1,3 +1,4 @@
+using System.Net;
 using StackExchange.Redis;
 
 namespace RateGuard.Stores;
@@ -8,7 +9,9 @@ namespace RateGuard.Stores;
 /// <remarks>
 /// The script is addressed by its SHA-1. When Redis does not know it (first use, <c>SCRIPT FLUSH</c>, a restart or
 /// a failover) the <c>NOSCRIPT</c> reply is answered by running the script text once with EVAL, which also loads it,
-/// so no decision is lost and later calls go back to EVALSHA.
+/// so no decision is lost and later calls go back to EVALSHA. The limiter adds a deadline to each call, on the
+/// server's clock, after which the script takes nothing: a call that its request stopped waiting for cannot take
+/// tokens when Redis finally runs it.
 /// </remarks>
 public sealed class RedisTokenBucketStore : ITokenBucketStore, IAsyncDisposable, IDisposable
 {
@@ -34,13 +37,15 @@ public sealed class RedisTokenBucketStore : ITokenBucketStore, IAsyncDisposable,
     /// Creates a store over a connection that is still being made, so the app can start while Redis is down: until
     /// it is made, every decision fails at once and the failure mode applies.
     /// </summary>
-    internal RedisTokenBucketStore(Task<IConnectionMultiplexer> redis, string keyPrefix, TimeProvider? clientClock, bool ownsConnection)
+    internal RedisTokenBucketStore(Task<IConnectionMultiplexer> redis, string keyPrefix, TimeProvider? clientClock, bool ownsConnection, string? endpoints = null)
     {
+        _endpoints = endpoints;
         if (!BucketKey.IsValidPrefix(keyPrefix))
         {
             throw new ArgumentException($"Key prefix '{keyPrefix}' is invalid: {TokenBucketPolicy.NameRule}", nameof(keyPrefix));
         }
         _redis = redis;
+        _redis.ContinueWith(static (t, state) => ((RedisTokenBucketStore)state!).Watch(t.Result), this, CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         _prefix = keyPrefix;
         _clientClock = clientClock;
         _ownsConnection = ownsConnection;
@@ -52,6 +57,12 @@ public sealed class RedisTokenBucketStore : ITokenBucketStore, IAsyncDisposable,
     /// <summary>The connection this store uses, or <see langword="null"/> while it is still being made.</summary>
     public IConnectionMultiplexer? Connection => _redis.IsCompletedSuccessfully ? _redis.Result : null;
 
+    /// <summary>Whether the script reads Redis's own clock (so deadlines can be given on it).</summary>
+    internal bool UsesServerClock => _clientClock is null;
+
+    /// <summary>The key prefix, the first segment of every key.</summary>
+    internal string Prefix => _prefix;
+
     /// <summary>The storage key of <paramref name="partitionKey"/> in the bucket of <paramref name="policy"/>.</summary>
     public string GetKey(TokenBucketPolicy policy, string partitionKey) => BucketKey.Compose(_prefix, policy.Name, partitionKey);
 
@@ -61,27 +72,147 @@ public sealed class RedisTokenBucketStore : ITokenBucketStore, IAsyncDisposable,
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(partitionKey);
         cancellationToken.ThrowIfCancellationRequested();
+        var reply = await DecideAsync(GetKey(policy, partitionKey), policy, deadline: 0, debt: 0).WaitAsync(cancellationToken).ConfigureAwait(false);
+        return reply.Decision;
+    }
 
-        RedisKey[] keys = [GetKey(policy, partitionKey)];
-        var args = _clientClock is null
-            ? policy.ServerClockArguments
-            : [policy.IntervalMicroseconds, policy.Capacity, policy.Cost, UnixClock.NowMicroseconds(_clientClock)];
+    /// <summary>
+    /// Sends one request for one bucket: the script takes <paramref name="debt"/>, then the policy's cost if the
+    /// bucket holds it, unless the server's clock is past <paramref name="deadline"/> (then nothing at all).
+    /// </summary>
+    internal Task<ScriptReply> DecideAsync(string storageKey, TokenBucketPolicy policy, long deadline, int debt, bool chargeOnly = false)
+    {
+        var args = TokenBucketScript.Arguments(policy, _clientClock is null ? null : UnixClock.NowMicroseconds(_clientClock), deadline, debt, chargeOnly);
+        return RunAsync(TokenBucketScript.Script, [storageKey], args, static result => TokenBucketScript.ParseOne(result));
+    }
+
+    /// <summary>Renews this instance's heartbeat (or removes it) and returns how many instances are alive.</summary>
+    internal Task<long> HeartbeatAsync(string instance, TimeSpan lasts, bool leave = false)
+    {
+        RedisValue now = _clientClock is null ? RedisValue.EmptyString : _clientClock.GetUtcNow().ToUnixTimeMilliseconds();
+        RedisValue[] args = [instance, (long)lasts.TotalMilliseconds, now, leave ? "leave" : RedisValue.EmptyString];
+        return RunAsync(InstancesScript, [$"{_prefix}:instances"], args, static result => (long)result);
+    }
+
+    internal static LuaScript InstancesScript { get; } = new("RateGuard.instances.lua");
+
+    private Task<T> RunAsync<T>(LuaScript script, RedisKey[] keys, RedisValue[] args, Func<RedisResult, T> parse)
+    {
         // While Redis is unreachable, fail before touching the connection: a call made while the client is
         // reconnecting can block its caller synchronously, where no time budget can reach it.
-        var connection = Connection is { IsConnected: true } connected ? connected
-            : throw new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, "Redis is not connected.", null, CommandStatus.WaitingToBeSent);
-        var database = connection.GetDatabase();
+        if (Connection is not { IsConnected: true } connection)
+        {
+            return Task.FromException<T>(new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, "Redis is not connected.", null, CommandStatus.WaitingToBeSent));
+        }
+        return Run(connection.GetDatabase(), script, keys, args, parse);
 
-        RedisResult result;
-        try
+        static async Task<T> Run(IDatabaseAsync database, LuaScript script, RedisKey[] keys, RedisValue[] args, Func<RedisResult, T> parse) =>
+            parse(await script.EvaluateAsync(database, keys, args).ConfigureAwait(false));
+    }
+
+    /// <summary>
+    /// The server that holds <paramref name="storageKey"/>, or <see langword="null"/> while that cannot be told
+    /// (no connection yet). One server without a cluster; on a cluster, the primary of the key's slot, remembered
+    /// per slot until the cluster says the slot moved.
+    /// </summary>
+    internal EndPoint? ServerOf(string storageKey)
+    {
+        if (Connection is not { } connection)
         {
-            result = await database.ScriptEvaluateAsync(TokenBucketScript.Sha1, keys, args).WaitAsync(cancellationToken).ConfigureAwait(false);
+            return null;
         }
-        catch (RedisServerException e) when (e.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
+        var slot = connection.HashSlot(storageKey);
+        if (slot < 0)
         {
-            result = await database.ScriptEvaluateAsync(TokenBucketScript.Text, keys, args).WaitAsync(cancellationToken).ConfigureAwait(false);
+            return _standalone ??= connection.GetEndPoints() is [var only] ? only : Lookup(connection, storageKey);
         }
-        return TokenBucketScript.Parse(result);
+        var slots = _slots ??= new EndPoint?[16384];
+        return Volatile.Read(ref slots[slot]) ?? (slots[slot] = Lookup(connection, storageKey));
+
+        static EndPoint? Lookup(IConnectionMultiplexer connection, string storageKey)
+        {
+            try
+            {
+                return connection.GetServer(storageKey).EndPoint;
+            }
+            catch (RedisException)
+            {
+                return null; // no server for it right now; the call itself will fail and say why
+            }
+        }
+    }
+
+    private readonly string? _endpoints;
+
+    /// <summary>The servers this store was told to use, for logs.</summary>
+    internal string Endpoints => _endpoints ?? (Connection is { } connection ? string.Join(",", connection.GetEndPoints().Select(Format)) : "Redis");
+
+    /// <summary>Calls <paramref name="connected"/> once, with the server's endpoint, when a connection is first made.</summary>
+    internal void WhenConnected(Action<string> connected)
+    {
+        var fired = 0;
+        void Fire(string endpoint)
+        {
+            if (Interlocked.Exchange(ref fired, 1) == 0)
+            {
+                connected(endpoint);
+            }
+        }
+        ServerRestored += endpoint => Fire(Format(endpoint));
+        _redis.ContinueWith(t =>
+        {
+            if (t.Result.IsConnected)
+            {
+                Fire(Endpoints);
+            }
+        }, CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    /// <summary>An endpoint as a person writes it: <c>host:port</c>.</summary>
+    internal static string Format(EndPoint endpoint) => endpoint switch
+    {
+        DnsEndPoint dns => $"{dns.Host}:{dns.Port}",
+        _ => endpoint.ToString() ?? "Redis",
+    };
+
+    private EndPoint? _standalone;
+    private EndPoint?[]? _slots;
+
+    /// <summary>Raised with a server's endpoint when its connection is lost.</summary>
+    internal event Action<EndPoint>? ServerLost;
+
+    /// <summary>Raised with a server's endpoint when its connection is made again.</summary>
+    internal event Action<EndPoint>? ServerRestored;
+
+    private void Watch(IConnectionMultiplexer connection)
+    {
+        connection.ConnectionFailed += (_, e) =>
+        {
+            if (e.ConnectionType == ConnectionType.Interactive && e.EndPoint is { } endpoint)
+            {
+                ServerLost?.Invoke(endpoint);
+            }
+        };
+        connection.ConnectionRestored += (_, e) =>
+        {
+            if (e.ConnectionType == ConnectionType.Interactive && e.EndPoint is { } endpoint)
+            {
+                ServerRestored?.Invoke(endpoint);
+            }
+        };
+        // A slot that moved, or a new view of the cluster, may put keys on another server.
+        connection.HashSlotMoved += (_, e) =>
+        {
+            if (_slots is { } slots && e.HashSlot >= 0 && e.HashSlot < slots.Length)
+            {
+                Volatile.Write(ref slots[e.HashSlot], null);
+            }
+        };
+        connection.ConfigurationChanged += (_, _) =>
+        {
+            _slots = null;
+            _standalone = null;
+        };
     }
 
     /// <inheritdoc />

@@ -14,7 +14,7 @@ public sealed class BreakerAndStoreFaultTests
     {
         var time = new FakeTimeProvider();
         var breaker = new CircuitBreaker(threshold: 1, TimeSpan.FromSeconds(1), time);
-        breaker.OnFailure();
+        breaker.OnFailure(time.GetTimestamp());
         Assert.False(breaker.TryEnter(out _));
 
         time.Advance(TimeSpan.FromSeconds(1));

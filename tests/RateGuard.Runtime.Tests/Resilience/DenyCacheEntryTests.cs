@@ -72,6 +72,7 @@ public sealed class DenyCacheEntryTests
 
         _time.Advance(TimeSpan.FromSeconds(30));
 
+        Assert.False(cache.TryReject(Policy.WithCost(11), "k", out _)); // trusted for a second: one request asks Redis
         Assert.True(cache.TryReject(Policy.WithCost(11), "k", out var decision));
         Assert.False(decision.CanEverBeAdmitted);
         Assert.Equal(TimeSpan.Zero, decision.ResetAfter);

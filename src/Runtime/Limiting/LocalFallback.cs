@@ -1,0 +1,180 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using RateGuard.Stores;
+
+namespace RateGuard.Limiting;
+
+/// <summary>
+/// The limits this process enforces on its own while Redis cannot decide: each at its share of the capacity and rate
+/// (one instance's, of however many share the limits), starting from what Redis last said of the bucket rather than
+/// from full, and keeping count of what it admitted so Redis can be charged for it when it returns.
+/// </summary>
+/// <remarks>
+/// Scaling both the capacity and the rate by 1/N keeps the time an empty bucket takes to fill, so a bucket whose Redis
+/// twin is full again at time <c>t</c> is seeded to be full again at <c>t</c> here too: it then holds its share of
+/// the tokens Redis held. On return, the tokens taken here are charged to the Redis bucket (with the next request for
+/// it, or in one batch), so no bucket gets a fresh burst at either switch.
+/// </remarks>
+internal sealed class LocalFallback(TimeProvider time) : IDisposable
+{
+    // Enough for every client of a busy app; beyond it, buckets new to the fallback start full.
+    private const int MaxRemembered = 100_000;
+
+    private readonly InMemoryTokenBucketStore _store = new(time);
+    // Weak keys: policies built per partition or per permit count (the RateLimiter adapter) come and go, and their
+    // scaled twins must go with them.
+    private readonly ConditionalWeakTable<TokenBucketPolicy, ScaledPolicy> _scaled = new();
+    // When each bucket that Redis last left short of full is full again, in µs of the wall clock.
+    private readonly ConcurrentDictionary<BucketIdentity, long> _lastSeen = new();
+    // Tokens admitted here per bucket, owed to Redis.
+    private readonly ConcurrentDictionary<BucketIdentity, Owed> _owed = new();
+    private long _lastSweep;
+    private int _learnedInstances;
+
+    /// <summary>Whether tokens admitted here are still owed to Redis.</summary>
+    public bool HasDebts => !_owed.IsEmpty;
+
+    /// <summary>How many instances share the limits: the configured count, else the one learned from Redis, else 1.</summary>
+    public int Instances(TokenBucketOptions options) => options.InstanceCount ?? Math.Max(1, Volatile.Read(ref _learnedInstances));
+
+    /// <summary>Takes the instance count that the heartbeats in Redis show.</summary>
+    public void Learn(long instances) => Volatile.Write(ref _learnedInstances, (int)Math.Clamp(instances, 1, int.MaxValue));
+
+    /// <summary>Remembers what Redis said of a bucket, to seed it here if Redis stops deciding.</summary>
+    public void Observe(TokenBucketPolicy policy, string key, RateLimitDecision decision)
+    {
+        // Redis decides this bucket again: its twin here is done with, and the next outage starts from what Redis says.
+        _store.Forget(policy, key);
+        var now = UnixClock.NowMicroseconds(time);
+        var fullAt = now + decision.ResetAfter.Ticks / TimeSpan.TicksPerMicrosecond;
+        if (fullAt <= now)
+        {
+            return;
+        }
+        var id = BucketIdentity.Of(policy, key);
+        if (_lastSeen.Count >= MaxRemembered && !_lastSeen.ContainsKey(id) && !SweepIfDue(now))
+        {
+            return;
+        }
+        _lastSeen[id] = fullAt;
+    }
+
+    /// <summary>Decides in this process, or <see langword="null"/> when the policy cannot be scaled to one instance's share.</summary>
+    public RateLimitDecision? Decide(TokenBucketPolicy policy, string key, int instances)
+    {
+        if (Scaled(policy, instances) is not { } scaled)
+        {
+            return null;
+        }
+        var id = BucketIdentity.Of(policy, key);
+        if (_lastSeen.TryRemove(id, out var fullAt))
+        {
+            var now = UnixClock.NowMicroseconds(time);
+            if (fullAt > now)
+            {
+                // The same share of the bucket's window is owed here as in Redis.
+                var debt = (long)((fullAt - now) * ((double)scaled.WindowMicroseconds / policy.WindowMicroseconds));
+                _store.Seed(scaled, key, now + debt);
+            }
+        }
+        var decision = _store.Acquire(scaled, key);
+        if (decision.IsAdmitted)
+        {
+            _owed.AddOrUpdate(id, static (_, a) => Owed.Of(a.Policy, a.Key, a.Policy.Cost), static (_, owed, a) => owed with { Tokens = owed.Tokens + a.Policy.Cost }, (Policy: policy, Key: key));
+        }
+        return decision;
+    }
+
+    /// <summary>Takes what this bucket owes, to be charged with the request that goes to Redis now.</summary>
+    public int TakeDebt(TokenBucketPolicy policy, string key) =>
+        !_owed.IsEmpty && _owed.TryRemove(BucketIdentity.Of(policy, key), out var owed) ? owed.Tokens : 0;
+
+    /// <summary>Owes <paramref name="tokens"/> again: the call that was to charge them failed.</summary>
+    public void ReturnDebt(TokenBucketPolicy policy, string key, int tokens)
+    {
+        if (tokens > 0)
+        {
+            _owed.AddOrUpdate(BucketIdentity.Of(policy, key), static (_, a) => Owed.Of(a.Policy, a.Key, a.Tokens), static (_, owed, a) => owed with { Tokens = owed.Tokens + a.Tokens }, (Policy: policy, Key: key, Tokens: tokens));
+        }
+    }
+
+    /// <summary>Takes every debt, to be charged in one go.</summary>
+    public List<Owed> TakeAllDebts()
+    {
+        var taken = new List<Owed>();
+        foreach (var id in _owed.Keys)
+        {
+            if (_owed.TryRemove(id, out var owed))
+            {
+                taken.Add(owed);
+            }
+        }
+        return taken;
+    }
+
+    // Each of N instances enforces 1/N of the limit while they cannot share it. The cost stays what it is: a capacity
+    // is never scaled below one request's cost, and a request that could never be admitted still cannot be. A
+    // policy that cannot be scaled (a window past the limit) gets the failure mode instead.
+    private TokenBucketPolicy? Scaled(TokenBucketPolicy policy, int instances)
+    {
+        if (instances <= 1)
+        {
+            return policy;
+        }
+        // The instance count changes: a twin scaled for another count is replaced.
+        if (_scaled.TryGetValue(policy, out var known) && known.Instances == instances)
+        {
+            return known.Policy;
+        }
+        var scaled = new ScaledPolicy(instances, Scale(policy, instances));
+        _scaled.AddOrUpdate(policy, scaled);
+        return scaled.Policy;
+    }
+
+    private static TokenBucketPolicy? Scale(TokenBucketPolicy policy, int instances)
+    {
+        try
+        {
+            var capacity = policy.Cost > policy.Capacity ? Math.Max(1, policy.Capacity / instances) : Math.Max(policy.Cost, policy.Capacity / instances);
+            return new TokenBucketPolicy(policy.Name, capacity, policy.Rate / instances, policy.Cost);
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
+    }
+
+    // Drops buckets that are full again, at most once a second. Returns whether there is room now.
+    private bool SweepIfDue(long now)
+    {
+        var last = Volatile.Read(ref _lastSweep);
+        if (now - last < 1_000_000 || Interlocked.CompareExchange(ref _lastSweep, now, last) != last)
+        {
+            return false;
+        }
+        foreach (var (id, fullAt) in _lastSeen)
+        {
+            if (fullAt <= now)
+            {
+                _lastSeen.TryRemove(new KeyValuePair<BucketIdentity, long>(id, fullAt));
+            }
+        }
+        return _lastSeen.Count < MaxRemembered;
+    }
+
+    public void Dispose() => _store.Dispose();
+
+    /// <summary>
+    /// Tokens admitted here for one client's bucket, and what is needed to charge them to Redis: the bucket's shape,
+    /// not the policy object, which may be one the app lets go of during the outage.
+    /// </summary>
+    public sealed record Owed(string Bucket, int Capacity, double Rate, string Key, int Tokens)
+    {
+        public static Owed Of(TokenBucketPolicy policy, string key, int tokens) => new(policy.Name, policy.Capacity, policy.Rate, key, tokens);
+
+        /// <summary>A policy of the bucket's shape.</summary>
+        public TokenBucketPolicy Policy => new(Bucket, Capacity, Rate);
+    }
+
+    private sealed record ScaledPolicy(int Instances, TokenBucketPolicy? Policy);
+}
