@@ -8,12 +8,13 @@ overload: the load app pinned to core 0, Redis and wrk on core 1, 3,000 connecti
 bucket of capacity 10 refilling at 1/s, with the deny cache on and off. Admitted requests are counted by wrk;
 decisions by result come from the app's own meter (GET /stats); warnings from its console log.
 """
-import argparse, os, re, signal, socket, subprocess, sys, threading, time, urllib.request
+import argparse, os, re, shutil, signal, socket, subprocess, sys, tempfile, threading, time, urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 APP = os.path.join(ROOT, "bench", "RateGuard.LoadApp", "bin", "Release", "net10.0", "RateGuard.LoadApp.dll")
 COUNT_LUA = os.path.join(ROOT, "bench", "count.lua")
 processes = []
+workdir = tempfile.mkdtemp(prefix="rateguard-faults-")
 
 
 def free_port():
@@ -43,10 +44,10 @@ def redis_cli(port, *args):
     return subprocess.run(["redis-cli", "-p", str(port), *map(str, args)], capture_output=True, text=True, timeout=30).stdout.strip()
 
 
-def start_redis(port, *extra, cpu=None):
+def start_redis(port, *extra, cpu=None, cwd=None):
     prefix = ["taskset", "-c", str(cpu)] if cpu is not None else []
     p = start(prefix + ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", *extra],
-              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd)
     deadline = time.time() + 10
     while redis_cli(port, "PING") != "PONG":
         if time.time() > deadline:
@@ -99,13 +100,24 @@ class App:
         stop(self.process)
 
 
-def wrk(url, duration, connections, threads=1, cpu=None):
+def start_wrk(url, duration, connections, threads=1, cpu=None, headers=()):
     prefix = ["taskset", "-c", str(cpu)] if cpu is not None else []
-    out = subprocess.run(prefix + ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "10s", "-s", COUNT_LUA, url],
-                         capture_output=True, text=True, timeout=duration + 60).stdout
+    extra = [a for h in headers for a in ("-H", h)]
+    return start(prefix + ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "10s", "-s", COUNT_LUA, *extra, url],
+                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+
+
+def finish_wrk(p, duration):
+    out = p.communicate(timeout=duration + 60)[0]
+    if p in processes:
+        processes.remove(p)
     statuses = dict((int(k), int(v)) for k, v in re.findall(r"(\d+)=(\d+)", re.search(r"^statuses.*$", out, re.M).group(0)))
     requests = int(re.search(r"(\d+) requests in", out).group(1))
     return requests, statuses
+
+
+def wrk(url, duration, connections, threads=1, cpu=None, headers=()):
+    return finish_wrk(start_wrk(url, duration, connections, threads, cpu, headers), duration)
 
 
 def overload(duration, connections=3000):
@@ -146,7 +158,206 @@ def overload(duration, connections=3000):
     return "\n".join(lines)
 
 
-SCENARIOS = {"overload": overload}
+def client_kill(duration, connections=64):
+    """CLIENT KILL TYPE normal every 4 s under load: each reset fails every call in flight at once."""
+    capacity, rate = 100, 100
+    duration = max(duration, 12)
+    redis_port = free_port()
+    redis = start_redis(redis_port)
+    app = App(f"--TokenBuckets:Redis=127.0.0.1:{redis_port}")
+    try:
+        for _ in range(3):
+            app.get("/plain")
+        redis_cli(redis_port, "FLUSHALL")
+        app.get("/stats", method="DELETE")
+        warnings_before = app.warnings()
+        began = time.time()
+        load = start_wrk(f"http://127.0.0.1:{app.port}/faults", duration, connections, threads=2, headers=["X-Client: kill"])
+        kills = 0
+        for at in range(2, duration - 1, 4):
+            time.sleep(max(0, began + at - time.time()))
+            redis_cli(redis_port, "CLIENT", "KILL", "TYPE", "normal")
+            kills += 1
+        requests, statuses = finish_wrk(load, duration)
+        elapsed = time.time() - began
+        stats = app.stats()
+        warnings = app.warnings() - warnings_before
+    finally:
+        app.stop()
+        stop(redis)
+    bound = capacity + rate * elapsed
+    admitted = statuses.get(200, 0)
+    failed_open = sum(n for (bucket, result), n in stats.items() if bucket != "store" and result == "failed_open")
+    print(f"  client kill: {admitted} admitted (bound {bound:.1f}), failed open {failed_open}; meter {sorted(stats.items())}", file=sys.stderr)
+    return "\n".join([
+        f"| CLIENT KILL TYPE normal | requests | admitted | exact bound | extra admissions | bucket capacity | failed open | 5xx | warnings logged |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"| {kills} kills in {elapsed:.0f} s, {connections} connections | {requests} | {admitted} | {bound:.1f} | {max(0, admitted - bound):.1f} | {capacity} | {failed_open} | "
+        f"{sum(n for s, n in statuses.items() if s >= 500)} | {warnings} |"])
+
+
+def cluster_kill(duration, connections=16):
+    """A 3-master cluster (with a replica each) under load on one bucket per master; SIGKILL one master mid-run."""
+    capacity, rate = 100, 100
+    duration = max(duration, 15)
+    ports = [free_port() for _ in range(6)]
+    nodes = [start_redis(p, "--cluster-enabled", "yes", "--cluster-node-timeout", "1500", "--cluster-require-full-coverage", "no", "--cluster-config-file", f"nodes-{p}.conf", cwd=workdir) for p in ports]
+    app = None
+    try:
+        subprocess.run(["redis-cli", "--cluster", "create", *[f"127.0.0.1:{p}" for p in ports], "--cluster-replicas", "1", "--cluster-yes"],
+                       check=True, capture_output=True, timeout=60)
+        wait_cluster_ok(ports)
+        masters = [p for p in ports if "role:master" in redis_cli(p, "INFO", "replication")]
+        # One client value per master: the bucket key's hash tag is the value, so its slot picks the master.
+        clients = {}
+        for n in range(10000):
+            value = f"c{n}"
+            slot = int(redis_cli(masters[0], "CLUSTER", "KEYSLOT", value))
+            owner = slot_owner(masters[0], slot)
+            if owner in masters and owner not in clients:
+                clients[owner] = value
+            if len(clients) == len(masters):
+                break
+        victim = masters[0]
+        replica_of_victim = next(p for p in ports if p not in masters and f"master_port:{victim}" in redis_cli(p, "INFO", "replication"))
+        app = App("--TokenBuckets:Redis=" + ",".join(f"127.0.0.1:{p}" for p in masters))
+        for _ in range(3):
+            app.get("/plain")
+        for p in masters:
+            redis_cli(p, "FLUSHALL")
+        began = time.time()
+        loads = {owner: start_wrk(f"http://127.0.0.1:{app.port}/faults", duration, connections, headers=[f"X-Client: {value}"]) for owner, value in clients.items()}
+        time.sleep(max(0, began + 5 - time.time()))
+        killed_at = time.time()
+        stop(nodes[ports.index(victim)])
+        promoted_at = None
+        while time.time() < began + duration:
+            if promoted_at is None and "role:master" in redis_cli(replica_of_victim, "INFO", "replication"):
+                promoted_at = time.time()
+            time.sleep(0.05)
+        results = {owner: finish_wrk(load, duration) for owner, load in loads.items()}
+        elapsed = time.time() - began
+        stats = app.stats()
+        if os.environ.get("FAULTS_LOG"):
+            print("".join(app.lines), file=sys.stderr)
+    finally:
+        if app is not None:
+            app.stop()
+        for node in nodes:
+            stop(node)
+    bound = capacity + rate * elapsed
+    lines = ["| bucket's master | requests | admitted | exact bound | admitted − bound | 5xx |", "|---|---:|---:|---:|---:|---:|"]
+    for owner, (requests, statuses) in results.items():
+        label = f"killed at {killed_at - began:.1f} s, replica promoted {promoted_at - killed_at:.1f} s later" if owner == victim and promoted_at else ("killed" if owner == victim else "healthy")
+        admitted = statuses.get(200, 0)
+        lines.append(f"| {label} | {requests} | {admitted} | {bound:.1f} | {admitted - bound:+.1f} | {sum(n for s, n in statuses.items() if s >= 500)} |")
+    print(f"  cluster: {lines[2:]}; meter {sorted(stats.items())}", file=sys.stderr)
+    return "\n".join(lines)
+
+
+async def timed_load(ports, path, duration, connections_per_port):
+    """Keep-alive GETs on every port for duration seconds; returns (monotonic time, status) of every response."""
+    import asyncio
+    results = []
+    stop_at = time.monotonic() + duration
+
+    async def client(port):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode()
+        while time.monotonic() < stop_at:
+            writer.write(request)
+            status_line = await reader.readline()
+            length = 0
+            while True:
+                line = await reader.readline()
+                if line in (b"\r\n", b""):
+                    break
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            await reader.readexactly(length)
+            results.append((time.monotonic(), int(status_line.split()[1])))
+        writer.close()
+
+    await asyncio.gather(*(client(p) for p in ports for _ in range(connections_per_port)))
+    return results
+
+
+def fallback(duration, instances=3, connections=8):
+    """Three instances with LocalFallback; Redis stopped with SIGSTOP for 5 s under load, then continued."""
+    import asyncio
+    capacity, rate = 100, 50
+    duration = max(duration, 15)
+    redis_port = free_port()
+    redis = start_redis(redis_port)
+    apps = []
+    try:
+        apps = [App(f"--TokenBuckets:Redis=127.0.0.1:{redis_port}", "--TokenBuckets:LocalFallback=true") for _ in range(instances)]
+        for app in apps:
+            app.get("/plain")
+        time.sleep(2)  # the heartbeats tell every instance how many there are
+        redis_cli(redis_port, "FLUSHALL")
+        began = time.monotonic()
+        switches = {}
+
+        def pause():
+            time.sleep(5)
+            switches["stop"] = time.monotonic()
+            os.kill(redis.pid, signal.SIGSTOP)
+            time.sleep(5)
+            switches["cont"] = time.monotonic()
+            os.kill(redis.pid, signal.SIGCONT)
+
+        pauser = threading.Thread(target=pause)
+        pauser.start()
+        responses = asyncio.run(timed_load([a.port for a in apps], "/shared", duration, connections))
+        pauser.join()
+        elapsed = time.monotonic() - began
+        stats = [a.stats() for a in apps]
+        learned = [a.warnings() for a in apps]
+    finally:
+        for app in apps:
+            app.stop()
+        try:
+            os.kill(redis.pid, signal.SIGCONT)
+        except ProcessLookupError:
+            pass
+        stop(redis)
+    admitted = [t for t, status in responses if status == 200]
+    bound = capacity + rate * elapsed
+    window = 0.2
+    after = {name: sum(1 for t in admitted if at <= t < at + window) for name, at in switches.items()}
+    # The most admitted in any 200 ms window starting within a second of each switch.
+    worst = {name: max(sum(1 for t in admitted if start <= t < start + window) for start in [at + i * 0.01 for i in range(100)]) for name, at in switches.items()}
+    fallback_admitted = sum(n for st in stats for (b, r), n in st.items() if r == "fallback_admitted")
+    print(f"  fallback: {len(admitted)} admitted of {len(responses)} (bound {bound:.1f}); after switches {after}, worst 200 ms {worst}; meter {stats}", file=sys.stderr)
+    return "\n".join([
+        "| instances | requests | admitted | exact bound | admitted / bound | admitted locally | in the 200 ms after the stop | after the continue | most in any 200 ms within 1 s of a switch | capacity | 5xx |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"| {instances} | {len(responses)} | {len(admitted)} | {bound:.1f} | {len(admitted) / bound:.3f} | {fallback_admitted} | {after['stop']} | {after['cont']} | "
+        f"{max(worst.values())} | {capacity} | {sum(1 for _, s in responses if s >= 500)} |"])
+
+
+def wait_cluster_ok(ports):
+    deadline = time.time() + 30
+    while not all("cluster_state:ok" in redis_cli(p, "CLUSTER", "INFO") for p in ports):
+        if time.time() > deadline:
+            raise RuntimeError("the cluster did not reach cluster_state:ok")
+        time.sleep(0.1)
+
+
+def slot_owner(port, slot):
+    for line in redis_cli(port, "CLUSTER", "NODES").splitlines():
+        parts = line.split()
+        if "master" not in parts[2]:
+            continue
+        for part in parts[8:]:
+            low, _, high = part.partition("-")
+            if low.isdigit() and int(low) <= slot <= int(high or low):
+                return int(parts[1].split(":")[1].split("@")[0])
+    return None
+
+
+SCENARIOS = {"overload": overload, "client-kill": client_kill, "cluster": cluster_kill, "fallback": fallback}
 
 
 def main():
@@ -178,3 +389,4 @@ if __name__ == "__main__":
     finally:
         for p in list(processes):
             stop(p)
+        shutil.rmtree(workdir, ignore_errors=True)

@@ -58,7 +58,16 @@ app.MapGet("/aspnet", () => "pong").RequireRateLimiting("tb");
 app.MapGet("/rg", [TokenBucket(capacity: 1_000_000_000, rate: 1_000_000)] () => "pong");
 app.MapGet("/hot", [TokenBucket(capacity: 10, rate: 1)] () => "pong");
 app.MapGet("/acc", [TokenBucket(capacity: 100, rate: 50, Key = "global")] () => "pong");
+// The fault harness: one bucket per client (X-Client) that load keeps drained, so every fault shows in the count.
+app.MapGet("/faults", [TokenBucket(capacity: 100, rate: 100, Key = "header:X-Client")] () => "pong");
 app.MapGet("/seed", () => "pong");
+// The fallback scenario: one global bucket shared by every instance, answered with a Content-Length so the
+// harness's own client can read responses back to back.
+app.MapGet("/shared", static context =>
+{
+    context.Response.ContentLength = 4;
+    return context.Response.WriteAsync("pong");
+}).WithMetadata(new TokenBucketAttribute(capacity: 100, rate: 50) { Key = "global" });
 app.MapGet("/stats", () => counts.Report());
 app.MapDelete("/stats", () => counts.Clear());
 app.MapGet("/seed-acc", () => "pong");

@@ -133,9 +133,9 @@ public sealed class RedisTokenBucketStore : ITokenBucketStore, IAsyncDisposable,
         {
             try
             {
-                return connection.GetServer(storageKey).EndPoint;
+                return connection.GetServer((RedisKey)storageKey).EndPoint;
             }
-            catch (RedisException)
+            catch (Exception e) when (e is RedisException or ArgumentException or InvalidOperationException)
             {
                 return null; // no server for it right now; the call itself will fail and say why
             }
