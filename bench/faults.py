@@ -201,7 +201,7 @@ def cluster_kill(duration, connections=16):
     capacity, rate = 100, 100
     duration = max(duration, 15)
     ports = [free_port() for _ in range(6)]
-    nodes = [start_redis(p, "--cluster-enabled", "yes", "--cluster-node-timeout", "1500", "--cluster-require-full-coverage", "no", "--cluster-config-file", f"nodes-{p}.conf", cwd=workdir) for p in ports]
+    nodes = [start_redis(p, "--cluster-enabled", "yes", "--cluster-node-timeout", "1500", "--cluster-require-full-coverage", "no", "--repl-diskless-sync-delay", "0", "--cluster-config-file", f"nodes-{p}.conf", cwd=workdir) for p in ports]
     app = None
     try:
         subprocess.run(["redis-cli", "--cluster", "create", *[f"127.0.0.1:{p}" for p in ports], "--cluster-replicas", "1", "--cluster-yes"],
@@ -339,7 +339,8 @@ def fallback(duration, instances=3, connections=8):
 
 def wait_cluster_ok(ports):
     deadline = time.time() + 30
-    while not all("cluster_state:ok" in redis_cli(p, "CLUSTER", "INFO") for p in ports):
+    while not all("cluster_state:ok" in redis_cli(p, "CLUSTER", "INFO")
+                  and any(s in redis_cli(p, "INFO", "replication") for s in ("role:master", "master_link_status:up")) for p in ports):
         if time.time() > deadline:
             raise RuntimeError("the cluster did not reach cluster_state:ok")
         time.sleep(0.1)

@@ -15,6 +15,12 @@ public sealed class TokenBucketOptions
     /// </summary>
     public string? Redis { get; set; }
 
+    /// <summary>
+    /// A CA certificate file (PEM or DER) that the Redis server's TLS certificate must be issued by, for servers whose
+    /// certificates the machine does not already trust. Used with <c>ssl=true</c> in <see cref="Redis"/>.
+    /// </summary>
+    public string? RedisCaCertificate { get; set; }
+
     /// <summary>The first segment of every Redis key. Letters, digits and <c>. _ - /</c>.</summary>
     public string KeyPrefix { get; set; } = DefaultKeyPrefix;
 

@@ -12,6 +12,10 @@ internal sealed class TokenBucketOptionsValidator : IValidateOptions<TokenBucket
         {
             (failures ??= []).Add($"TokenBuckets:Redis cannot be used: {problem}");
         }
+        if (!string.IsNullOrWhiteSpace(options.RedisCaCertificate) && !File.Exists(options.RedisCaCertificate))
+        {
+            (failures ??= []).Add($"TokenBuckets:RedisCaCertificate '{options.RedisCaCertificate}' is not a file.");
+        }
         if (!BucketKey.IsValidPrefix(options.KeyPrefix))
         {
             (failures ??= []).Add($"TokenBuckets:KeyPrefix '{options.KeyPrefix}' is invalid: {TokenBucketPolicy.NameRule}");

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace RateGuard.Testing;
@@ -85,11 +86,35 @@ public sealed class RedisServer : IDisposable
         return Encoding.UTF8.GetString(buffer, 0, read);
     }
 
+    /// <summary>The server's process id.</summary>
+    public int ProcessId => _process.Id;
+
+    /// <summary>Freezes the server (SIGSTOP): connections stay open and nothing is answered, as on a hung host.</summary>
+    public void Pause() => Signal(SigStop);
+
+    /// <summary>Lets a paused server go on (SIGCONT).</summary>
+    public void Resume() => Signal(SigCont);
+
+    private const int SigStop = 19;
+    private const int SigCont = 18;
+
+    private void Signal(int signal)
+    {
+        if (!_process.HasExited && kill(_process.Id, signal) != 0)
+        {
+            throw new InvalidOperationException($"kill({_process.Id}, {signal}) failed with errno {Marshal.GetLastPInvokeError()}.");
+        }
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int signal);
+
     /// <summary>Kills the server at once, as a crash would (SIGKILL).</summary>
     public void Kill()
     {
         if (!_process.HasExited)
         {
+            Signal(SigCont); // a paused server would not die until it runs again
             _process.Kill(entireProcessTree: true);
             _process.WaitForExit(5000);
         }

@@ -59,6 +59,8 @@ public static class TokenBucketServiceCollectionExtensions
 
     private static ITokenBucketStore CreateStore(IServiceProvider services)
     {
+        // Reading the options validates them: a TokenBuckets:Redis that names no usable endpoint throws here, before
+        // anything connects, rather than leaving every limit on its failure mode for good.
         var options = services.GetRequiredService<IOptions<TokenBucketOptions>>().Value;
         var time = services.GetRequiredService<TimeProvider>();
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("RateGuard");
@@ -66,12 +68,11 @@ public static class TokenBucketServiceCollectionExtensions
 
         if (!string.IsNullOrWhiteSpace(options.Redis))
         {
-            if (RedisConfiguration.Problem(options.Redis) is { } problem)
-            {
-                // Before anything connects: an endpoint that can never work would leave every limit failing for good.
-                throw new OptionsValidationException(Microsoft.Extensions.Options.Options.DefaultName, typeof(TokenBucketOptions), [$"TokenBuckets:Redis cannot be used: {problem}"]);
-            }
             var configuration = ConfigurationOptions.Parse(options.Redis);
+            if (!string.IsNullOrWhiteSpace(options.RedisCaCertificate))
+            {
+                configuration.TrustIssuer(options.RedisCaCertificate);
+            }
             // The app must start, and fail by its configured rules, while Redis is unreachable: connect in the
             // background, fail commands at once while disconnected (a queued command would still take tokens after
             // its request had moved on), and reconnect quickly once Redis is back.

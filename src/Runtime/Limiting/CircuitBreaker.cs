@@ -46,7 +46,10 @@ internal sealed class CircuitBreaker(int threshold, TimeSpan breakDuration, Time
         }
     }
 
-    /// <summary>Raised with the new state when the circuit opens or closes.</summary>
+    /// <summary>
+    /// Raised with the new state when the circuit opens after being closed, or closes. A probe that fails opens it
+    /// again without a word: that is no news.
+    /// </summary>
     public event Action<CircuitState>? Changed;
 
     /// <summary>
@@ -116,8 +119,9 @@ internal sealed class CircuitBreaker(int threshold, TimeSpan breakDuration, Time
             }
             var now = time.GetTimestamp();
             _lastFailureAt = now;
-            opened = _state == (int)CircuitState.HalfOpen || (_state == (int)CircuitState.Closed && ++_failures >= threshold);
-            if (opened)
+            var reopened = _state == (int)CircuitState.HalfOpen;
+            opened = _state == (int)CircuitState.Closed && ++_failures >= threshold;
+            if (opened || reopened)
             {
                 _state = (int)CircuitState.Open;
                 Volatile.Write(ref _openedAt, now);

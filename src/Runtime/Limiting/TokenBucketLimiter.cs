@@ -328,9 +328,10 @@ internal sealed class TokenBucketLimiter : IDisposable
     };
 
     // Waits for the reply until the budget ends, and past it for as long as this process is too busy to have read it:
-    // while work waits in the thread pool's queue, the reply may be waiting too (in a socket, behind that work, or for
-    // the reader thread to get a turn), so the wait goes on a step at a time, up to LongestWait budgets in all. A process
-    // that keeps up has nothing queued, and then no reply within the budget means Redis did not answer in time.
+    // while work waits in the thread pool's queue, or this wait's own wake-up comes late, the reply may be waiting too
+    // (in a socket, behind that work, or for the reader thread to get a turn), so the wait goes on a step at a time, up
+    // to LongestWait budgets in all. A process that keeps up wakes on time with nothing queued, and then no reply
+    // within the budget means Redis did not answer in time.
     private async Task<ScriptReply> WaitAsync(Task<ScriptReply> call, long budgetEnd, long longest, TokenBucketOptions options, CancellationToken cancellationToken)
     {
         var until = budgetEnd;
@@ -344,10 +345,12 @@ internal sealed class TokenBucketLimiter : IDisposable
             }
             catch (TimeoutException) when (!call.IsCompleted)
             {
+                // Behind: work is queuing, or this wake-up itself came late (threads held elsewhere).
                 var now = _time.GetTimestamp();
-                if (now < longest && IsBehind)
+                var step = options.Timeout / 4;
+                if (now < longest && (IsBehind || _time.GetElapsedTime(until, now) > step))
                 {
-                    until = now + Ticks(options.Timeout / 4);
+                    until = now + Ticks(step);
                     continue;
                 }
                 Observe(call);

@@ -39,7 +39,8 @@ internal static partial class RedisScriptProbe
         }
         catch (RedisServerException e)
         {
-            var missing = Missing(e.Message, store.Prefix);
+            // Inside a script Redis says only that some command was refused: find out which, one at a time.
+            var missing = await RefusedCommandsAsync(database, key, store.Prefix, heartbeat, timeout).ConfigureAwait(false) ?? Missing(e.Message, store.Prefix);
             Log.ScriptCannotRun(logger, endpoint, missing, e.Message);
             return missing;
         }
@@ -47,6 +48,57 @@ internal static partial class RedisScriptProbe
         {
             return null; // not a permission problem; requests will say what it is
         }
+    }
+
+    // Each command the scripts call, alone in a script of its own, on the keys the scripts use.
+    private static readonly (string Command, string Script, bool Heartbeat)[] s_commands =
+    [
+        ("TIME", "return redis.call('TIME')", false),
+        ("GET", "return redis.call('GET', KEYS[1])", false),
+        ("SET", "return redis.call('SET', KEYS[1], '0', 'PX', 1)", false),
+        ("ZADD", "return redis.call('ZADD', KEYS[2], 0, 'probe')", true),
+        ("ZREM", "return redis.call('ZREM', KEYS[2], 'probe')", true),
+        ("ZREMRANGEBYSCORE", "return redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', 0)", true),
+        ("ZCARD", "return redis.call('ZCARD', KEYS[2])", true),
+        ("PEXPIRE", "return redis.call('PEXPIRE', KEYS[2], 1000)", true),
+    ];
+
+    private static async Task<string?> RefusedCommandsAsync(IDatabaseAsync database, RedisKey key, string prefix, bool heartbeat, TimeSpan timeout)
+    {
+        var refused = new List<string>();
+        foreach (var (command, script, forHeartbeat) in s_commands)
+        {
+            if (forHeartbeat && !heartbeat)
+            {
+                continue;
+            }
+            try
+            {
+                await database.ScriptEvaluateAsync(script, [key, $"{prefix}:instances"]).WaitAsync(timeout).ConfigureAwait(false);
+            }
+            catch (RedisServerException e) when (e.Message.StartsWith("NOPERM", StringComparison.Ordinal) && e.Message.Contains("keys", StringComparison.OrdinalIgnoreCase))
+            {
+                return $"the user may not access the keys '{prefix}:*'";
+            }
+            catch (RedisServerException e) when (e.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal) || e.Message.Contains("'eval'", StringComparison.OrdinalIgnoreCase))
+            {
+                return null; // EVAL itself is refused: the original reply says so
+            }
+            catch (RedisServerException)
+            {
+                refused.Add(command);
+            }
+            catch (Exception e) when (e is RedisException or TimeoutException)
+            {
+                return null;
+            }
+        }
+        return refused.Count switch
+        {
+            0 => null,
+            1 => $"the user may not run the {refused[0]} command, which the scripts call",
+            _ => $"the user may not run the {string.Join(", ", refused)} commands, which the scripts call",
+        };
     }
 
     /// <summary>What a Redis error says is missing, in words an operator can act on.</summary>

@@ -11,18 +11,25 @@ namespace RateGuard.Runtime.Tests.Cluster;
 public sealed class RedisCluster : IDisposable
 {
     public RedisCluster()
+        : this(replicas: 0)
+    {
+    }
+
+    /// <summary>Three primaries, each with <paramref name="replicas"/> replicas, started with <paramref name="extraArguments"/>.</summary>
+    public RedisCluster(int replicas, params string[] extraArguments)
     {
         var started = new List<RedisServer>();
         Nodes = [];
         try
         {
             // One at a time inside the try, so a node that fails to start does not leave the others running.
-            for (var i = 0; i < 3; i++)
+            for (var i = 0; i < 3 * (1 + replicas); i++)
             {
-                started.Add(RedisServer.Start("--cluster-enabled", "yes", "--cluster-node-timeout", "5000"));
+                // A replica's first sync starts at once rather than after the default 5 s wait for more replicas.
+                started.Add(RedisServer.Start(["--cluster-enabled", "yes", "--cluster-node-timeout", "5000", "--repl-diskless-sync-delay", "0", .. extraArguments]));
             }
             Nodes = [.. started];
-            RedisCli(["--cluster", "create", .. Nodes.Select(n => $"127.0.0.1:{n.Port}"), "--cluster-replicas", "0", "--cluster-yes"]);
+            RedisCli(["--cluster", "create", .. Nodes.Select(n => $"127.0.0.1:{n.Port}"), "--cluster-replicas", replicas.ToString(), "--cluster-yes"]);
             WaitUntilOk();
             Connection = ConnectionMultiplexer.Connect(Configuration);
         }
@@ -40,6 +47,29 @@ public sealed class RedisCluster : IDisposable
     public RedisServer[] Nodes { get; }
 
     public string Configuration => string.Join(",", Nodes.Select(n => $"127.0.0.1:{n.Port}")) + ",allowAdmin=true";
+
+    /// <summary>The node that serves <paramref name="slot"/> as primary now.</summary>
+    public RedisServer PrimaryOf(int slot)
+    {
+        foreach (var line in Nodes[0].Command("CLUSTER", "NODES").Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var parts = line.Trim().Split(' ');
+            if (parts.Length < 8 || !parts[2].Contains("master", StringComparison.Ordinal))
+            {
+                continue;
+            }
+            foreach (var range in parts.Skip(8))
+            {
+                var bounds = range.Split('-');
+                if (int.TryParse(bounds[0], out var low) && slot >= low && slot <= int.Parse(bounds[^1]))
+                {
+                    var port = int.Parse(parts[1].Split(':')[1].Split('@')[0]);
+                    return Nodes.Single(n => n.Port == port);
+                }
+            }
+        }
+        throw new InvalidOperationException($"No primary serves slot {slot}.");
+    }
 
     public ConnectionMultiplexer Connection { get; } = null!;
 
@@ -73,7 +103,10 @@ public sealed class RedisCluster : IDisposable
     private void WaitUntilOk()
     {
         var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!Nodes.All(n => n.Command("CLUSTER", "INFO").Contains("cluster_state:ok")))
+        // Until every node says ok and every replica has synced (a replica that never did cannot take over), a failover
+        // test could start too early.
+        while (!Nodes.All(n => n.Command("CLUSTER", "INFO").Contains("cluster_state:ok")
+            && n.Command("INFO", "replication") is var replication && (replication.Contains("role:master") || replication.Contains("master_link_status:up"))))
         {
             if (DateTime.UtcNow > deadline)
             {

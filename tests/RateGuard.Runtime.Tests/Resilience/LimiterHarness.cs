@@ -1,5 +1,8 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
+using RateGuard.Stores;
 using RateGuard.Diagnostics;
 using RateGuard.Limiting;
 using StackExchange.Redis;
@@ -12,9 +15,26 @@ public sealed class LimiterHarness : IDisposable
     private readonly ServiceProvider _services;
 
     public LimiterHarness(IConnectionMultiplexer redis, Action<TokenBucketOptions>? configure = null)
+        : this(services => services.AddSingleton(redis), configure)
     {
-        var services = new ServiceCollection().AddLogging();
-        services.AddSingleton(redis);
+    }
+
+    /// <summary>A limiter that makes its own connection from <c>TokenBuckets:Redis</c>, as an app configured that way does.</summary>
+    public LimiterHarness(Action<TokenBucketOptions> configure, TimeProvider? time = null)
+        : this(services =>
+        {
+            if (time is not null)
+            {
+                services.AddSingleton(time);
+            }
+        }, configure)
+    {
+    }
+
+    private LimiterHarness(Action<IServiceCollection> register, Action<TokenBucketOptions>? configure)
+    {
+        var services = new ServiceCollection().AddLogging(logging => logging.AddFakeLogging());
+        register(services);
         // A generous budget unless a test sets its own: these tests are about decisions, and a loaded machine must not
         // turn them into failure-mode answers.
         services.AddTokenBuckets(o =>
@@ -28,6 +48,24 @@ public sealed class LimiterHarness : IDisposable
         Decisions = new MetricCollector<long>(meters, TokenBucketMetrics.MeterName, TokenBucketMetrics.DecisionsInstrument);
         StoreDurations = new MetricCollector<double>(meters, TokenBucketMetrics.MeterName, TokenBucketMetrics.StoreDurationInstrument);
         Breaker = new MetricCollector<int>(meters, TokenBucketMetrics.MeterName, TokenBucketMetrics.BreakerStateInstrument);
+        Logs = _services.GetRequiredService<FakeLogCollector>();
+    }
+
+    /// <summary>Everything the limiter logged.</summary>
+    public FakeLogCollector Logs { get; }
+
+    internal RedisTokenBucketStore RedisStore => (RedisTokenBucketStore)Limiter.Store;
+
+    /// <summary>Waits until the limiter's own connection is made.</summary>
+    public async Task ConnectedAsync()
+    {
+        await RedisStore.Connecting;
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (RedisStore.Connection is not { IsConnected: true })
+        {
+            Assert.True(DateTime.UtcNow < deadline, "The limiter's connection was not made within 10 s.");
+            await Task.Delay(20);
+        }
     }
 
     internal TokenBucketLimiter Limiter { get; }
