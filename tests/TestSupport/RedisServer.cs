@@ -182,7 +182,8 @@ public sealed class RedisServer : IDisposable
             }
             try
             {
-                if (Command("PING").StartsWith("+PONG", StringComparison.Ordinal))
+                // A server with a password answers NOAUTH: it is up all the same.
+                if (Command("PING") is var reply && (reply.StartsWith("+PONG", StringComparison.Ordinal) || reply.StartsWith("-NOAUTH", StringComparison.Ordinal)))
                 {
                     return;
                 }

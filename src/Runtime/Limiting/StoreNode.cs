@@ -11,6 +11,7 @@ internal sealed class StoreNode(string name, CircuitBreaker breaker)
     private const long Up = long.MaxValue;
 
     private long _downSince = Up;
+    private long _lastReply = long.MinValue;
 
     /// <summary>The server's endpoint, or a name for a store that is not Redis, for logs and metrics.</summary>
     public string Name { get; } = name;
@@ -22,6 +23,18 @@ internal sealed class StoreNode(string name, CircuitBreaker breaker)
 
     /// <summary>Summarises repeated failures, so a flood of them is a few log lines, not one per request.</summary>
     public FailureLog Failures { get; } = new();
+
+    /// <summary>When this process last saw a reply from the server (a timestamp), or <see cref="long.MinValue"/>.</summary>
+    public long LastReply => Volatile.Read(ref _lastReply);
+
+    /// <summary>Notes a reply seen at <paramref name="timestamp"/>.</summary>
+    public void Replied(long timestamp)
+    {
+        if (timestamp > Volatile.Read(ref _lastReply))
+        {
+            Volatile.Write(ref _lastReply, timestamp); // a race may keep an older one: close enough for "recently"
+        }
+    }
 
     /// <summary>Marks the connection lost at <paramref name="timestamp"/>.</summary>
     public void Lost(long timestamp) => Interlocked.CompareExchange(ref _downSince, timestamp, Up);

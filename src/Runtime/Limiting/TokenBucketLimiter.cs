@@ -31,7 +31,7 @@ namespace RateGuard.Limiting;
 internal sealed class TokenBucketLimiter : IDisposable
 {
     /// <summary>How many budgets a call may wait in all while this process is too busy to read its reply.</summary>
-    public const int LongestWait = 10;
+    public const int LongestWait = 20;
 
     // Work items waiting in the thread pool that mean this process is behind, not merely busy.
     private static readonly int s_busyQueue = Math.Max(16, 4 * Environment.ProcessorCount);
@@ -121,6 +121,9 @@ internal sealed class TokenBucketLimiter : IDisposable
     public IEnumerable<(string Server, CircuitState State)> Circuits =>
         _nodes.IsEmpty ? [(_storeNode.Name, _storeNode.Breaker.State)] : _nodes.Values.Select(n => (n.Name, n.Breaker.State));
 
+    /// <summary>How many instances the local fallback divides each limit among: configured, learned from Redis, or 1.</summary>
+    public int FallbackInstances => _fallback?.Instances(_options) ?? _options.InstanceCount ?? 1;
+
     /// <summary>Whether decisions complete synchronously (the in-memory store), so a synchronous caller may ask.</summary>
     public bool DecidesSynchronously => !_remote;
 
@@ -206,6 +209,7 @@ internal sealed class TokenBucketLimiter : IDisposable
         {
             var reply = await DecideAsync(node, storageKey, policy, key, debt, sentAt, options, cancellationToken).ConfigureAwait(false);
             var seen = _time.GetTimestamp();
+            node.Replied(seen);
             node.Breaker.OnSuccess(); // an answer, however late, says the server is there
             if (reply.ServerNow > 0)
             {
@@ -284,7 +288,7 @@ internal sealed class TokenBucketLimiter : IDisposable
             ScriptReply reply;
             try
             {
-                reply = await WaitAsync(call, budgetEnd, longest, options, cancellationToken).ConfigureAwait(false);
+                reply = await WaitAsync(call, node, budgetEnd, longest, options, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (storageKey is not null && IsTransient(e) && CanRetry(node, budgetEnd, budget))
             {
@@ -327,12 +331,12 @@ internal sealed class TokenBucketLimiter : IDisposable
         _ => false,
     };
 
-    // Waits for the reply until the budget ends, and past it for as long as this process is too busy to have read it:
-    // while work waits in the thread pool's queue, or this wait's own wake-up comes late, the reply may be waiting too
-    // (in a socket, behind that work, or for the reader thread to get a turn), so the wait goes on a step at a time, up
-    // to LongestWait budgets in all. A process that keeps up wakes on time with nothing queued, and then no reply
-    // within the budget means Redis did not answer in time.
-    private async Task<ScriptReply> WaitAsync(Task<ScriptReply> call, long budgetEnd, long longest, TokenBucketOptions options, CancellationToken cancellationToken)
+    // Waits for the reply until the budget ends, and past it while the reply is plausibly on its way: while this process
+    // is too busy to have read it (work waits in the thread pool's queue, or this wait's own wake-up comes late), or while
+    // the server keeps answering the calls in front of it. The wait goes on a step at a time, up to LongestWait budgets
+    // in all. A server that stopped answering, seen by a process that keeps up, gets no more than the budget (a call
+    // sent just before a hang, up to twice that).
+    private async Task<ScriptReply> WaitAsync(Task<ScriptReply> call, StoreNode node, long budgetEnd, long longest, TokenBucketOptions options, CancellationToken cancellationToken)
     {
         var until = budgetEnd;
         while (true)
@@ -345,10 +349,13 @@ internal sealed class TokenBucketLimiter : IDisposable
             }
             catch (TimeoutException) when (!call.IsCompleted)
             {
-                // Behind: work is queuing, or this wake-up itself came late (threads held elsewhere).
+                // Behind: work is queuing, or this wake-up itself came late (threads held elsewhere). Or the server is
+                // answering: it replied within a budget's time, so it is working through the calls in front of this
+                // one, in order; a server that hung answers nothing, and gets no more time.
                 var now = _time.GetTimestamp();
                 var step = options.Timeout / 4;
-                if (now < longest && (IsBehind || _time.GetElapsedTime(until, now) > step))
+                var answering = node.LastReply != long.MinValue && _time.GetElapsedTime(node.LastReply, now) < options.Timeout;
+                if (now < longest && (IsBehind || answering || _time.GetElapsedTime(until, now) > step))
                 {
                     until = now + Ticks(step);
                     continue;

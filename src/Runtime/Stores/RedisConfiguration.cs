@@ -30,7 +30,7 @@ internal static class RedisConfiguration
                 }
                 continue; // options are checked by StackExchange.Redis below
             }
-            if (EndPointCollection.TryParse(part) is not { } endpoint || !IsUsable(endpoint))
+            if (Parse(part) is not { } endpoint || !IsUsable(endpoint))
             {
                 return $"'{part}' is not an endpoint: write host:port, with a host name or an IP address and a port from 1 to 65535.";
             }
@@ -49,6 +49,18 @@ internal static class RedisConfiguration
             return e.Message;
         }
         return null;
+    }
+
+    private static EndPoint? Parse(string part)
+    {
+        try
+        {
+            return EndPointCollection.TryParse(part);
+        }
+        catch (ArgumentException)
+        {
+            return null; // a port out of range, for one
+        }
     }
 
     private static bool IsUsable(EndPoint endpoint) => endpoint switch

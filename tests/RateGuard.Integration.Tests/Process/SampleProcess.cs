@@ -31,6 +31,9 @@ public sealed class SampleProcess : IAsyncDisposable
 
     public int Port { get; }
 
+    /// <summary>The process id, to pin it to a core.</summary>
+    public int ProcessId => _process.Id;
+
     public Uri BaseAddress => new($"http://127.0.0.1:{Port}");
 
     public HttpClient Client { get; }

@@ -17,7 +17,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
     {
         // Without full coverage required, the other primaries keep serving their slots while one range has no primary:
         // that is the cluster setting the README asks for.
-        using var cluster = new RedisCluster(replicas: 1, "--cluster-node-timeout", "1500", "--cluster-require-full-coverage", "no");
+        using var cluster = RedisCluster.Start(replicas: 1, "--cluster-node-timeout", "1500", "--cluster-require-full-coverage", "no");
         using var harness = new LimiterHarness(o =>
         {
             o.Redis = string.Join(",", cluster.Nodes.Select(n => $"127.0.0.1:{n.Port}"));

@@ -11,12 +11,14 @@ namespace RateGuard.Runtime.Tests.Cluster;
 public sealed class RedisCluster : IDisposable
 {
     public RedisCluster()
-        : this(replicas: 0)
+        : this(replicas: 0, [])
     {
     }
 
     /// <summary>Three primaries, each with <paramref name="replicas"/> replicas, started with <paramref name="extraArguments"/>.</summary>
-    public RedisCluster(int replicas, params string[] extraArguments)
+    public static RedisCluster Start(int replicas, params string[] extraArguments) => new(replicas, extraArguments);
+
+    private RedisCluster(int replicas, string[] extraArguments)
     {
         var started = new List<RedisServer>();
         Nodes = [];
