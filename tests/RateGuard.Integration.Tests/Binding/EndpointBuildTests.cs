@@ -54,15 +54,20 @@ public sealed class EndpointBuildTests
     public async Task Mvc_actions_are_built_once_per_endpoint_and_matched_at_startup()
     {
         var builds = new BuildCounter();
-        await using var app = await StartAsync(app => app.MapControllers().AddEndpointFilterFactory(builds.Factory), mvc: true);
+        await using var app = await StartAsync(app =>
+        {
+            app.MapControllers().AddEndpointFilterFactory(builds.Factory);
+            app.MapControllerRoute("conventional", "{controller}/{action}"); // the filter above covers these too
+        }, mvc: true);
         var table = app.Services.GetRequiredService<EndpointGateTable>();
         var actions = table.Endpoints.Where(e => e.Metadata.GetMetadata<ControllerActionDescriptor>() is not null).ToList();
         var atStartup = table.Endpoints.ToHashSet(ReferenceEqualityComparer.Instance);
 
         var statuses = new List<int>();
+        // Not the binding controller's POST: another test counts the bodies it constructs.
         for (var i = 0; i < 2; i++)
         {
-            using var response = await app.Client.PostAsync("/mvc/bind", new StringContent("{}", System.Text.Encoding.UTF8, "application/json"));
+            using var response = await app.Client.GetAsync("/Conventional/First");
             statuses.Add((int)response.StatusCode);
         }
 
