@@ -15,6 +15,20 @@ if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/nul
 fi
 echo "using $(redis-server --version)"
 
+# The overload test opens 3,000 connections at once: raise the soft limit on open files as far as the hard one allows.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+# The overload test floods the sample with wrk; the TLS test makes its certificates with openssl.
+for tool in wrk openssl; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    echo "$tool is missing: installing it from Debian packages"
+    sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo -n"
+    $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$tool" </dev/null \
+      || echo "could not install $tool; the tests that need it will fail"
+  fi
+done
+
 # Native AOT (checked by one of the tests) needs a C toolchain and zlib.
 if ! command -v clang >/dev/null 2>&1 || [ ! -e /usr/include/zlib.h ]; then
   echo "clang or zlib1g-dev is missing: installing them for the Native AOT check"

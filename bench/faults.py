@@ -182,6 +182,8 @@ def client_kill(duration, connections=64):
         elapsed = time.time() - began
         stats = app.stats()
         warnings = app.warnings() - warnings_before
+        if os.environ.get("FAULTS_LOG"):
+            print("".join(app.lines), file=sys.stderr)
     finally:
         app.stop()
         stop(redis)

@@ -3,14 +3,11 @@ using RateGuard.Stores;
 namespace RateGuard.Limiting;
 
 /// <summary>
-/// One server of the store as the limiter sees it: its circuit, its clock and its connection. A fault on one Redis
+/// One server of the store as the limiter sees it: its circuit, its clock and when it last answered. A fault on one Redis
 /// server opens only its own circuit, so only the buckets whose keys live there get the failure mode.
 /// </summary>
 internal sealed class StoreNode(string name, CircuitBreaker breaker)
 {
-    private const long Up = long.MaxValue;
-
-    private long _downSince = Up;
     private long _lastReply = long.MinValue;
 
     /// <summary>The server's endpoint, or a name for a store that is not Redis, for logs and metrics.</summary>
@@ -36,16 +33,6 @@ internal sealed class StoreNode(string name, CircuitBreaker breaker)
         }
     }
 
-    /// <summary>Marks the connection lost at <paramref name="timestamp"/>.</summary>
-    public void Lost(long timestamp) => Interlocked.CompareExchange(ref _downSince, timestamp, Up);
-
     /// <summary>Marks the connection made again: its clock may be another machine's now.</summary>
-    public void Restored()
-    {
-        Volatile.Write(ref _downSince, Up);
-        Clock.Reset();
-    }
-
-    /// <summary>Whether the connection has been lost since before <paramref name="timestamp"/>.</summary>
-    public bool IsDownSince(long timestamp) => Volatile.Read(ref _downSince) < timestamp;
+    public void Restored() => Clock.Reset();
 }

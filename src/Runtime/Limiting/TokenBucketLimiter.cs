@@ -81,7 +81,6 @@ internal sealed class TokenBucketLimiter : IDisposable
         metrics.ObserveBreakers(BreakerStates);
         if (_redis is not null)
         {
-            _redis.ServerLost += endpoint => NodeOf(endpoint).Lost(_time.GetTimestamp());
             _redis.ServerRestored += endpoint =>
             {
                 NodeOf(endpoint).Restored();
@@ -290,7 +289,7 @@ internal sealed class TokenBucketLimiter : IDisposable
             {
                 reply = await WaitAsync(call, node, budgetEnd, longest, options, cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception e) when (storageKey is not null && IsTransient(e) && CanRetry(node, budgetEnd, budget))
+            catch (Exception e) when (storageKey is not null && IsTransient(e) && _time.GetTimestamp() + Ticks(s_retryPause) < budgetEnd)
             {
                 await Task.Delay(s_retryPause, _time, cancellationToken).ConfigureAwait(false);
                 continue;
@@ -309,14 +308,6 @@ internal sealed class TokenBucketLimiter : IDisposable
     // Whether this process is behind: work is queuing for the thread pool, so replies wait to be read and calls to be
     // written. A process that keeps up has next to nothing queued.
     private static bool IsBehind => ThreadPool.PendingWorkItemCount >= s_busyQueue;
-
-    // Worth another try: the budget has room for one, and the server has not been away for longer than a budget
-    // (a reconnect takes milliseconds; a server that has been gone that long is not coming back within this one).
-    private bool CanRetry(StoreNode node, long budgetEnd, long budget)
-    {
-        var now = _time.GetTimestamp();
-        return now + Ticks(s_retryPause) < budgetEnd && !node.IsDownSince(now - budget);
-    }
 
     private static bool IsTransient(Exception e) => e switch
     {
