@@ -7,6 +7,11 @@ needs (every process by its id).
 overload: the load app pinned to core 0, Redis and wrk on core 1, 3,000 connections for --duration seconds on one
 bucket of capacity 10 refilling at 1/s, with the deny cache on and off. Admitted requests are counted by wrk;
 decisions by result come from the app's own meter (GET /stats); warnings from its console log.
+client-kill: 64 connections on one bucket (capacity 100, 100/s) for 24 s, CLIENT KILL TYPE normal every 4 s.
+cluster: three primaries with a replica each (cluster-node-timeout 1500, cluster-require-full-coverage no), one bucket
+per primary under load, SIGKILL of one primary at 5 s.
+fallback: three app instances with LocalFallback on one global bucket (capacity 100, 50/s), Redis stopped with SIGSTOP
+from 5 s to 10 s of a 15 s run; every response is timed, to count admissions after each switch.
 """
 import argparse, os, re, shutil, signal, socket, subprocess, sys, tempfile, threading, time, urllib.request
 
@@ -161,7 +166,7 @@ def overload(duration, connections=3000):
 def client_kill(duration, connections=64):
     """CLIENT KILL TYPE normal every 4 s under load: each reset fails every call in flight at once."""
     capacity, rate = 100, 100
-    duration = max(duration, 12)
+    duration = max(duration, 24)
     redis_port = free_port()
     redis = start_redis(redis_port)
     app = App(f"--TokenBuckets:Redis=127.0.0.1:{redis_port}")
