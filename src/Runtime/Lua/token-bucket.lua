@@ -76,31 +76,53 @@ local function tokens_at(full_at, now, interval, window)
   return tokens
 end
 
-if ARGV[1] ~= 'rg2' then
-  local interval = tonumber(ARGV[1])
-  local capacity = tonumber(ARGV[2])
-  local cost = tonumber(ARGV[3])
-  local now = clock(ARGV[4])
+-- One bucket: takes `debt` whatever the decision (never below an empty bucket), then `cost` if the bucket holds it.
+-- Returns admitted (1 or 0), remaining, retry_after, reset_after.
+local function decide_one(key, now, interval, capacity, cost, debt)
   local window = capacity * interval
-  local full_at = tonumber(redis.call('GET', KEYS[1]))
+  local full_at = tonumber(redis.call('GET', key))
   if full_at == nil or full_at < now then
     full_at = now
   end
-  local tokens = tokens_at(full_at, now, interval, window)
-  if cost > capacity then
-    return { 0, tokens, -1, full_at - now }
+  local owed = full_at
+  if debt > 0 then
+    owed = full_at + debt * interval
+    if owed > now + window then
+      owed = math.max(full_at, now + window)
+    end
   end
-  local next_full_at = full_at + cost * interval
-  local excess = next_full_at - now - window
-  if excess > 0 then
-    return { 0, tokens, excess, full_at - now }
+  local retry = -1
+  if cost <= capacity then
+    retry = owed + cost * interval - now - window
+    if retry <= 0 then
+      store(key, owed + cost * interval, now)
+      return 1, tokens_at(owed + cost * interval, now, interval, window), 0, owed + cost * interval - now
+    end
   end
-  store(KEYS[1], next_full_at, now)
-  return { 1, tokens - cost, 0, next_full_at - now }
+  if owed ~= full_at then
+    store(key, owed, now)
+  end
+  return 0, tokens_at(owed, now, interval, window), retry, owed - now
+end
+
+if ARGV[1] ~= 'rg2' then
+  local admitted, remaining, retry, reset = decide_one(KEYS[1], clock(ARGV[4]), tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), 0)
+  return { admitted, remaining, retry, reset }
 end
 
 local now = clock(ARGV[2])
 local requests = tonumber(ARGV[3])
+
+-- One request for one bucket, the common case, straight through: the same decision as below, without its tables.
+if requests == 1 and #KEYS == 1 then
+  local deadline = tonumber(ARGV[4])
+  if deadline > 0 and now > deadline then
+    return { now, -1, 0, 0, 0 }
+  end
+  local admitted, remaining, retry, reset = decide_one(KEYS[1], now, tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]))
+  return { now, admitted, remaining, retry, reset }
+end
+
 local reply = { now }
 local arg = 4
 local key_index = 1
