@@ -70,9 +70,9 @@ public sealed class LocalFallbackTests(ITestOutputHelper output)
         await first.ConnectedAsync();
         await second.ConnectedAsync();
 
-        await Until(() => first.Limiter.FallbackInstances == 2 && second.Limiter.FallbackInstances == 2, "both see two instances");
+        await Eventually.Until(() => first.Limiter.FallbackInstances == 2 && second.Limiter.FallbackInstances == 2, "both see two instances");
         second.Dispose();
-        await Until(() => first.Limiter.FallbackInstances == 1, "the one left sees itself alone");
+        await Eventually.Until(() => first.Limiter.FallbackInstances == 1, "the one left sees itself alone");
     }
 
     [Fact]
@@ -92,7 +92,7 @@ public sealed class LocalFallbackTests(ITestOutputHelper output)
             {
                 await instance.ConnectedAsync();
             }
-            await Until(() => instances.All(i => i.Limiter.FallbackInstances == 3), "every instance knows there are three");
+            await Eventually.Until(() => instances.All(i => i.Limiter.FallbackInstances == 3), "every instance knows there are three");
             var policy = new TokenBucketPolicy(TestPolicies.Create(1, 1).Name, 30, 10);
             var admissions = new ConcurrentBag<TimeSpan>();
             using var stop = new CancellationTokenSource();
@@ -136,16 +136,6 @@ public sealed class LocalFallbackTests(ITestOutputHelper output)
             {
                 instance.Dispose();
             }
-        }
-    }
-
-    private static async Task Until(Func<bool> condition, string what)
-    {
-        var waited = Stopwatch.StartNew();
-        while (!condition())
-        {
-            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(15), $"Not within 15 s: {what}.");
-            await Task.Delay(50);
         }
     }
 }

@@ -27,7 +27,7 @@ public sealed class RedisStartupTests
         Assert.Contains($"127.0.0.1:{port}", warning.Message);
 
         using var server = RedisServer.Start(port);
-        await Until(() => app.Logs.GetSnapshot().Any(l => l.Id.Name == "RedisConnected"), "the connection is logged");
+        await Eventually.Until(() => app.Logs.GetSnapshot().Any(l => l.Id.Name == "RedisConnected"), "the connection is logged");
         Assert.Contains($"127.0.0.1:{port}", app.Logs.GetSnapshot().Single(l => l.Id.Name == "RedisConnected").Message);
     }
 
@@ -66,7 +66,7 @@ public sealed class RedisStartupTests
         });
 
         Assert.Equal(DecisionSource.Store, (await app.Acquire()).Source);
-        await Until(() => app.Limiter.FallbackInstances == 1 && server.Command("ZCARD", "rg:instances").StartsWith(":1", StringComparison.Ordinal), "the heartbeat is counted");
+        await Eventually.Until(() => app.Limiter.FallbackInstances == 1 && server.Command("ZCARD", "rg:instances").StartsWith(":1", StringComparison.Ordinal), "the heartbeat is counted");
         Assert.Contains(app.Logs.GetSnapshot(), l => l.Id.Name == "ScriptChecked");
         Assert.DoesNotContain(app.Logs.GetSnapshot(), l => l.Level >= LogLevel.Warning);
     }
@@ -146,16 +146,6 @@ public sealed class RedisStartupTests
             throw;
         }
         return new TestHost(host);
-    }
-
-    private static async Task Until(Func<bool> condition, string what)
-    {
-        var waited = Stopwatch.StartNew();
-        while (!condition())
-        {
-            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(20), $"Not within 20 s: {what}.");
-            await Task.Delay(50);
-        }
     }
 
     private sealed class TestHost(IHost host) : IAsyncDisposable
