@@ -49,7 +49,7 @@ internal static class RateLimitHeaders
     public static long CeilingSeconds(TimeSpan span) => (span.Ticks + TimeSpan.TicksPerSecond - 1) / TimeSpan.TicksPerSecond;
 
     private static string DraftItem(GateDecision item) =>
-        // t: when admitted, the seconds until the bucket is full; when rejected, until this request could pass.
+        // t: the seconds until the bucket is full; for a bucket that rejected the request, until it could pass.
         string.Create(CultureInfo.InvariantCulture, $"\"{item.Gate.Policy.Name}\";r={item.Decision.Remaining};t={DraftSeconds(item.Decision)}");
 
     private static StringValues DraftList(ReadOnlySpan<GateDecision> decisions)
@@ -63,7 +63,7 @@ internal static class RateLimitHeaders
     }
 
     private static long DraftSeconds(RateLimitDecision decision) =>
-        decision.IsAdmitted ? CeilingSeconds(decision.ResetAfter)
-        : decision.CanEverBeAdmitted ? CeilingSeconds(decision.RetryAfter)
-        : CeilingSeconds(decision.ResetAfter);
+        decision.IsAdmitted || decision.RetryAfter == TimeSpan.Zero || !decision.CanEverBeAdmitted
+            ? CeilingSeconds(decision.ResetAfter)
+            : CeilingSeconds(decision.RetryAfter);
 }

@@ -47,49 +47,72 @@ internal sealed class TokenBucketMiddleware
         return LimitAsync(context, gates);
     }
 
-    // Every bucket must admit. They are asked in order, so the first that rejects ends the request without consulting
-    // the rest, and the buckets before it have already given their tokens (as chained limiters do). A pooled array
-    // holds the decisions for the headers, so one bucket or several, nothing is allocated.
+    // Every bucket must admit, and all are decided together: the request is admitted only if each holds its cost, and
+    // then each is charged; if any rejects, none is. Every key is read first, so a request without one is answered
+    // before any bucket is touched. Pooled arrays hold the buckets and their decisions, one bucket or several.
     private async Task LimitAsync(HttpContext context, EndpointGates gates)
     {
-        var decisions = ArrayPool<GateDecision>.Shared.Rent(gates.Gates.Length);
-        var decided = 0;
+        var request = LimitRequest.Rent();
+        GateDecision[]? decisions = null;
         try
         {
-            foreach (var gate in gates.Gates)
+            for (var g = 0; g < gates.Gates.Length; g++)
             {
-                var key = gate.GetPartitionKey(context);
-                if (key is null)
+                var gate = gates.Gates[g];
+                if (gate.GetPartitionKey(context) is { } key)
                 {
-                    if (_options.MissingKey == MissingKeyBehavior.Admit)
-                    {
-                        continue;
-                    }
-                    RateLimitHeaders.Write(context.Response, _options.Headers, gates, decisions.AsSpan(0, decided));
+                    request.Add(gate.Policy, gate.FailureMode, key, g);
+                }
+                else if (_options.MissingKey == MissingKeyBehavior.Reject)
+                {
                     await RejectMissingKeyAsync(context, gate);
                     return;
                 }
-
-                var result = await _limiter.AcquireAsync(gate.Policy, gate.FailureMode, key, context.RequestAborted);
-                if (result.HasBucketState)
+            }
+            if (request.Count > 0)
+            {
+                var admitted = await _limiter.AcquireAsync(request, context.RequestAborted);
+                decisions = ArrayPool<GateDecision>.Shared.Rent(request.Count);
+                var described = 0;
+                var deciding = -1;
+                for (var i = 0; i < request.Count; i++)
                 {
-                    decisions[decided++] = new GateDecision(gate, result.Decision);
+                    var result = request.Results[i];
+                    if (result.HasBucketState)
+                    {
+                        decisions[described++] = new GateDecision(gates.Gates[request.Tag(i)], result.Decision);
+                    }
+                    if (!admitted && result.Rejects && (deciding < 0 || Later(result, request.Results[deciding])))
+                    {
+                        deciding = i;
+                    }
                 }
-                if (!result.IsAdmitted)
+                RateLimitHeaders.Write(context.Response, _options.Headers, gates, decisions.AsSpan(0, described));
+                if (!admitted)
                 {
-                    RateLimitHeaders.Write(context.Response, _options.Headers, gates, decisions.AsSpan(0, decided));
-                    await RejectAsync(context, gate, result);
+                    deciding = Math.Max(deciding, 0);
+                    await RejectAsync(context, gates.Gates[request.Tag(deciding)], request.Results[deciding]);
                     return;
                 }
             }
-            RateLimitHeaders.Write(context.Response, _options.Headers, gates, decisions.AsSpan(0, decided));
         }
         finally
         {
-            ArrayPool<GateDecision>.Shared.Return(decisions, clearArray: true);
+            LimitRequest.Return(request);
+            if (decisions is not null)
+            {
+                ArrayPool<GateDecision>.Shared.Return(decisions, clearArray: true);
+            }
         }
         await _next(context);
     }
+
+    // The bucket a rejection is told by: a store that cannot decide (503) before a bucket that rejected, then the longest
+    // wait, since the request can only pass once every bucket can admit it.
+    private static bool Later(LimiterResult candidate, LimiterResult current) =>
+        (candidate.Source == DecisionSource.FailedClosed) != (current.Source == DecisionSource.FailedClosed)
+            ? candidate.Source == DecisionSource.FailedClosed
+            : candidate.Decision.RetryAfter > current.Decision.RetryAfter;
 
     private Task RejectAsync(HttpContext context, TokenBucketGate gate, LimiterResult result)
     {

@@ -17,13 +17,20 @@ internal enum DecisionSource
 
     /// <summary>The store could not decide; the in-memory fallback did, with the scaled limit.</summary>
     LocalFallback,
+
+    /// <summary>The bucket was not asked: another bucket of the same request rejected it first.</summary>
+    NotAsked,
 }
 
 /// <summary>A decision and its source.</summary>
 internal readonly record struct LimiterResult(RateLimitDecision Decision, DecisionSource Source)
 {
     /// <summary>Whether the request may go on.</summary>
-    public bool IsAdmitted => Source == DecisionSource.FailedOpen || (Source != DecisionSource.FailedClosed && Decision.IsAdmitted);
+    public bool IsAdmitted => Source is DecisionSource.FailedOpen || (Source is not (DecisionSource.FailedClosed or DecisionSource.NotAsked) && Decision.IsAdmitted);
+
+    /// <summary>Whether this bucket is one that rejected the request (rather than one it did not get to, or one with room).</summary>
+    public bool Rejects => Source is DecisionSource.FailedClosed
+        || (Source is (DecisionSource.Store or DecisionSource.DenyCache or DecisionSource.LocalFallback) && !Decision.IsAdmitted && Decision.RetryAfter > TimeSpan.Zero);
 
     /// <summary>Whether the decision describes a real bucket, and so belongs in rate-limit headers.</summary>
     public bool HasBucketState => Source is DecisionSource.Store or DecisionSource.DenyCache or DecisionSource.LocalFallback;

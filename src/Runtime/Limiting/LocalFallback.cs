@@ -59,30 +59,45 @@ internal sealed class LocalFallback(TimeProvider time) : IDisposable
         _lastSeen[id] = fullAt;
     }
 
-    /// <summary>Decides in this process, or <see langword="null"/> when the policy cannot be scaled to one instance's share.</summary>
-    public RateLimitDecision? Decide(TokenBucketPolicy policy, string key, int instances)
+    /// <summary>
+    /// Decides one request for several buckets in this process, all or nothing, as Redis would; <see langword="null"/>
+    /// when a policy cannot be scaled to one instance's share.
+    /// </summary>
+    public bool? DecideAll(TokenBucketPolicy[] policies, string[] keys, int instances, Span<RateLimitDecision> decisions)
     {
-        if (Scaled(policy, instances) is not { } scaled)
+        var scaled = new TokenBucketPolicy[policies.Length];
+        for (var i = 0; i < policies.Length; i++)
         {
-            return null;
+            if (Scaled(policies[i], instances) is not { } share)
+            {
+                return null;
+            }
+            scaled[i] = share;
+            Seed(policies[i], share, keys[i]);
         }
-        var id = BucketIdentity.Of(policy, key);
-        if (_lastSeen.TryRemove(id, out var fullAt))
+        var admitted = _store.AcquireAll(scaled, keys, decisions);
+        if (admitted)
+        {
+            for (var i = 0; i < policies.Length; i++)
+            {
+                _owed.AddOrUpdate(BucketIdentity.Of(policies[i], keys[i]), static (_, a) => Owed.Of(a.Policy, a.Key, a.Policy.Cost), static (_, owed, a) => owed with { Tokens = owed.Tokens + a.Policy.Cost }, (Policy: policies[i], Key: keys[i]));
+            }
+        }
+        return admitted;
+    }
+
+    // A bucket new to this outage starts where Redis left it: the same share of its window is owed here as there.
+    private void Seed(TokenBucketPolicy policy, TokenBucketPolicy scaled, string key)
+    {
+        if (_lastSeen.TryRemove(BucketIdentity.Of(policy, key), out var fullAt))
         {
             var now = UnixClock.NowMicroseconds(time);
             if (fullAt > now)
             {
-                // The same share of the bucket's window is owed here as in Redis.
                 var debt = (long)((fullAt - now) * ((double)scaled.WindowMicroseconds / policy.WindowMicroseconds));
                 _store.Seed(scaled, key, now + debt);
             }
         }
-        var decision = _store.Acquire(scaled, key);
-        if (decision.IsAdmitted)
-        {
-            _owed.AddOrUpdate(id, static (_, a) => Owed.Of(a.Policy, a.Key, a.Policy.Cost), static (_, owed, a) => owed with { Tokens = owed.Tokens + a.Policy.Cost }, (Policy: policy, Key: key));
-        }
-        return decision;
     }
 
     /// <summary>Takes what this bucket owes, to be charged with the request that goes to Redis now.</summary>

@@ -17,6 +17,13 @@ namespace RateGuard.Limiting;
 /// </summary>
 /// <remarks>
 /// <para>
+/// A request draws from all of its endpoint's buckets at once, all or nothing: it is admitted only if every bucket
+/// holds its cost, and then every bucket is charged; if any rejects, none is. In memory and on standalone Redis that is
+/// one atomic decision (one script call). On a cluster, buckets whose keys share a slot are decided in one call; when
+/// a request's buckets span slots, each slot's group is decided on its own, and the groups that admitted give their
+/// cost back when another rejected.
+/// </para>
+/// <para>
 /// The budget is for a slow or absent Redis, never for a slow process. A reply is a decision, however late this
 /// process gets round to reading it: while work queues up in the thread pool, the wait goes on, up to
 /// <see cref="LongestWait"/> budgets; a call that reached Redis after its deadline because of a stall on its way took
@@ -43,7 +50,7 @@ internal sealed class TokenBucketLimiter : IDisposable
 
     private readonly ITokenBucketStore _store;
     private readonly RedisTokenBucketStore? _redis;
-    private readonly bool _remote;
+    private readonly InMemoryTokenBucketStore? _memory;
     private readonly string _storeName;
     private readonly TokenBucketMetrics _metrics;
     private readonly ILogger _logger;
@@ -67,8 +74,8 @@ internal sealed class TokenBucketLimiter : IDisposable
     {
         _store = store;
         _redis = store as RedisTokenBucketStore;
-        _remote = store is not InMemoryTokenBucketStore;
-        _storeName = _redis is not null ? "redis" : _remote ? "custom" : "memory";
+        _memory = store as InMemoryTokenBucketStore;
+        _storeName = _redis is not null ? "redis" : _memory is not null ? "memory" : "custom";
         _metrics = metrics;
         _logger = loggers.CreateLogger("RateGuard");
         _time = time;
@@ -124,15 +131,10 @@ internal sealed class TokenBucketLimiter : IDisposable
     public int FallbackInstances => _fallback?.Instances(_options) ?? _options.InstanceCount ?? 1;
 
     /// <summary>Whether decisions complete synchronously (the in-memory store), so a synchronous caller may ask.</summary>
-    public bool DecidesSynchronously => !_remote;
+    public bool DecidesSynchronously => _memory is not null;
 
     public ITokenBucketStore Store => _store;
 
-    /// <summary>
-    /// <paramref name="declared"/> and its failure mode as the current configuration has them: the options' failure
-    /// mode, and the overrides of <c>TokenBuckets:Buckets:&lt;name&gt;</c>. Worked out once per policy and reload. An
-    /// override that cannot apply is logged, and the declared policy stands; this never throws on a request.
-    /// </summary>
     public (TokenBucketPolicy Policy, FailureMode FailureMode) Configured(TokenBucketPolicy declared)
     {
         var options = _options;
@@ -164,49 +166,180 @@ internal sealed class TokenBucketLimiter : IDisposable
         return (policy, failureMode);
     }
 
-    public ValueTask<LimiterResult> AcquireAsync(TokenBucketPolicy policy, FailureMode failureMode, string key, CancellationToken cancellationToken)
+    /// <summary>Decides one request for one bucket (the RateLimiter adapter's lease).</summary>
+    public async ValueTask<LimiterResult> AcquireAsync(TokenBucketPolicy policy, FailureMode failureMode, string key, CancellationToken cancellationToken)
     {
-        if (!_remote)
+        var request = LimitRequest.Rent();
+        try
+        {
+            request.Add(policy, failureMode, key);
+            await AcquireAsync(request, cancellationToken).ConfigureAwait(false);
+            return request.Results[0];
+        }
+        finally
+        {
+            LimitRequest.Return(request);
+        }
+    }
+
+    /// <summary>
+    /// Decides <paramref name="request"/>: every bucket admits it and is charged, or none is charged. Fills each
+    /// bucket's result and returns whether the request is admitted.
+    /// </summary>
+    public ValueTask<bool> AcquireAsync(LimitRequest request, CancellationToken cancellationToken)
+    {
+        if (_memory is { } memory)
         {
             // In memory the decision is synchronous and cannot fail: no budget, breaker or cache to pay for.
-            var pending = _store.AcquireAsync(policy, key, cancellationToken);
-            if (pending.IsCompletedSuccessfully)
+            cancellationToken.ThrowIfCancellationRequested();
+            var admitted = memory.AcquireAll(request.Policies, request.Keys, request.Decisions);
+            var results = request.Results;
+            for (var i = 0; i < results.Length; i++)
             {
-                return new ValueTask<LimiterResult>(FromStore(policy, pending.Result));
+                results[i] = new LimiterResult(request.Decisions[i], DecisionSource.Store);
             }
+            Count(request, admitted);
+            return new ValueTask<bool>(admitted);
         }
-        return AcquireRemoteAsync(policy, failureMode, key, cancellationToken);
+        return AcquireRemoteAsync(request, cancellationToken);
     }
 
-    private LimiterResult FromStore(TokenBucketPolicy policy, RateLimitDecision decision)
-    {
-        _metrics.Decision(policy.Name, decision.IsAdmitted ? DecisionResults.Admitted : DecisionResults.Rejected);
-        return new LimiterResult(decision, DecisionSource.Store);
-    }
-
-    private async ValueTask<LimiterResult> AcquireRemoteAsync(TokenBucketPolicy policy, FailureMode failureMode, string key, CancellationToken cancellationToken)
+    private async ValueTask<bool> AcquireRemoteAsync(LimitRequest request, CancellationToken cancellationToken)
     {
         // A request whose client has gone takes no tokens and no probe.
         cancellationToken.ThrowIfCancellationRequested();
         var options = _options;
-        if (options.DenyCache && _denyCache.TryReject(policy, key, out var cached))
+        if (options.DenyCache && RejectFromCache(request))
         {
-            _metrics.Decision(policy.Name, DecisionResults.DenyCache);
-            return new LimiterResult(cached, DecisionSource.DenyCache);
+            Count(request, admitted: false);
+            return false;
         }
-        var storageKey = _redis?.GetKey(policy, key);
-        var node = storageKey is null ? _storeNode : NodeOf(_redis!.ServerOf(storageKey));
+        var groups = Groups(request);
+        if (_redis is null)
+        {
+            // A store of the app's own decides one bucket at a time, and cannot give tokens back: the buckets before one
+            // that rejects keep what they took.
+            foreach (var group in groups)
+            {
+                await DecideGroupAsync(group, request, options, cancellationToken).ConfigureAwait(false);
+                if (group.Outcome == Outcome.Rejected)
+                {
+                    break;
+                }
+            }
+        }
+        else if (groups.Length == 1)
+        {
+            await DecideGroupAsync(groups[0], request, options, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            var calls = new Task[groups.Length];
+            for (var g = 0; g < groups.Length; g++)
+            {
+                calls[g] = DecideGroupAsync(groups[g], request, options, cancellationToken);
+            }
+            await Task.WhenAll(calls).ConfigureAwait(false);
+        }
+        var admitted = Settle(request, groups, options);
+        Count(request, admitted);
+        return admitted;
+    }
+
+    // Rejects in-process when any bucket remembers rejecting this client at this cost; the others are not asked.
+    private bool RejectFromCache(LimitRequest request)
+    {
+        var results = request.Results;
+        var rejected = false;
+        for (var i = 0; i < results.Length; i++)
+        {
+            if (_denyCache.TryReject(request.Policy(i), request.Key(i), out var cached))
+            {
+                results[i] = new LimiterResult(cached, DecisionSource.DenyCache);
+                rejected = true;
+            }
+            else
+            {
+                results[i] = new LimiterResult(default, DecisionSource.NotAsked);
+            }
+        }
+        return rejected;
+    }
+
+    // The calls a request needs: one per cluster slot its buckets' keys hash to (one without a cluster); one per bucket
+    // for a store of the app's own.
+    private StoreGroup[] Groups(LimitRequest request)
+    {
+        var count = request.Count;
+        if (_redis is not { } redis)
+        {
+            var each = new StoreGroup[count];
+            for (var i = 0; i < count; i++)
+            {
+                each[i] = new StoreGroup(_storeNode, [i], null);
+            }
+            return each;
+        }
+        var keys = new string[count];
+        Span<int> slots = count <= 16 ? stackalloc int[count] : new int[count];
+        var distinct = 0;
+        for (var i = 0; i < count; i++)
+        {
+            keys[i] = redis.GetKey(request.Policy(i), request.Key(i));
+            slots[i] = count == 1 ? -1 : redis.SlotOf(keys[i]);
+            if (slots[..i].IndexOf(slots[i]) < 0)
+            {
+                distinct++;
+            }
+        }
+        var groups = new StoreGroup[distinct];
+        var made = 0;
+        for (var i = 0; i < count; i++)
+        {
+            if (slots[..i].IndexOf(slots[i]) >= 0)
+            {
+                continue;
+            }
+            var members = new List<int>(count);
+            for (var j = i; j < count; j++)
+            {
+                if (slots[j] == slots[i])
+                {
+                    members.Add(j);
+                }
+            }
+            var groupKeys = new RedisKey[members.Count];
+            for (var m = 0; m < members.Count; m++)
+            {
+                groupKeys[m] = keys[members[m]];
+            }
+            groups[made++] = new StoreGroup(NodeOf(redis.ServerOf(keys[i])), [.. members], groupKeys);
+        }
+        return groups;
+    }
+
+    // One call: the group's buckets decided together on their server, within the budget, or the group marked failed.
+    private async Task DecideGroupAsync(StoreGroup group, LimitRequest request, TokenBucketOptions options, CancellationToken cancellationToken)
+    {
+        var node = group.Node;
         if (!node.Breaker.TryEnter(out var isProbe))
         {
-            return Degraded(policy, failureMode, key, options, node);
+            group.Outcome = Outcome.Failed;
+            return;
         }
-
         var fallback = options.LocalFallback ? _fallback : null;
-        var debt = fallback?.TakeDebt(policy, key) ?? 0;
+        var members = group.Members;
+        var charges = new BucketCharge[members.Length];
+        for (var m = 0; m < members.Length; m++)
+        {
+            var policy = request.Policy(members[m]);
+            charges[m] = new BucketCharge(policy, policy.Cost, fallback?.TakeDebt(policy, request.Key(members[m])) ?? 0);
+        }
+        var decisions = new RateLimitDecision[members.Length];
         var sentAt = _time.GetTimestamp();
         try
         {
-            var reply = await DecideAsync(node, storageKey, policy, key, debt, sentAt, options, cancellationToken).ConfigureAwait(false);
+            var reply = await DecideAsync(group, charges, decisions, request, sentAt, options, cancellationToken).ConfigureAwait(false);
             var seen = _time.GetTimestamp();
             node.Replied(seen);
             node.Breaker.OnSuccess(); // an answer, however late, says the server is there
@@ -216,40 +349,44 @@ internal sealed class TokenBucketLimiter : IDisposable
             }
             if (reply.Status == ScriptStatus.Late)
             {
-                // Redis ran the call after its deadline and took nothing: the request gets the failure mode.
-                fallback?.ReturnDebt(policy, key, debt);
+                // Redis ran the call after its deadline and took nothing: these buckets get the failure mode.
+                ReturnDebts(fallback, request, members, charges);
                 _metrics.StoreDuration(_time.GetElapsedTime(sentAt, seen), _storeName, "late");
-                NoteFailure(node, policy, $"ran the decision after its {options.Timeout.TotalMilliseconds} ms deadline, so it took nothing", null, seen);
-                return Degraded(policy, failureMode, key, options, node);
+                NoteFailure(node, request.Policy(members[0]), $"ran the decision after its {options.Timeout.TotalMilliseconds} ms deadline, so it took nothing", null, seen);
+                group.Outcome = Outcome.Failed;
+                return;
             }
             _metrics.StoreDuration(_time.GetElapsedTime(sentAt, seen), _storeName, "success");
-            var decision = reply.Decision;
-            if (options.DenyCache)
+            var results = request.Results;
+            for (var m = 0; m < members.Length; m++)
             {
-                if (decision.IsAdmitted)
+                var i = members[m];
+                var decision = decisions[m];
+                results[i] = new LimiterResult(decision, DecisionSource.Store);
+                if (options.DenyCache)
                 {
-                    _denyCache.Forget(policy, key);
+                    if (decision.IsAdmitted)
+                    {
+                        _denyCache.Forget(request.Policy(i), request.Key(i));
+                    }
+                    else if (decision.RetryAfter > TimeSpan.Zero)
+                    {
+                        _denyCache.Remember(request.Policy(i), request.Key(i), sentAt, decision);
+                    }
                 }
-                else
-                {
-                    _denyCache.Remember(policy, key, sentAt, decision);
-                }
+                fallback?.Observe(request.Policy(i), request.Key(i), decision);
             }
-            if (fallback is not null)
+            if (fallback is { HasDebts: true })
             {
-                fallback.Observe(policy, key, decision);
-                if (fallback.HasDebts)
-                {
-                    ChargeBackDebts(fallback, options);
-                }
+                ChargeBackDebts(fallback, options);
             }
-            return FromStore(policy, decision);
+            group.Outcome = decisions[0].IsAdmitted ? Outcome.Admitted : Outcome.Rejected;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // The client went away; that says nothing about the store, but a probe must hand its turn on. The call
-            // may or may not have charged the debt: owing it again can only make the bucket stricter.
-            fallback?.ReturnDebt(policy, key, debt);
+            // may or may not have charged the debts: owing them again can only make the buckets stricter.
+            ReturnDebts(fallback, request, members, charges);
             if (isProbe)
             {
                 node.Breaker.AbandonProbe();
@@ -259,37 +396,224 @@ internal sealed class TokenBucketLimiter : IDisposable
         catch (Exception e)
         {
             // Whatever the store threw, the request gets the failure mode, never a 500, and the breaker hears of it.
-            fallback?.ReturnDebt(policy, key, debt);
+            ReturnDebts(fallback, request, members, charges);
             var now = _time.GetTimestamp();
             var timedOut = e is TimeoutException;
             _metrics.StoreDuration(_time.GetElapsedTime(sentAt, now), _storeName, timedOut ? "timeout" : "failure");
             node.Breaker.OnFailure(sentAt);
-            NoteFailure(node, policy, timedOut ? $"no answer within {options.Timeout.TotalMilliseconds} ms" : $"{e.GetType().Name}: {e.Message}", e, now);
-            return Degraded(policy, failureMode, key, options, node);
+            NoteFailure(node, request.Policy(members[0]), timedOut ? $"no answer within {options.Timeout.TotalMilliseconds} ms" : $"{e.GetType().Name}: {e.Message}", e, now);
+            group.Outcome = Outcome.Failed;
         }
     }
 
-    // One decision within its budget: a call that fails on its way (a reset connection, a slot that moved) is tried
-    // again while the budget lasts, with the same deadline, so Redis still takes nothing once nobody waits. A call that
+    private static void ReturnDebts(LocalFallback? fallback, LimitRequest request, int[] members, BucketCharge[] charges)
+    {
+        if (fallback is null)
+        {
+            return;
+        }
+        for (var m = 0; m < members.Length; m++)
+        {
+            fallback.ReturnDebt(charges[m].Policy, request.Key(members[m]), charges[m].Debt);
+        }
+    }
+
+    // The request's outcome from its groups'. A group Redis rejected rejects the request; then the groups it admitted
+    // give their cost back, and the buckets of groups that could not decide were never asked. Without a rejection, the
+    // groups that could not decide get the local fallback (all of their buckets at once) or each bucket's failure mode.
+    private bool Settle(LimitRequest request, StoreGroup[] groups, TokenBucketOptions options)
+    {
+        var results = request.Results;
+        var rejected = false;
+        var failed = 0;
+        foreach (var group in groups)
+        {
+            rejected |= group.Outcome == Outcome.Rejected;
+            failed += group.Outcome == Outcome.Failed ? group.Members.Length : 0;
+            if (group.Outcome == Outcome.Pending)
+            {
+                foreach (var i in group.Members)
+                {
+                    results[i] = new LimiterResult(default, DecisionSource.NotAsked); // a bucket before it rejected
+                }
+            }
+        }
+        if (failed > 0)
+        {
+            if (rejected)
+            {
+                MarkFailed(request, groups, DecisionSource.NotAsked);
+            }
+            else if (options.LocalFallback && _fallback is { } fallback && DecideLocally(request, groups, failed, fallback, options) is { } locally)
+            {
+                rejected = !locally;
+            }
+            else
+            {
+                foreach (var group in groups)
+                {
+                    if (group.Outcome != Outcome.Failed)
+                    {
+                        continue;
+                    }
+                    foreach (var i in group.Members)
+                    {
+                        results[i] = FailureModeResult(request.FailureMode(i), group.Node);
+                        rejected |= results[i].Source == DecisionSource.FailedClosed;
+                    }
+                }
+            }
+        }
+        if (rejected && groups.Length > 1 && _redis is { } redis)
+        {
+            foreach (var group in groups)
+            {
+                if (group.Outcome == Outcome.Admitted)
+                {
+                    GiveBack(redis, group, request);
+                }
+            }
+        }
+        return !rejected;
+    }
+
+    private static void MarkFailed(LimitRequest request, StoreGroup[] groups, DecisionSource source)
+    {
+        foreach (var group in groups)
+        {
+            if (group.Outcome == Outcome.Failed)
+            {
+                foreach (var i in group.Members)
+                {
+                    request.Results[i] = new LimiterResult(default, source);
+                }
+            }
+        }
+    }
+
+    // The buckets whose server could not decide, decided together in this process; null when a policy cannot be scaled.
+    private bool? DecideLocally(LimitRequest request, StoreGroup[] groups, int failed, LocalFallback fallback, TokenBucketOptions options)
+    {
+        var policies = new TokenBucketPolicy[failed];
+        var keys = new string[failed];
+        var indices = new int[failed];
+        var n = 0;
+        foreach (var group in groups)
+        {
+            if (group.Outcome == Outcome.Failed)
+            {
+                foreach (var i in group.Members)
+                {
+                    policies[n] = request.Policy(i);
+                    keys[n] = request.Key(i);
+                    indices[n++] = i;
+                }
+            }
+        }
+        var decisions = new RateLimitDecision[failed];
+        if (fallback.DecideAll(policies, keys, fallback.Instances(options), decisions) is not { } admitted)
+        {
+            return null;
+        }
+        for (var m = 0; m < failed; m++)
+        {
+            request.Results[indices[m]] = new LimiterResult(decisions[m], DecisionSource.LocalFallback);
+        }
+        return admitted;
+    }
+
+    private LimiterResult FailureModeResult(FailureMode failureMode, StoreNode node)
+    {
+        if (failureMode == FailureMode.Open)
+        {
+            return new LimiterResult(default, DecisionSource.FailedOpen);
+        }
+        var retry = node.Breaker.RemainingBreak;
+        return new LimiterResult(new RateLimitDecision(false, 0, retry > TimeSpan.Zero ? retry : _breakDuration, TimeSpan.Zero), DecisionSource.FailedClosed);
+    }
+
+    // A group admitted by Redis while another rejected the request: its buckets get their cost back (never above
+    // full), so the request takes nothing. Nobody waits for it; a give-back that fails leaves the buckets stricter.
+    private void GiveBack(RedisTokenBucketStore redis, StoreGroup group, LimitRequest request)
+    {
+        var charges = new BucketCharge[group.Members.Length];
+        for (var m = 0; m < charges.Length; m++)
+        {
+            var i = group.Members[m];
+            var policy = request.Policy(i);
+            charges[m] = new BucketCharge(policy, 0, -policy.Cost);
+            var admitted = request.Results[i].Decision;
+            request.Results[i] = new LimiterResult(admitted with { IsAdmitted = false, Remaining = Math.Min(policy.Capacity, admitted.Remaining + policy.Cost) }, DecisionSource.Store);
+        }
+        _ = redis.DecideAsync(group.Keys!, charges, deadline: 0).ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    // Counts each bucket's part: an admitted request on every bucket; a rejected one only on the buckets that rejected
+    // it. A bucket that was not charged is not counted as admitting.
+    private void Count(LimitRequest request, bool admitted)
+    {
+        var results = request.Results;
+        for (var i = 0; i < results.Length; i++)
+        {
+            var result = results[i];
+            var name = request.Policy(i).Name;
+            switch (result.Source)
+            {
+                case DecisionSource.Store when admitted:
+                    _metrics.Decision(name, DecisionResults.Admitted);
+                    break;
+                case DecisionSource.Store when result.Rejects:
+                    _metrics.Decision(name, DecisionResults.Rejected);
+                    break;
+                case DecisionSource.DenyCache:
+                    _metrics.Decision(name, DecisionResults.DenyCache);
+                    break;
+                case DecisionSource.LocalFallback when admitted:
+                    _metrics.Decision(name, DecisionResults.FallbackAdmitted);
+                    break;
+                case DecisionSource.LocalFallback when result.Rejects:
+                    _metrics.Decision(name, DecisionResults.FallbackRejected);
+                    break;
+                case DecisionSource.FailedOpen when admitted:
+                    _metrics.Decision(name, DecisionResults.FailedOpen);
+                    break;
+                case DecisionSource.FailedClosed:
+                    _metrics.Decision(name, DecisionResults.FailedClosed);
+                    break;
+            }
+        }
+    }
+
+    // One call within its budget: a call that fails on its way (a reset connection, a slot that moved) is tried again
+    // while the budget lasts, with the same deadline, so Redis still takes nothing once nobody waits. A call that
     // reached Redis only after its deadline took nothing; Redis is there, and a stall on the way is what made it late
     // (this process's, while it is behind, or the network's), so it is sent again with a budget of its own: once, and
     // again while this process stays behind, up to LongestWait budgets in all.
-    private async Task<ScriptReply> DecideAsync(StoreNode node, string? storageKey, TokenBucketPolicy policy, string key, int debt, long sentAt, TokenBucketOptions options, CancellationToken cancellationToken)
+    private async Task<ScriptReply> DecideAsync(StoreGroup group, BucketCharge[] charges, RateLimitDecision[] decisions, LimitRequest request, long sentAt, TokenBucketOptions options, CancellationToken cancellationToken)
     {
+        var node = group.Node;
         var budget = Ticks(options.Timeout);
         var longest = sentAt + budget * LongestWait;
         var budgetEnd = sentAt + budget;
         var lateRetries = 0;
         while (true)
         {
-            var deadline = storageKey is not null && _redis!.UsesServerClock ? node.Clock.ToServer(Microseconds(budgetEnd)) : 0;
-            var call = storageKey is null ? CallStoreAsync(policy, key, cancellationToken) : _redis!.DecideAsync(storageKey, policy, deadline, debt);
             ScriptReply reply;
+            if (group.Keys is not { } keys)
+            {
+                // A store of the app's own: one bucket, no deadline, the request's token passed on.
+                var i = group.Members[0];
+                var call = _store.AcquireAsync(request.Policy(i), request.Key(i), cancellationToken).AsTask();
+                decisions[0] = await WaitAsync(call, node, budgetEnd, longest, options, cancellationToken).ConfigureAwait(false);
+                return new ScriptReply(0, ScriptStatus.Decided);
+            }
+            var deadline = _redis!.UsesServerClock ? node.Clock.ToServer(Microseconds(budgetEnd)) : 0;
             try
             {
-                reply = await WaitAsync(call, node, budgetEnd, longest, options, cancellationToken).ConfigureAwait(false);
+                var call = _redis.DecideAsync(keys, charges, deadline);
+                reply = TokenBucketScript.Read(await WaitAsync(call, node, budgetEnd, longest, options, cancellationToken).ConfigureAwait(false), decisions);
             }
-            catch (Exception e) when (storageKey is not null && IsTransient(e) && _time.GetTimestamp() + Ticks(s_retryPause) < budgetEnd)
+            catch (Exception e) when (IsTransient(e) && _time.GetTimestamp() + Ticks(s_retryPause) < budgetEnd)
             {
                 await Task.Delay(s_retryPause, _time, cancellationToken).ConfigureAwait(false);
                 continue;
@@ -327,7 +651,7 @@ internal sealed class TokenBucketLimiter : IDisposable
     // the server keeps answering the calls in front of it. The wait goes on a step at a time, up to LongestWait budgets
     // in all. A server that stopped answering, seen by a process that keeps up, gets no more than the budget (a call
     // sent just before a hang, up to twice that).
-    private async Task<ScriptReply> WaitAsync(Task<ScriptReply> call, StoreNode node, long budgetEnd, long longest, TokenBucketOptions options, CancellationToken cancellationToken)
+    private async Task<T> WaitAsync<T>(Task<T> call, StoreNode node, long budgetEnd, long longest, TokenBucketOptions options, CancellationToken cancellationToken)
     {
         var until = budgetEnd;
         while (true)
@@ -361,9 +685,6 @@ internal sealed class TokenBucketLimiter : IDisposable
         }
     }
 
-    private async Task<ScriptReply> CallStoreAsync(TokenBucketPolicy policy, string key, CancellationToken cancellationToken) =>
-        new(0, ScriptStatus.Decided, await _store.AcquireAsync(policy, key, cancellationToken).ConfigureAwait(false));
-
     // Abandoned past the budget (or by its client): observe its eventual failure so it is not reported as unobserved.
     private static void Observe(Task call)
     {
@@ -379,23 +700,6 @@ internal sealed class TokenBucketLimiter : IDisposable
         {
             Log.StoreFailed(_logger, node.Name, policy.Name, reason, suppressed, FailureLog.Period, exception);
         }
-    }
-
-    private LimiterResult Degraded(TokenBucketPolicy policy, FailureMode failureMode, string key, TokenBucketOptions options, StoreNode node)
-    {
-        if (options.LocalFallback && _fallback is { } fallback && fallback.Decide(policy, key, fallback.Instances(options)) is { } decision)
-        {
-            _metrics.Decision(policy.Name, decision.IsAdmitted ? DecisionResults.FallbackAdmitted : DecisionResults.FallbackRejected);
-            return new LimiterResult(decision, DecisionSource.LocalFallback);
-        }
-        if (failureMode == FailureMode.Open)
-        {
-            _metrics.Decision(policy.Name, DecisionResults.FailedOpen);
-            return new LimiterResult(default, DecisionSource.FailedOpen);
-        }
-        _metrics.Decision(policy.Name, DecisionResults.FailedClosed);
-        var retry = node.Breaker.RemainingBreak;
-        return new LimiterResult(new RateLimitDecision(false, 0, retry > TimeSpan.Zero ? retry : _breakDuration, TimeSpan.Zero), DecisionSource.FailedClosed);
     }
 
     // The tokens admitted locally while a server was away are charged to Redis once it answers again: with the next
@@ -435,7 +739,7 @@ internal sealed class TokenBucketLimiter : IDisposable
         }
         try
         {
-            await redis.DecideAsync(storageKey, policy, deadline: 0, owed.Tokens, chargeOnly: true).WaitAsync(options.Timeout, _time).ConfigureAwait(false);
+            await redis.DecideAsync([storageKey], [new BucketCharge(policy, 0, owed.Tokens)], deadline: 0).WaitAsync(options.Timeout, _time).ConfigureAwait(false);
         }
         catch (Exception)
         {
@@ -493,6 +797,27 @@ internal sealed class TokenBucketLimiter : IDisposable
     private long Ticks(TimeSpan span) => (long)(span.TotalSeconds * _time.TimestampFrequency);
 
     private long Microseconds(long timestamp) => (long)(timestamp * (1_000_000d / _time.TimestampFrequency));
+
+    private enum Outcome
+    {
+        Pending,
+        Admitted,
+        Rejected,
+        Failed,
+    }
+
+    // The buckets of a request that one call decides: one cluster slot's (all of them, without a cluster), or one
+    // bucket of a store of the app's own (no keys).
+    private sealed class StoreGroup(StoreNode node, int[] members, RedisKey[]? keys)
+    {
+        public StoreNode Node { get; } = node;
+
+        public int[] Members { get; } = members;
+
+        public RedisKey[]? Keys { get; } = keys;
+
+        public Outcome Outcome { get; set; }
+    }
 
     private sealed record ConfiguredPolicy(TokenBucketOptions Options, TokenBucketPolicy Policy, FailureMode FailureMode);
 

@@ -25,10 +25,11 @@ Requests (what RateGuard sends):
              deadline  microseconds on the script's clock after which the request is no
                        longer waited for, so it must take nothing; 0 for none
              buckets   how many buckets the request draws from; then, for each bucket:
-                       interval, capacity, cost (as above, or 0 to charge only the debt),
-                       and debt: tokens this client
-                       already admitted elsewhere (a local fallback) and owes the bucket,
-                       charged whatever the decision, never below an empty bucket
+                       interval, capacity, cost (as above, or 0 to decide nothing), and
+                       debt: tokens charged whatever the decision, never below an empty
+                       bucket (what a local fallback admitted and owes the bucket); a
+                       negative debt gives tokens back, never above a full bucket (a
+                       request that other buckets rejected, on another cluster slot)
   KEYS     every bucket key of every request, in the same order
   Returns { now, then for each request: status, then for each of its buckets: remaining,
             retry_after, reset_after }
@@ -59,11 +60,30 @@ local function clock(argument)
   return now
 end
 
--- A bucket that is full again needs no key: it expires exactly then.
+-- A bucket in debt is the time it is full again, expiring then. A bucket given back to full is marked full now and
+-- gone a millisecond later, since an existing key must not keep its older, emptier time.
 local function store(key, full_at, now)
   if full_at > now then
     redis.call('SET', key, string.format('%.0f', full_at), 'PX', math.ceil((full_at - now) / 1000))
+  else
+    redis.call('SET', key, string.format('%.0f', now), 'PX', 1)
   end
+end
+
+-- The bucket's time to full once `debt` tokens are charged (or, negative, given back): never past an empty bucket
+-- (nor moved back, if the clock left it further), never before a full one.
+local function owe(full_at, now, interval, window, debt)
+  if debt == 0 then
+    return full_at
+  end
+  local owed = full_at + debt * interval
+  if owed > now + window then
+    return math.max(full_at, now + window)
+  end
+  if owed < now then
+    return now
+  end
+  return owed
 end
 
 -- When the clock steps backwards, full_at may lie more than a window ahead: the bucket then
@@ -84,18 +104,14 @@ local function decide_one(key, now, interval, capacity, cost, debt)
   if full_at == nil or full_at < now then
     full_at = now
   end
-  local owed = full_at
-  if debt > 0 then
-    owed = full_at + debt * interval
-    if owed > now + window then
-      owed = math.max(full_at, now + window)
-    end
-  end
+  local owed = owe(full_at, now, interval, window, debt)
   local retry = -1
   if cost <= capacity then
     retry = owed + cost * interval - now - window
     if retry <= 0 then
-      store(key, owed + cost * interval, now)
+      if cost > 0 or owed ~= full_at then
+        store(key, owed + cost * interval, now)
+      end
       return 1, tokens_at(owed + cost * interval, now, interval, window), 0, owed + cost * interval - now
     end
   end
@@ -159,6 +175,7 @@ for _ = 1, requests do
     -- buckets would take (the same key twice costs twice).
     local buckets = {}
     local tentative = {}
+    local charged = {}
     local admitted = true
     for b = 1, count do
       local key = KEYS[key_index + b - 1]
@@ -169,16 +186,11 @@ for _ = 1, requests do
       arg = arg + 4
       local window = capacity * interval
       local full_at = tentative[key] or read(key)
-      if debt > 0 then
-        local owed = full_at + debt * interval
-        if owed > now + window then
-          owed = math.max(full_at, now + window)
-        end
-        if owed ~= full_at then
-          full_at = owed
-          state[key] = owed
-          store(key, owed, now)
-        end
+      local owed = owe(full_at, now, interval, window, debt)
+      if owed ~= full_at then
+        full_at = owed
+        state[key] = owed
+        store(key, owed, now)
       end
       local bucket = { key = key, interval = interval, window = window, cost = cost, full_at = full_at }
       if cost > capacity then
@@ -194,6 +206,9 @@ for _ = 1, requests do
         end
       end
       tentative[key] = full_at + cost * interval
+      if cost > 0 then
+        charged[key] = true
+      end
       buckets[b] = bucket
     end
     key_index = key_index + count
@@ -211,9 +226,9 @@ for _ = 1, requests do
       -- A key that comes up twice is written once, with the sum of both costs.
       for b = 1, count do
         local key = buckets[b].key
-        if tentative[key] ~= nil then
+        if charged[key] then
           store(key, tentative[key], now)
-          tentative[key] = nil
+          charged[key] = nil
         end
       end
     else

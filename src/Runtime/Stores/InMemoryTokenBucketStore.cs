@@ -71,6 +71,133 @@ public sealed class InMemoryTokenBucketStore : ITokenBucketStore, IDisposable
     }
 
     /// <summary>
+    /// Decides one request that draws from several buckets, atomically: it is admitted only if every bucket holds its
+    /// cost, and then every bucket is charged; otherwise none is. The arithmetic is the script's.
+    /// </summary>
+    /// <remarks>
+    /// Lock-free like the single decision: every bucket is read, the request decided, and each bucket moved on by
+    /// compare-and-swap. When another decision got to one of them first, the buckets already moved are given their
+    /// cost back and the request is decided again, so none is ever charged for a request that was not admitted.
+    /// </remarks>
+    public bool AcquireAll(ReadOnlySpan<TokenBucketPolicy> policies, ReadOnlySpan<string> partitionKeys, Span<RateLimitDecision> decisions)
+    {
+        if (policies.Length == 1)
+        {
+            decisions[0] = Acquire(policies[0], partitionKeys[0]);
+            return decisions[0].IsAdmitted;
+        }
+        var n = policies.Length;
+        var ids = new BucketId[n];
+        var cells = new Cell[n];
+        Span<int> earlier = stackalloc int[n];
+        Span<int> later = stackalloc int[n];
+        Span<long> fullAt = stackalloc long[n];
+        Span<long> next = stackalloc long[n];
+        for (var i = 0; i < n; i++)
+        {
+            ids[i] = new BucketId(policies[i].Name, BucketKey.Normalize(partitionKeys[i]));
+            earlier[i] = -1;
+            later[i] = -1;
+            for (var j = i - 1; j >= 0; j--)
+            {
+                if (ids[j] == ids[i])
+                {
+                    earlier[i] = j;
+                    later[j] = i;
+                    break;
+                }
+            }
+        }
+        var now = UnixClock.NowMicroseconds(_time);
+        while (true)
+        {
+            if (!ReadAll(ids, cells, earlier, fullAt))
+            {
+                continue;
+            }
+            if (!TokenBucketMath.DecideAll(fullAt, now, policies, earlier, decisions, next))
+            {
+                return false;
+            }
+            if (CommitAll(cells, earlier, later, fullAt, next, now))
+            {
+                return true;
+            }
+        }
+    }
+
+    // Reads each distinct bucket once; false when one was retired by the sweep meanwhile (then read again).
+    private bool ReadAll(BucketId[] ids, Cell[] cells, ReadOnlySpan<int> earlier, Span<long> fullAt)
+    {
+        for (var i = 0; i < ids.Length; i++)
+        {
+            if (earlier[i] >= 0)
+            {
+                cells[i] = cells[earlier[i]];
+                fullAt[i] = fullAt[earlier[i]];
+                continue;
+            }
+            cells[i] = _buckets.GetOrAdd(ids[i], static _ => new Cell());
+            fullAt[i] = Volatile.Read(ref cells[i].FullAt);
+            if (fullAt[i] == Retired)
+            {
+                _buckets.TryRemove(new KeyValuePair<BucketId, Cell>(ids[i], cells[i]));
+                return false;
+            }
+        }
+        return true;
+    }
+
+    // Moves each distinct bucket to the total of its appearances. If another decision moved one first, gives the ones
+    // already moved their charge back and returns false.
+    private static bool CommitAll(Cell[] cells, ReadOnlySpan<int> earlier, ReadOnlySpan<int> later, ReadOnlySpan<long> fullAt, ReadOnlySpan<long> next, long now)
+    {
+        for (var i = 0; i < cells.Length; i++)
+        {
+            if (later[i] >= 0)
+            {
+                continue; // its last appearance carries the total
+            }
+            var first = i;
+            while (earlier[first] >= 0)
+            {
+                first = earlier[first];
+            }
+            if (Interlocked.CompareExchange(ref cells[i].FullAt, next[i], fullAt[first]) == fullAt[first])
+            {
+                continue;
+            }
+            for (var j = 0; j < i; j++)
+            {
+                if (later[j] < 0)
+                {
+                    var from = j;
+                    while (earlier[from] >= 0)
+                    {
+                        from = earlier[from];
+                    }
+                    GiveBack(cells[j], next[j] - Math.Max(fullAt[from], now), now);
+                }
+            }
+            return false;
+        }
+        return true;
+    }
+
+    // Takes a charge off a bucket, never past full: what others charged since stays charged.
+    private static void GiveBack(Cell cell, long charge, long now)
+    {
+        while (true)
+        {
+            var current = Volatile.Read(ref cell.FullAt);
+            if (current == Retired || Interlocked.CompareExchange(ref cell.FullAt, Math.Max(now, current - charge), current) == current)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>
     /// Starts the bucket of <paramref name="partitionKey"/> as full again at <paramref name="fullAtMicroseconds"/>
     /// (µs since the Unix epoch) instead of full now, unless this store already holds it.
     /// </summary>

@@ -27,7 +27,7 @@ internal static partial class RedisScriptProbe
         try
         {
             // EVAL first, as after a SCRIPT FLUSH, then EVALSHA, as on every request.
-            var args = TokenBucketScript.Arguments(s_probe, store.UsesServerClock ? null : DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000, 0, 0);
+            var args = TokenBucketScript.Arguments([new BucketCharge(s_probe, s_probe.Cost, 0)], store.UsesServerClock ? null : DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000, 0);
             await database.ScriptEvaluateAsync(TokenBucketScript.Text, [key], args).WaitAsync(timeout).ConfigureAwait(false);
             await database.ScriptEvaluateAsync(TokenBucketScript.Sha1, [key], args).WaitAsync(timeout).ConfigureAwait(false);
             if (heartbeat)

@@ -72,19 +72,26 @@ public sealed class RedisTokenBucketStore : ITokenBucketStore, IAsyncDisposable,
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(partitionKey);
         cancellationToken.ThrowIfCancellationRequested();
-        var reply = await DecideAsync(GetKey(policy, partitionKey), policy, deadline: 0, debt: 0).WaitAsync(cancellationToken).ConfigureAwait(false);
-        return reply.Decision;
+        var result = await DecideAsync([GetKey(policy, partitionKey)], [new BucketCharge(policy, policy.Cost, 0)], deadline: 0).WaitAsync(cancellationToken).ConfigureAwait(false);
+        var decision = default(RateLimitDecision);
+        TokenBucketScript.Read(result, new Span<RateLimitDecision>(ref decision));
+        return decision;
     }
 
     /// <summary>
-    /// Sends one request for one bucket: the script takes <paramref name="debt"/>, then the policy's cost if the
-    /// bucket holds it, unless the server's clock is past <paramref name="deadline"/> (then nothing at all).
+    /// Sends one request for the buckets of <paramref name="keys"/> (one cluster slot): the script charges each its
+    /// debt, then admits the request only if every bucket holds its cost, and charges them all or none, unless the
+    /// server's clock is past <paramref name="deadline"/> (then nothing at all). Read the reply with
+    /// <see cref="TokenBucketScript.Read"/>.
     /// </summary>
-    internal Task<ScriptReply> DecideAsync(string storageKey, TokenBucketPolicy policy, long deadline, int debt, bool chargeOnly = false)
+    internal Task<RedisResult> DecideAsync(RedisKey[] keys, ReadOnlySpan<BucketCharge> charges, long deadline)
     {
-        var args = TokenBucketScript.Arguments(policy, _clientClock is null ? null : UnixClock.NowMicroseconds(_clientClock), deadline, debt, chargeOnly);
-        return RunAsync(TokenBucketScript.Script, [storageKey], args, static result => TokenBucketScript.ParseOne(result));
+        var args = TokenBucketScript.Arguments(charges, _clientClock is null ? null : UnixClock.NowMicroseconds(_clientClock), deadline);
+        return RunAsync(TokenBucketScript.Script, keys, args, static result => result);
     }
+
+    /// <summary>The hash slot of <paramref name="storageKey"/>; -1 without a cluster.</summary>
+    internal int SlotOf(string storageKey) => Connection is { } connection ? connection.HashSlot(storageKey) : -1;
 
     /// <summary>Renews this instance's heartbeat (or removes it) and returns how many instances are alive.</summary>
     internal Task<long> HeartbeatAsync(string instance, TimeSpan lasts, bool leave = false)

@@ -42,6 +42,50 @@ internal static class TokenBucketMath
         return RateLimitDecision.FromMicroseconds(true, tokens - policy.Cost, 0, candidate - now);
     }
 
+    /// <summary>
+    /// Decides one request that draws from several buckets, as the script's requests form does: admitted only if every
+    /// bucket holds its cost, and then every bucket is charged; otherwise none is. A bucket that appears twice
+    /// (<paramref name="earlier"/> gives the index of its previous appearance, or -1) is judged against what its earlier
+    /// appearance would take.
+    /// </summary>
+    /// <param name="fullAt">Each bucket's stored time to full, in µs.</param>
+    /// <param name="now">The current time in µs.</param>
+    /// <param name="policies">Each bucket's policy, with this request's cost.</param>
+    /// <param name="earlier">For each bucket, the index of the same bucket earlier in the request, or -1.</param>
+    /// <param name="decisions">Each bucket's decision.</param>
+    /// <param name="next">Each bucket's time to full once charged; for a bucket that appears twice, its last appearance holds the total.</param>
+    /// <returns>Whether the request is admitted.</returns>
+    public static bool DecideAll(ReadOnlySpan<long> fullAt, long now, ReadOnlySpan<TokenBucketPolicy> policies, ReadOnlySpan<int> earlier, Span<RateLimitDecision> decisions, Span<long> next)
+    {
+        var admitted = true;
+        Span<long> retry = policies.Length <= 16 ? stackalloc long[policies.Length] : new long[policies.Length];
+        for (var i = 0; i < policies.Length; i++)
+        {
+            var policy = policies[i];
+            var from = earlier[i] >= 0 ? next[earlier[i]] : Math.Max(fullAt[i], now);
+            next[i] = from + policy.Cost * policy.IntervalMicroseconds;
+            if (policy.Cost > policy.Capacity)
+            {
+                retry[i] = -1;
+                admitted = false;
+            }
+            else
+            {
+                var excess = next[i] - now - policy.WindowMicroseconds;
+                retry[i] = Math.Max(0, excess);
+                admitted &= excess <= 0;
+            }
+        }
+        for (var i = 0; i < policies.Length; i++)
+        {
+            var policy = policies[i];
+            var at = admitted ? next[i] : next[i] - policy.Cost * policy.IntervalMicroseconds;
+            var tokens = Math.Max(0, FloorDiv(policy.WindowMicroseconds - (at - now), policy.IntervalMicroseconds));
+            decisions[i] = RateLimitDecision.FromMicroseconds(admitted, tokens, admitted ? 0 : retry[i], at - now);
+        }
+        return admitted;
+    }
+
     // Lua's math.floor of a quotient, for integers.
     private static long FloorDiv(long a, long b)
     {

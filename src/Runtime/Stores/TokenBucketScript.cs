@@ -19,33 +19,48 @@ public static class TokenBucketScript
     /// <summary><see cref="Sha1"/> as lower-case hex, as <c>SCRIPT LOAD</c> returns it.</summary>
     public static string Sha1Hex { get; } = Convert.ToHexStringLower(Script.Sha1);
 
-    /// <summary>
-    /// The arguments of one request for one bucket, in the script's requests form.
-    /// </summary>
-    /// <param name="policy">The bucket and the request's cost (<paramref name="chargeOnly"/>: none).</param>
+    /// <summary>The arguments of one request, in the script's requests form.</summary>
+    /// <param name="charges">Each bucket of the request: its policy, what the request costs it, and what it owes it.</param>
     /// <param name="clientNow">The client clock's time in µs, or <see langword="null"/> for the server's.</param>
     /// <param name="deadline">The server time in µs after which the request must take nothing; 0 for none.</param>
-    /// <param name="debt">Tokens admitted elsewhere and owed to the bucket.</param>
-    /// <param name="chargeOnly">Charge only <paramref name="debt"/>, deciding nothing.</param>
-    internal static RedisValue[] Arguments(TokenBucketPolicy policy, long? clientNow, long deadline, int debt, bool chargeOnly = false) =>
-    [
-        RequestsForm, clientNow is { } now ? now : ServerClock, 1,
-        deadline, 1, policy.IntervalMicroseconds, policy.Capacity, chargeOnly ? 0 : policy.Cost, debt,
-    ];
+    internal static RedisValue[] Arguments(ReadOnlySpan<BucketCharge> charges, long? clientNow, long deadline)
+    {
+        var args = new RedisValue[5 + 4 * charges.Length];
+        args[0] = RequestsForm;
+        args[1] = clientNow is { } now ? now : ServerClock;
+        args[2] = 1;
+        args[3] = deadline;
+        args[4] = charges.Length;
+        for (var i = 0; i < charges.Length; i++)
+        {
+            var charge = charges[i];
+            args[5 + 4 * i] = charge.Policy.IntervalMicroseconds;
+            args[6 + 4 * i] = charge.Policy.Capacity;
+            args[7 + 4 * i] = charge.Cost;
+            args[8 + 4 * i] = charge.Debt;
+        }
+        return args;
+    }
 
-    /// <summary>Reads the reply to one request for one bucket.</summary>
-    internal static ScriptReply ParseOne(RedisResult result)
+    /// <summary>Reads the reply to one request into one decision per bucket.</summary>
+    internal static ScriptReply Read(RedisResult result, Span<RateLimitDecision> decisions)
     {
         var items = (RedisResult[])result!;
-        if (items.Length != 5)
+        if (items.Length != 2 + 3 * decisions.Length)
         {
-            throw new InvalidOperationException($"The token-bucket script returned {items.Length} values instead of 5.");
+            throw new InvalidOperationException($"The token-bucket script returned {items.Length} values for {decisions.Length} buckets instead of {2 + 3 * decisions.Length}.");
         }
         var status = (int)items[1];
-        var decision = RateLimitDecision.FromMicroseconds(status == 1, (long)items[2], (long)items[3], (long)items[4]);
-        return new ScriptReply((long)items[0], status == -1 ? ScriptStatus.Late : ScriptStatus.Decided, decision);
+        for (var i = 0; i < decisions.Length; i++)
+        {
+            decisions[i] = RateLimitDecision.FromMicroseconds(status == 1, (long)items[2 + 3 * i], (long)items[3 + 3 * i], (long)items[4 + 3 * i]);
+        }
+        return new ScriptReply((long)items[0], status == -1 ? ScriptStatus.Late : ScriptStatus.Decided);
     }
 }
+
+/// <summary>One bucket of a request to the script: what the request costs it (0 for nothing), and what it owes it (negative to give back).</summary>
+internal readonly record struct BucketCharge(TokenBucketPolicy Policy, int Cost, int Debt);
 
 /// <summary>Whether the script decided, or found the request's deadline passed and did nothing.</summary>
 internal enum ScriptStatus
@@ -55,4 +70,4 @@ internal enum ScriptStatus
 }
 
 /// <summary>One request's outcome, with the server's time when the script ran (µs since the Unix epoch).</summary>
-internal readonly record struct ScriptReply(long ServerNow, ScriptStatus Status, RateLimitDecision Decision);
+internal readonly record struct ScriptReply(long ServerNow, ScriptStatus Status);

@@ -14,11 +14,11 @@ public abstract class MvcTests(Store store, RedisFixture? redis) : SampleTests<M
         var expensive = await Client.Statuses("/reports/expensive", 2, key);
         using var third = await Client.Get("/reports/expensive", key);
 
-        // The action allows 2. The controller's limit (5 per key) comes first, so the third request drew from it
-        // before the action's own bucket rejected it.
+        // The action allows 2. Both buckets are decided together, so the third request, which the action's bucket
+        // rejects, takes nothing from the controller's (5 per key): it still holds 3.
         Assert.Equal([200, 200], expensive);
         Assert.Equal(HttpStatusCode.TooManyRequests, third.StatusCode);
-        Assert.Matches("^\"GET/reports/expensive\";r=2;t=3, \"GET/reports/expensive\\.2-[0-9a-f]{8}\";r=0;t=1$", third.Header("RateLimit"));
+        Assert.Matches("^\"GET/reports/expensive\";r=3;t=2, \"GET/reports/expensive\\.2-[0-9a-f]{8}\";r=0;t=1$", third.Header("RateLimit"));
     }
 
     [Fact]

@@ -1,0 +1,82 @@
+using Microsoft.Extensions.ObjectPool;
+
+namespace RateGuard.Limiting;
+
+/// <summary>
+/// The buckets one request draws from, each with its key and failure mode, and the limiter's answer for each. Reused
+/// from a pool, so deciding a request allocates no arrays of its own.
+/// </summary>
+internal sealed class LimitRequest
+{
+    private static readonly ObjectPool<LimitRequest> s_pool = new DefaultObjectPool<LimitRequest>(new PoolPolicy());
+
+    private TokenBucketPolicy[] _policies = new TokenBucketPolicy[4];
+    private string[] _keys = new string[4];
+    private FailureMode[] _failureModes = new FailureMode[4];
+    private LimiterResult[] _results = new LimiterResult[4];
+    private RateLimitDecision[] _decisions = new RateLimitDecision[4];
+    private int[] _tags = new int[4];
+
+    /// <summary>How many buckets the request draws from.</summary>
+    public int Count { get; private set; }
+
+    public ReadOnlySpan<TokenBucketPolicy> Policies => _policies.AsSpan(0, Count);
+
+    public ReadOnlySpan<string> Keys => _keys.AsSpan(0, Count);
+
+    public TokenBucketPolicy Policy(int i) => _policies[i];
+
+    public string Key(int i) => _keys[i];
+
+    public FailureMode FailureMode(int i) => _failureModes[i];
+
+    /// <summary>What the caller attached to bucket <paramref name="i"/> (the middleware: the gate's position).</summary>
+    public int Tag(int i) => _tags[i];
+
+    /// <summary>The answer for each bucket, once decided.</summary>
+    public Span<LimiterResult> Results => _results.AsSpan(0, Count);
+
+    /// <summary>Room for one decision per bucket, for stores to write into.</summary>
+    public Span<RateLimitDecision> Decisions => _decisions.AsSpan(0, Count);
+
+    public static LimitRequest Rent() => s_pool.Get();
+
+    public static void Return(LimitRequest request) => s_pool.Return(request);
+
+    public void Add(TokenBucketPolicy policy, FailureMode failureMode, string key, int tag = 0)
+    {
+        if (Count == _policies.Length)
+        {
+            Array.Resize(ref _policies, Count * 2);
+            Array.Resize(ref _keys, Count * 2);
+            Array.Resize(ref _failureModes, Count * 2);
+            Array.Resize(ref _results, Count * 2);
+            Array.Resize(ref _decisions, Count * 2);
+            Array.Resize(ref _tags, Count * 2);
+        }
+        _tags[Count] = tag;
+        _policies[Count] = policy;
+        _keys[Count] = key;
+        _failureModes[Count] = failureMode;
+        _results[Count] = default;
+        Count++;
+    }
+
+    private void Clear()
+    {
+        Array.Clear(_policies, 0, Count);
+        Array.Clear(_keys, 0, Count);
+        Count = 0;
+    }
+
+    private sealed class PoolPolicy : PooledObjectPolicy<LimitRequest>
+    {
+        public override LimitRequest Create() => new();
+
+        public override bool Return(LimitRequest request)
+        {
+            request.Clear();
+            return true;
+        }
+    }
+}
