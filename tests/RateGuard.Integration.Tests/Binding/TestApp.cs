@@ -81,6 +81,8 @@ public sealed class TestApp : IAsyncDisposable
         app.MapGet("/fallback/minimal", FallbackHandlers.Handle);
         app.MapGet("/fallback/dynamic", () => "dynamic").WithMetadata(new TokenBucketAttribute(int.Parse("4"), 0.25) { Key = "header:X-Dynamic" });
         app.MapGet("/two-keys", [TokenBucket(3, 0.25, Key = "header:X-A")] [TokenBucket(5, 0.25)] () => "two");
+        app.MapGet("/keys-first", [TokenBucket(2, 0.01)] [TokenBucket(5, 0.01, Key = "header:X-B")] () => "keys");
+        app.MapGet("/stacked", [TokenBucket(20, 0.01, Key = "global", Bucket = "budget")] [TokenBucket(2, 0.01, Key = "ip")] () => "stacked");
         app.MapControllers();
         app.MapControllerRoute("conventional", "{controller}/{action}");
         await app.StartAsync();

@@ -97,4 +97,43 @@ public sealed class RedisClusterTests(RedisCluster cluster, ITestOutputHelper ou
         var bound = policy.Capacity + policy.Rate * elapsed;
         Assert.All(admitted, a => Assert.True(a <= bound, $"A bucket admitted {a}, over its bound {bound:F1}."));
     }
+
+    [Fact]
+    public async Task A_request_whose_buckets_span_slots_gives_back_what_one_slot_admitted_when_another_rejected()
+    {
+        using var harness = new Resilience.LimiterHarness(o => { o.Redis = cluster.Configuration; o.DenyCache = false; });
+        await harness.ConnectedAsync();
+        var global = TestPolicies.Create(capacity: 1000, rate: 0.001);
+        var perClient = TestPolicies.Create(capacity: 2, rate: 0.001);
+        var globalSlot = harness.RedisStore.SlotOf(harness.RedisStore.GetKey(global, "everyone"));
+        var clients = Enumerable.Range(0, 200).Select(i => $"client-{i}")
+            .Where(c => harness.RedisStore.SlotOf(harness.RedisStore.GetKey(perClient, c)) != globalSlot).Take(16).ToArray();
+
+        var admitted = await Task.WhenAll(clients.Select(client => Task.Run(async () =>
+        {
+            var count = 0;
+            for (var i = 0; i < 10; i++)
+            {
+                count += await Limiting.MultiBucketTests.Decide(harness, [(global, "everyone"), (perClient, client)]) ? 1 : 0;
+            }
+            return count;
+        })));
+
+        // Each client was admitted twice; the 8 rejections each were admitted by the global bucket's slot first and
+        // given back, so the global bucket ends holding what the 32 admissions left, never less than that.
+        Assert.All(admitted, n => Assert.Equal(perClient.Capacity, n));
+        var expected = global.Capacity - clients.Length * perClient.Capacity;
+        var left = 0L;
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        do
+        {
+            var reading = new RateLimitDecision[1];
+            TokenBucketScript.Read(await harness.RedisStore.DecideAsync([harness.RedisStore.GetKey(global, "everyone")], [new BucketCharge(global, 0, 0)], 0), reading);
+            left = reading[0].Remaining;
+            Assert.True(left <= expected, $"The global bucket holds {left}, more than the {expected} the admissions left.");
+        }
+        while (left < expected && DateTime.UtcNow < deadline && await Task.Delay(20).ContinueWith(_ => true));
+        output.WriteLine($"{clients.Length} clients, {admitted.Sum()} admitted; the global bucket holds {left} of {global.Capacity}");
+        Assert.Equal(expected, left);
+    }
 }

@@ -10,6 +10,9 @@ public interface IStoreHarness : IDisposable
 
     ManualClock Clock { get; }
 
+    /// <summary>Decides one request that draws from several buckets: all admit and are charged, or none is.</summary>
+    Task<(bool Admitted, RateLimitDecision[] Decisions)> AcquireAllAsync(TokenBucketPolicy[] policies, string[] keys);
+
     /// <summary>Whether the store still holds state for this bucket.</summary>
     Task<bool> HoldsBucketAsync(TokenBucketPolicy policy, string key);
 

@@ -18,6 +18,13 @@ public sealed class InMemoryStoreHarness : IStoreHarness
 
     public ITokenBucketStore Store => _store;
 
+    public Task<(bool Admitted, RateLimitDecision[] Decisions)> AcquireAllAsync(TokenBucketPolicy[] policies, string[] keys)
+    {
+        var decisions = new RateLimitDecision[policies.Length];
+        var admitted = _store.AcquireAll(policies, keys, decisions);
+        return Task.FromResult((admitted, decisions));
+    }
+
     public Task<bool> HoldsBucketAsync(TokenBucketPolicy policy, string key) => Task.FromResult(_store.Count > 0);
 
     public Task LetIdleBucketsExpireAsync(TokenBucketPolicy policy, string key)

@@ -18,6 +18,15 @@ public sealed class RedisStoreHarness : IStoreHarness
 
     public ITokenBucketStore Store => _store;
 
+    public async Task<(bool Admitted, RateLimitDecision[] Decisions)> AcquireAllAsync(TokenBucketPolicy[] policies, string[] keys)
+    {
+        var storageKeys = policies.Select((p, i) => (StackExchange.Redis.RedisKey)_store.GetKey(p, keys[i])).ToArray();
+        var charges = policies.Select(p => new BucketCharge(p, p.Cost, 0)).ToArray();
+        var decisions = new RateLimitDecision[policies.Length];
+        TokenBucketScript.Read(await _store.DecideAsync(storageKeys, charges, deadline: 0), decisions);
+        return (decisions[0].IsAdmitted, decisions);
+    }
+
     public async Task<bool> HoldsBucketAsync(TokenBucketPolicy policy, string key) =>
         await _redis.Database.KeyExistsAsync(_store.GetKey(policy, key));
 

@@ -1,4 +1,5 @@
 using RateGuard.Runtime.Tests.Infrastructure;
+using RateGuard.Stores;
 
 namespace RateGuard.Runtime.Tests.Conformance;
 
@@ -57,6 +58,141 @@ public abstract class TokenBucketStoreConformanceTests : IDisposable
         Assert.Equal(Rejected(remaining: 0, retryAfterMs: 1000, resetAfterMs: 19000), await Acquire(policy));
         Harness.Clock.Advance(TimeSpan.FromMilliseconds(1000));
         Assert.Equal(Admitted(remaining: 0, resetAfterMs: 20000), await Acquire(policy));
+    }
+
+    [Fact]
+    public async Task Several_buckets_admit_a_request_only_together_and_a_rejection_takes_nothing_from_any()
+    {
+        var wide = TestPolicies.Create(capacity: 10, rate: 0.5);
+        var narrow = TestPolicies.Create(capacity: 2, rate: 0.5);
+        TokenBucketPolicy[] both = [wide, narrow];
+        string[] keys = [Key, "client"];
+
+        AssertAll(true, [Admitted(9, 2000), Admitted(1, 2000)], await AcquireAll(both, keys));
+        AssertAll(true, [Admitted(8, 4000), Admitted(0, 4000)], await AcquireAll(both, keys));
+        // The narrow bucket rejects: the wide one still holds 8 and says it had room (no wait of its own).
+        AssertAll(false, [Rejected(8, 0, 4000), Rejected(0, 2000, 4000)], await AcquireAll(both, keys));
+        Assert.Equal(Admitted(remaining: 7, resetAfterMs: 6000), await Acquire(wide, Key));
+        Harness.Clock.Advance(TimeSpan.FromMilliseconds(2000)); // one token for each
+        AssertAll(true, [Admitted(7, 6000), Admitted(0, 4000)], await AcquireAll(both, keys));
+    }
+
+    [Fact]
+    public async Task Every_rejecting_bucket_reports_its_own_wait_and_never_when_the_cost_exceeds_it()
+    {
+        var slow = TestPolicies.Create(capacity: 3, rate: 0.25, cost: 3);
+        var fast = TestPolicies.Create(capacity: 3, rate: 1, cost: 3);
+        var small = TestPolicies.Create(capacity: 2, rate: 1, cost: 3);
+        AssertAll(true, [Admitted(0, 12000), Admitted(0, 3000)], await AcquireAll([slow, fast], [Key, Key]));
+
+        var (admitted, decisions) = await AcquireAll([slow, fast, small], [Key, Key, Key]);
+
+        Assert.False(admitted);
+        Assert.Equal([Rejected(0, 12000, 12000), Rejected(0, 3000, 3000), new RateLimitDecision(false, 2, RateLimitDecision.Never, TimeSpan.Zero)], decisions);
+    }
+
+    [Fact]
+    public async Task The_same_bucket_twice_in_one_request_is_charged_twice_or_not_at_all()
+    {
+        var policy = TestPolicies.Create(capacity: 3, rate: 0.5);
+
+        AssertAll(true, [Admitted(2, 2000), Admitted(1, 4000)], await AcquireAll([policy, policy], [Key, Key]));
+        AssertAll(false, [Rejected(1, 0, 4000), Rejected(0, 2000, 6000)], await AcquireAll([policy, policy], [Key, Key]));
+        Assert.Equal(Admitted(remaining: 0, resetAfterMs: 6000), await Acquire(policy));
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public async Task Random_requests_on_one_to_four_buckets_match_a_reference_model(int seed)
+    {
+        var random = new Random(seed);
+        var policies = new[]
+        {
+            TestPolicies.Create(capacity: 5, rate: 2),
+            TestPolicies.Create(capacity: 3, rate: 1),
+            TestPolicies.Create(capacity: 8, rate: 0.5),
+            TestPolicies.Create(capacity: 2, rate: 4),
+        };
+        var model = policies.Select(p => new ReferenceBucket(p.Capacity * p.IntervalMicroseconds)).ToArray();
+        for (var step = 0; step < 150; step++)
+        {
+            Harness.Clock.Advance(TimeSpan.FromMicroseconds(random.Next(0, 400_000)));
+            var now = UnixClock.NowMicroseconds(Harness.Clock);
+            var chosen = Enumerable.Range(0, policies.Length).OrderBy(_ => random.Next()).Take(random.Next(1, policies.Length + 1)).ToArray();
+            var request = chosen.Select(i => policies[i].WithCost(random.Next(1, 4))).ToArray();
+
+            var expected = ReferenceBucket.Decide(chosen.Select(i => model[i]).ToArray(), request, now);
+            var actual = await AcquireAll(request, chosen.Select(_ => Key).ToArray());
+
+            Assert.True(expected.Item1 == actual.Item1 && expected.Item2.SequenceEqual(actual.Item2),
+                $"step {step}, buckets {string.Join(",", chosen)}: expected {expected.Item1} {string.Join("; ", expected.Item2)}, got {actual.Item1} {string.Join("; ", actual.Item2)}");
+        }
+    }
+
+    /// <summary>
+    /// A token bucket kept the other way round from the stores: as the credit it holds, in microseconds of refill
+    /// (a full bucket holds its window), brought up to date at each request and never above the window.
+    /// </summary>
+    private sealed class ReferenceBucket
+    {
+        private readonly long _window;
+        private long _credit;
+        private long _at = long.MinValue;
+
+        public ReferenceBucket(long window)
+        {
+            _window = window;
+            _credit = window;
+        }
+
+        public static (bool, RateLimitDecision[]) Decide(ReferenceBucket[] buckets, TokenBucketPolicy[] request, long now)
+        {
+            var admitted = true;
+            for (var i = 0; i < buckets.Length; i++)
+            {
+                buckets[i].Refill(now);
+                admitted &= request[i].Cost <= request[i].Capacity && buckets[i]._credit >= request[i].Cost * request[i].IntervalMicroseconds;
+            }
+            var decisions = new RateLimitDecision[buckets.Length];
+            for (var i = 0; i < buckets.Length; i++)
+            {
+                var bucket = buckets[i];
+                var policy = request[i];
+                var need = policy.Cost * policy.IntervalMicroseconds;
+                if (admitted)
+                {
+                    bucket._credit -= need;
+                }
+                var retry = admitted ? 0 : policy.Cost > policy.Capacity ? -1 : Math.Max(0, need - bucket._credit);
+                decisions[i] = RateLimitDecision.FromMicroseconds(admitted, bucket._credit / policy.IntervalMicroseconds, retry, window(policy) - bucket._credit);
+            }
+            return (admitted, decisions);
+
+            static long window(TokenBucketPolicy policy) => policy.Capacity * policy.IntervalMicroseconds;
+        }
+
+        private void Refill(long now)
+        {
+            if (_at != long.MinValue)
+            {
+                _credit = Math.Min(_window, _credit + (now - _at));
+            }
+            _at = now;
+        }
+    }
+
+    private static void AssertAll(bool admitted, RateLimitDecision[] expected, (bool Admitted, RateLimitDecision[] Decisions) actual)
+    {
+        Assert.Equal(admitted, actual.Admitted);
+        Assert.Equal(expected, actual.Decisions);
+    }
+
+    private async Task<(bool, RateLimitDecision[])> AcquireAll(TokenBucketPolicy[] policies, string[] keys)
+    {
+        var (admitted, decisions) = await Harness.AcquireAllAsync(policies, keys);
+        return (admitted, decisions);
     }
 
     [Fact]
