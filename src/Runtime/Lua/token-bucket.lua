@@ -140,11 +140,14 @@ if requests == 1 and #KEYS == 1 then
 end
 
 local reply = { now }
+local n = 1
 local arg = 4
 local key_index = 1
 -- Within one call a key may come up more than once (the same bucket in several requests, or twice in one); every
 -- read goes through this table so that each sees what the ones before it wrote.
 local state = {}
+-- Each bucket of the request being decided, in columns reused from one request to the next.
+local b_key, b_interval, b_window, b_cost, b_full, b_retry = {}, {}, {}, {}, {}, {}
 
 local function read(key)
   local full_at = state[key]
@@ -162,27 +165,26 @@ for _ = 1, requests do
   local count = tonumber(ARGV[arg + 1])
   arg = arg + 2
   if deadline > 0 and now > deadline then
-    table.insert(reply, -1)
+    n = n + 1
+    reply[n] = -1
     for _ = 1, count do
-      table.insert(reply, 0)
-      table.insert(reply, 0)
-      table.insert(reply, 0)
+      reply[n + 1], reply[n + 2], reply[n + 3] = 0, 0, 0
+      n = n + 3
     end
     arg = arg + 4 * count
     key_index = key_index + count
   else
     -- First pass: charge debts and see whether every bucket holds its cost, against what the request's own earlier
     -- buckets would take (the same key twice costs twice).
-    local buckets = {}
     local tentative = {}
-    local charged = {}
     local admitted = true
     for b = 1, count do
-      local key = KEYS[key_index + b - 1]
+      local key = KEYS[key_index]
       local interval = tonumber(ARGV[arg])
       local capacity = tonumber(ARGV[arg + 1])
       local cost = tonumber(ARGV[arg + 2])
       local debt = tonumber(ARGV[arg + 3])
+      key_index = key_index + 1
       arg = arg + 4
       local window = capacity * interval
       local full_at = tentative[key] or read(key)
@@ -192,52 +194,43 @@ for _ = 1, requests do
         state[key] = owed
         store(key, owed, now)
       end
-      local bucket = { key = key, interval = interval, window = window, cost = cost, full_at = full_at }
-      if cost > capacity then
-        bucket.retry = -1
-        admitted = false
-      else
-        local excess = full_at + cost * interval - now - window
-        if excess > 0 then
-          bucket.retry = excess
+      local retry = -1
+      if cost <= capacity then
+        retry = full_at + cost * interval - now - window
+        if retry > 0 then
           admitted = false
         else
-          bucket.retry = 0
+          retry = 0
         end
+      else
+        admitted = false
       end
       tentative[key] = full_at + cost * interval
-      if cost > 0 then
-        charged[key] = true
-      end
-      buckets[b] = bucket
+      b_key[b], b_interval[b], b_window[b], b_cost[b], b_full[b], b_retry[b] = key, interval, window, cost, full_at, retry
     end
-    key_index = key_index + count
 
+    n = n + 1
     if admitted then
-      table.insert(reply, 1)
+      reply[n] = 1
       for b = 1, count do
-        local bucket = buckets[b]
-        local next_full_at = bucket.full_at + bucket.cost * bucket.interval
-        state[bucket.key] = next_full_at
-        table.insert(reply, tokens_at(next_full_at, now, bucket.interval, bucket.window))
-        table.insert(reply, 0)
-        table.insert(reply, next_full_at - now)
+        local next_full_at = b_full[b] + b_cost[b] * b_interval[b]
+        state[b_key[b]] = next_full_at
+        reply[n + 1], reply[n + 2], reply[n + 3] = tokens_at(next_full_at, now, b_interval[b], b_window[b]), 0, next_full_at - now
+        n = n + 3
       end
-      -- A key that comes up twice is written once, with the sum of both costs.
+      -- A key that comes up twice is written once, with the sum of both costs; a bucket that costs nothing, not at all.
       for b = 1, count do
-        local key = buckets[b].key
-        if charged[key] then
+        local key = b_key[b]
+        if b_cost[b] > 0 and tentative[key] ~= nil then
           store(key, tentative[key], now)
-          charged[key] = nil
+          tentative[key] = nil
         end
       end
     else
-      table.insert(reply, 0)
+      reply[n] = 0
       for b = 1, count do
-        local bucket = buckets[b]
-        table.insert(reply, tokens_at(bucket.full_at, now, bucket.interval, bucket.window))
-        table.insert(reply, bucket.retry)
-        table.insert(reply, bucket.full_at - now)
+        reply[n + 1], reply[n + 2], reply[n + 3] = tokens_at(b_full[b], now, b_interval[b], b_window[b]), b_retry[b], b_full[b] - now
+        n = n + 3
       end
     end
   end
