@@ -1,4 +1,5 @@
 using Microsoft.Extensions.ObjectPool;
+using RateGuard.Stores;
 
 namespace RateGuard.Limiting;
 
@@ -16,6 +17,7 @@ internal sealed class LimitRequest
     private LimiterResult[] _results = new LimiterResult[4];
     private RateLimitDecision[] _decisions = new RateLimitDecision[4];
     private int[] _tags = new int[4];
+    private BucketCharge[] _charges = new BucketCharge[4];
 
     /// <summary>How many buckets the request draws from.</summary>
     public int Count { get; private set; }
@@ -39,6 +41,12 @@ internal sealed class LimitRequest
     /// <summary>Room for one decision per bucket, for stores to write into.</summary>
     public Span<RateLimitDecision> Decisions => _decisions.AsSpan(0, Count);
 
+    /// <summary>The array behind <see cref="Decisions"/>, for a call that is awaited (at least <see cref="Count"/> long).</summary>
+    public RateLimitDecision[] DecisionBuffer => _decisions;
+
+    /// <summary>Room for one charge per bucket, for a call that is awaited (at least <see cref="Count"/> long).</summary>
+    public BucketCharge[] ChargeBuffer => _charges;
+
     public static LimitRequest Rent() => s_pool.Get();
 
     public static void Return(LimitRequest request) => s_pool.Return(request);
@@ -53,6 +61,7 @@ internal sealed class LimitRequest
             Array.Resize(ref _results, Count * 2);
             Array.Resize(ref _decisions, Count * 2);
             Array.Resize(ref _tags, Count * 2);
+            Array.Resize(ref _charges, Count * 2);
         }
         _tags[Count] = tag;
         _policies[Count] = policy;

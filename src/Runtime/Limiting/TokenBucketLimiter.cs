@@ -43,6 +43,8 @@ internal sealed class TokenBucketLimiter : IDisposable
     // Work items waiting in the thread pool that mean this process is behind, not merely busy.
     private static readonly int s_busyQueue = Math.Max(16, 4 * Environment.ProcessorCount);
 
+    private static readonly int[] s_first = [0];
+
     // Between two tries of a call that failed on its way (a connection being made again, a slot moving).
     private static readonly TimeSpan s_retryPause = TimeSpan.FromMilliseconds(5);
     // How often the tokens admitted locally are charged back at most, while some server is still away.
@@ -280,6 +282,12 @@ internal sealed class TokenBucketLimiter : IDisposable
             }
             return each;
         }
+        if (count == 1)
+        {
+            // The common case: one bucket, one call, no grouping to do.
+            var key = redis.GetKey(request.Policy(0), request.Key(0));
+            return [new StoreGroup(NodeOf(redis.ServerOf(key)), s_first, [key])];
+        }
         var keys = new string[count];
         Span<int> slots = count <= 16 ? stackalloc int[count] : new int[count];
         var distinct = 0;
@@ -329,13 +337,14 @@ internal sealed class TokenBucketLimiter : IDisposable
         }
         var fallback = options.LocalFallback ? _fallback : null;
         var members = group.Members;
-        var charges = new BucketCharge[members.Length];
+        var charges = members.Length == request.Count ? request.ChargeBuffer : new BucketCharge[members.Length];
         for (var m = 0; m < members.Length; m++)
         {
             var policy = request.Policy(members[m]);
             charges[m] = new BucketCharge(policy, policy.Cost, fallback?.TakeDebt(policy, request.Key(members[m])) ?? 0);
         }
-        var decisions = new RateLimitDecision[members.Length];
+        // A group that is the whole request (no cluster, or one slot) reads its answer straight into the request's.
+        var decisions = members.Length == request.Count ? request.DecisionBuffer : new RateLimitDecision[members.Length];
         var sentAt = _time.GetTimestamp();
         try
         {
@@ -610,8 +619,8 @@ internal sealed class TokenBucketLimiter : IDisposable
             var deadline = _redis!.UsesServerClock ? node.Clock.ToServer(Microseconds(budgetEnd)) : 0;
             try
             {
-                var call = _redis.DecideAsync(keys, charges, deadline);
-                reply = TokenBucketScript.Read(await WaitAsync(call, node, budgetEnd, longest, options, cancellationToken).ConfigureAwait(false), decisions);
+                var call = _redis.DecideAsync(keys, charges.AsSpan(0, keys.Length), deadline);
+                reply = TokenBucketScript.Read(await WaitAsync(call, node, budgetEnd, longest, options, cancellationToken).ConfigureAwait(false), decisions.AsSpan(0, keys.Length));
             }
             catch (Exception e) when (IsTransient(e) && _time.GetTimestamp() + Ticks(s_retryPause) < budgetEnd)
             {
