@@ -71,10 +71,12 @@ internal sealed class LimitRequest
         Count++;
     }
 
+    // Nothing of a request outlives it in the pool: policies may be ones the app lets go of (built per partition).
     private void Clear()
     {
         Array.Clear(_policies, 0, Count);
         Array.Clear(_keys, 0, Count);
+        Array.Clear(_charges, 0, Count);
         Count = 0;
     }
 
