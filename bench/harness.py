@@ -94,10 +94,10 @@ def load(redis_port, duration, connections):
         ("no limiter", [], "/plain", None),
         ("ASP.NET Core token bucket (in-process)", [], "/aspnet", None),
         ("RateGuard, in-memory store", [], "/rg", None),
-        ("RateGuard, Redis, every request admitted", [f"--TokenBuckets:Redis={redis}"], "/rg", "rg:GET/rg:{127.0.0.1}"),
-        ("RateGuard, Redis, two buckets (ip and global), every request admitted", [f"--TokenBuckets:Redis={redis}"], "/rg2", "rg:GET/rg2:{127.0.0.1}"),
-        ("RateGuard, Redis, hot client, deny cache on", [f"--TokenBuckets:Redis={redis}"], "/hot", "rg:GET/hot:{127.0.0.1}"),
-        ("RateGuard, Redis, hot client, deny cache off", [f"--TokenBuckets:Redis={redis}", "--TokenBuckets:DenyCache=false"], "/hot", "rg:GET/hot:{127.0.0.1}"),
+        ("RateGuard, Redis, every request admitted", [f"--TokenBuckets:Redis={redis}"], "/rg", "rg:GET%20/rg:{127.0.0.1}"),
+        ("RateGuard, Redis, two buckets (ip and global), every request admitted", [f"--TokenBuckets:Redis={redis}"], "/rg2", "rg:GET%20/rg2:{127.0.0.1}"),
+        ("RateGuard, Redis, hot client, deny cache on", [f"--TokenBuckets:Redis={redis}"], "/hot", "rg:GET%20/hot:{127.0.0.1}"),
+        ("RateGuard, Redis, hot client, deny cache off", [f"--TokenBuckets:Redis={redis}", "--TokenBuckets:DenyCache=false"], "/hot", "rg:GET%20/hot:{127.0.0.1}"),
         ("seed style: EVAL per request, client clock in seconds", [f"--TokenBuckets:Redis={redis}"], "/seed", "rate_limiter:127.0.0.1"),
     ]
     ours = redis_cli(redis_port, "SCRIPT", "LOAD", open(OUR_SCRIPT).read())

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using RateGuard.Configuration;
 
 namespace RateGuard;
 
@@ -82,12 +83,16 @@ public sealed class TokenBucketOptions
     /// </summary>
     public int IPv6PrefixLength { get; set; } = 64;
 
-    /// <summary>Per-bucket settings by bucket name, read at startup and on every configuration reload.</summary>
+    /// <summary>
+    /// Per-bucket settings by bucket name, read at startup and on every configuration reload. A bucket is named exactly
+    /// (<c>GET /items/{id}</c>) or by its environment form, each run of other characters than letters and digits
+    /// written as one <c>_</c> (<c>GET_items_id</c>), which an environment variable name can carry.
+    /// </summary>
     public Dictionary<string, TokenBucketOverride> Buckets { get; set; } = new(StringComparer.Ordinal);
 
     /// <summary>The failure mode of bucket <paramref name="bucket"/>: its override's, else <see cref="FailureMode"/>.</summary>
     internal FailureMode FailureModeOf(string bucket) =>
-        Buckets.TryGetValue(bucket, out var overrides) && overrides.FailureMode is { } mode ? mode : FailureMode;
+        BucketNames.TryGetOverride(Buckets, bucket, out var overrides) && overrides.FailureMode is { } mode ? mode : FailureMode;
 
     /// <summary>
     /// <paramref name="declared"/> with the capacity and rate its bucket's override gives it, if any. An override that
@@ -96,17 +101,20 @@ public sealed class TokenBucketOptions
     /// </summary>
     internal TokenBucketPolicy Configure(TokenBucketPolicy declared)
     {
-        if (!Buckets.TryGetValue(declared.Name, out var overrides))
+        if (!BucketNames.TryGetOverride(Buckets, declared.Name, out var overrides))
         {
             return declared;
         }
         var capacity = overrides.Capacity ?? declared.Capacity;
         if (overrides.Capacity is not null && declared.Cost > capacity)
         {
-            throw new ArgumentException($"TokenBuckets:Buckets:{declared.Name}:Capacity {capacity} is below the cost of {declared.Cost} tokens per request: no request could ever be admitted.");
+            throw new ArgumentException(CapacityBelowCost(declared.Name, capacity, declared.Cost));
         }
         return new TokenBucketPolicy(declared.Name, capacity, overrides.Rate ?? declared.Rate, declared.Cost);
     }
+
+    internal static string CapacityBelowCost(string bucket, int capacity, int cost) =>
+        $"TokenBuckets:Buckets:{bucket}:Capacity {capacity} is below the cost of {cost} tokens per request: no request could ever be admitted.";
 
     /// <summary>
     /// Writes the response of a rejected request instead of the default problem body. The status code and the

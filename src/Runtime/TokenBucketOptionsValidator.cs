@@ -1,9 +1,13 @@
 using Microsoft.Extensions.Options;
+using RateGuard.Configuration;
 using RateGuard.Stores;
 
 namespace RateGuard;
 
-internal sealed class TokenBucketOptionsValidator : IValidateOptions<TokenBucketOptions>
+// Checks each setting on its own, and each bucket override against the buckets the app is known to use: one that
+// names two buckets at once, or leaves a request costing more than the capacity, fails the options as a whole, so a
+// reload carrying it is refused entire rather than applied in part.
+internal sealed class TokenBucketOptionsValidator(KnownBuckets known) : IValidateOptions<TokenBucketOptions>
 {
     public ValidateOptionsResult Validate(string? name, TokenBucketOptions options)
     {
@@ -18,7 +22,7 @@ internal sealed class TokenBucketOptionsValidator : IValidateOptions<TokenBucket
         }
         if (!BucketKey.IsValidPrefix(options.KeyPrefix))
         {
-            (failures ??= []).Add($"TokenBuckets:KeyPrefix '{options.KeyPrefix}' is invalid: {TokenBucketPolicy.NameRule}");
+            (failures ??= []).Add($"TokenBuckets:KeyPrefix '{options.KeyPrefix}' is invalid: {TokenBucketPolicy.PrefixRule}");
         }
         if (options.InMemorySweepInterval <= TimeSpan.Zero || options.InMemorySweepInterval > TimeSpan.FromDays(1))
         {
@@ -65,6 +69,22 @@ internal sealed class TokenBucketOptionsValidator : IValidateOptions<TokenBucket
             if (overrides.FailureMode is { } mode && !Enum.IsDefined(mode))
             {
                 (failures ??= []).Add($"TokenBuckets:Buckets:{bucket}:FailureMode '{mode}' is not one of {string.Join(", ", Enum.GetNames<FailureMode>())}.");
+            }
+            if (known.IsEmpty)
+            {
+                continue;
+            }
+            var matches = BucketNames.Matches(bucket, known.Names);
+            if (matches.Count > 1)
+            {
+                (failures ??= []).Add(BucketNames.Ambiguous(bucket, matches));
+            }
+            foreach (var match in matches)
+            {
+                if (overrides.Capacity is { } capacity && known.TryGetCost(match, out var cost) && cost > capacity)
+                {
+                    (failures ??= []).Add(TokenBucketOptions.CapacityBelowCost(bucket, capacity, cost));
+                }
             }
         }
         if (options.BreakerFailureThreshold < 1)

@@ -27,13 +27,20 @@ public sealed class TokenBucketPolicy
     /// <summary>The longest bucket name, in characters.</summary>
     public const int MaxNameLength = TokenBucketLimits.MaxNameLength;
 
-    /// <summary>How to write a valid bucket name or key prefix, for the errors that reject one.</summary>
-    internal static readonly string NameRule = $"use 1 to {MaxNameLength} letters, digits or '.', '_', '-', '/'.";
+    /// <summary>How to write a valid bucket name, for the errors that reject one.</summary>
+    internal static readonly string NameRule = $"use 1 to {MaxNameLength} printable ASCII characters other than ':', not starting or ending with a space.";
+
+    /// <summary>How to write a valid key prefix, for the errors that reject one.</summary>
+    internal static readonly string PrefixRule = $"use 1 to {MaxNameLength} letters, digits or '.', '_', '-', '/'.";
 
     private RedisValue[]? _serverClockArguments;
+    private string? _keySegment;
 
     /// <summary>Creates a policy.</summary>
-    /// <param name="name">The bucket name. Letters, digits and <c>. _ - /</c>; at most <see cref="MaxNameLength"/> characters.</param>
+    /// <param name="name">
+    /// The bucket name: at most <see cref="MaxNameLength"/> printable ASCII characters other than <c>:</c>, such as
+    /// <c>search</c> or <c>GET /items/{id}</c>. It appears in headers, problem details, metrics and logs as it is.
+    /// </param>
     /// <param name="capacity">The most tokens the bucket holds, and so the largest burst. Must be positive.</param>
     /// <param name="rate">Tokens added per second. Must be positive, finite and at most <see cref="MaxRate"/>.</param>
     /// <param name="cost">Tokens one request takes. Must be positive.</param>
@@ -92,8 +99,30 @@ public sealed class TokenBucketPolicy
     internal RedisValue[] ServerClockArguments =>
         _serverClockArguments ??= [IntervalMicroseconds, Capacity, Cost];
 
-    /// <summary>Whether <paramref name="name"/> is a valid bucket name.</summary>
-    public static bool IsValidName(string? name) => TokenBucketLimits.IsValidBucketName(name);
+    /// <summary>
+    /// Whether <paramref name="name"/> is a valid bucket name: 1 to <see cref="MaxNameLength"/> printable ASCII
+    /// characters other than <c>:</c> (which separates configuration keys), not starting or ending with a space.
+    /// Names declared in <c>[TokenBucket(Bucket = ...)]</c> keep to the stricter <see cref="TokenBucketLimits.IsValidBucketName"/>;
+    /// the names derived from routes also use spaces and braces.
+    /// </summary>
+    public static bool IsValidName(string? name)
+    {
+        if (name is null || name.Length == 0 || name.Length > MaxNameLength || name[0] == ' ' || name[^1] == ' ')
+        {
+            return false;
+        }
+        foreach (var c in name)
+        {
+            if (c is < ' ' or > '~' or ':')
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>The name as it appears inside a Redis key (see <see cref="Stores.BucketKey.EncodeName"/>), built once.</summary>
+    internal string KeySegment => _keySegment ??= Stores.BucketKey.EncodeName(Name);
 
     private static long ComputeInterval(double rate)
     {

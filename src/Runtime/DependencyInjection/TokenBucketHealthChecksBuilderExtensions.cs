@@ -19,7 +19,7 @@ public static class TokenBucketHealthChecksBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         return builder.Add(new HealthCheckRegistration(
             name,
-            static services => new TokenBucketStoreHealthCheck(services.GetRequiredService<TokenBucketLimiter>(), services.GetRequiredService<IOptionsMonitor<TokenBucketOptions>>()),
+            static services => new TokenBucketStoreHealthCheck(services.GetRequiredService<TokenBucketLimiter>()),
             failureStatus,
             tags));
     }

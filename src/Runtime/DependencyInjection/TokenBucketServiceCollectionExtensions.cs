@@ -4,6 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RateGuard;
+using RateGuard.Configuration;
 using RateGuard.Diagnostics;
 using RateGuard.Http;
 using RateGuard.Limiting;
@@ -20,7 +21,33 @@ public static class TokenBucketServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddOptions<TokenBucketOptions>().Bind(configuration);
+        // A section of its own (TokenBuckets) holds nothing but these settings, so a key no setting reads is a typo.
+        // The whole configuration is shared with the rest of the app, and is not checked.
+        if (configuration is IConfigurationSection section)
+        {
+            services.AddSingleton<IValidateOptions<TokenBucketOptions>>(new TokenBucketConfigurationKeys(section));
+        }
         return services.AddTokenBucketsCore();
+    }
+
+    /// <summary>
+    /// Declares bucket names that only the <c>RateLimiter</c> adapter (<see cref="TokenBucketRateLimitPartition"/>)
+    /// uses. Its buckets are created on request, so without this an override under <c>TokenBuckets:Buckets</c> for
+    /// one of them would be reported at startup as naming no bucket.
+    /// </summary>
+    public static IServiceCollection AddTokenBucketNames(this IServiceCollection services, params string[] names)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(names);
+        foreach (var name in names)
+        {
+            if (!TokenBucketPolicy.IsValidName(name))
+            {
+                throw new ArgumentException($"Token bucket name '{name}' is invalid: {TokenBucketPolicy.NameRule}", nameof(names));
+            }
+            services.AddSingleton(new TokenBucketName(name));
+        }
+        return services;
     }
 
     /// <summary>Adds token-bucket rate limiting, configured by <paramref name="configure"/>.</summary>
@@ -38,6 +65,7 @@ public static class TokenBucketServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(static services => new KnownBuckets(services.GetServices<TokenBucketName>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TokenBucketOptions>, TokenBucketOptionsValidator>());
         services.AddOptions<TokenBucketOptions>().ValidateOnStart();
         services.AddMetrics();
@@ -50,7 +78,8 @@ public static class TokenBucketServiceCollectionExtensions
             services.GetRequiredService<IOptionsMonitor<TokenBucketOptions>>(),
             services.GetRequiredService<TokenBucketMetrics>(),
             services.GetRequiredService<ILoggerFactory>(),
-            services.GetRequiredService<TimeProvider>()));
+            services.GetRequiredService<TimeProvider>(),
+            services.GetRequiredService<KnownBuckets>()));
         services.TryAddSingleton(static services => new EndpointGateTable(services));
         // Resolving the store at startup makes the store choice, and its warning, visible before the first request.
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, TokenBucketStartup>());

@@ -55,4 +55,21 @@ internal static partial class Log
     [LoggerMessage(EventId = 13, EventName = "ScriptChecked", Level = LogLevel.Debug,
         Message = "Redis {Endpoint} runs RateGuard's scripts.")]
     public static partial void ScriptChecked(ILogger logger, string endpoint);
+
+    [LoggerMessage(EventId = 14, EventName = "ReloadRefused",
+        Level = LogLevel.Error,
+        Message = "The token-bucket configuration changed, but the new settings are invalid, so none of them apply; the previous settings stay in force. {Reason}")]
+    public static partial void ReloadRefused(ILogger logger, string reason, Exception? exception);
+
+    [LoggerMessage(EventId = 15, EventName = "UnknownBuckets",
+        Message = "TokenBuckets:Buckets has settings for {Unknown}, but no bucket of that name is in use, so they change nothing. The buckets are {Known}, each shown with the form an environment variable can use. A bucket that only the RateLimiter adapter uses can be declared with services.AddTokenBucketNames(...).")]
+    public static partial void UnknownBuckets(ILogger logger, LogLevel level, string unknown, string known);
+
+    [LoggerMessage(EventId = 16, EventName = "NoEndpointSelected", Level = LogLevel.Error,
+        Message = "UseTokenBuckets() runs before UseRouting(): endpoint '{Endpoint}' was selected only after the limiter had run, so its limits were not applied. Call app.UseTokenBuckets() after app.UseRouting().")]
+    public static partial void NoEndpointSelected(ILogger logger, string endpoint);
+
+    [LoggerMessage(EventId = 17, EventName = "NotAuthenticatedYet", Level = LogLevel.Error,
+        Message = "UseTokenBuckets() runs before UseAuthentication(): bucket '{Bucket}' keys on {Key}, which is read before the user is known, so every request is treated as having no value for it. Call app.UseTokenBuckets() after app.UseAuthentication().")]
+    public static partial void NotAuthenticatedYet(ILogger logger, string bucket, string key);
 }

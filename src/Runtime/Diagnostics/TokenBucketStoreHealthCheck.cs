@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Microsoft.Extensions.Options;
 using RateGuard.Limiting;
 using RateGuard.Stores;
 
@@ -9,7 +8,7 @@ namespace RateGuard.Diagnostics;
 /// Reports whether token buckets are being enforced as configured: Redis answering within the decision budget and the
 /// circuit closed. An in-memory store is healthy but says its limits are per process.
 /// </summary>
-internal sealed class TokenBucketStoreHealthCheck(TokenBucketLimiter limiter, IOptionsMonitor<TokenBucketOptions> options) : IHealthCheck
+internal sealed class TokenBucketStoreHealthCheck(TokenBucketLimiter limiter) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
@@ -28,7 +27,7 @@ internal sealed class TokenBucketStoreHealthCheck(TokenBucketLimiter limiter, IO
                 }
                 try
                 {
-                    var latency = await connection.GetDatabase().PingAsync().WaitAsync(options.CurrentValue.Timeout, cancellationToken).ConfigureAwait(false);
+                    var latency = await connection.GetDatabase().PingAsync().WaitAsync(limiter.Options.Timeout, cancellationToken).ConfigureAwait(false);
                     return HealthCheckResult.Healthy($"Redis answered PING in {latency.TotalMilliseconds:F1} ms.");
                 }
                 catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)

@@ -27,6 +27,9 @@ public abstract class TokenBucketGate
     /// <summary>The key source as written in the attribute, or the resolver's type name, for messages.</summary>
     public string KeyDescription { get; }
 
+    /// <summary>Whether the key is read from the authenticated user (<c>user</c> or <c>claim:...</c>).</summary>
+    internal bool KeysOnUser => KeyDescription == "user" || KeyDescription.StartsWith("claim:", StringComparison.Ordinal);
+
     /// <summary>Reads the client's key from the request; <see langword="null"/> when the request has none.</summary>
     public abstract string? GetPartitionKey(HttpContext context);
 }

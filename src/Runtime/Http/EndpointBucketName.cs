@@ -1,61 +1,118 @@
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Routing.Patterns;
 
 namespace RateGuard.Http;
 
 /// <summary>
-/// The default bucket name of an endpoint: its HTTP methods and route pattern, so that every instance of the app
-/// derives the same name and shares the same Redis bucket.
+/// The default names of an app's unnamed buckets: the endpoint's HTTP methods and the route template as a person wrote
+/// it, such as <c>GET /items/{id}</c>, so that every instance of the app derives the same name and shares the same
+/// Redis bucket, and a person can read it in a header and write it in configuration.
 /// </summary>
-internal static class EndpointBucketName
+/// <remarks>
+/// Parameters keep their names and drop their constraints and defaults (<c>{id:int}</c> is <c>{id}</c>), which keeps
+/// <c>:</c> out of the name so that it can be a configuration key. A conventionally routed MVC action has the values
+/// of its route filled in (<c>GET /Home/Index/{id?}</c>). Two endpoints that would get one name (the same methods
+/// and template, told apart by host or a constraint) share it only if they are the same endpoint: the later one gets a
+/// short hash of its display name appended, so the names stay stable from one build to the next.
+/// </remarks>
+internal sealed class EndpointBucketName
 {
-    private const int MaxReadableLength = 80;
+    // Room for a suffix ("#2" or a hash) within the longest name a policy takes.
+    private const int MaxReadableLength = TokenBucketPolicy.MaxNameLength - 12;
 
-    public static string For(Endpoint endpoint, int index)
+    // Each default name handed out, and the endpoint it belongs to (by display name, which outlives a rebuild).
+    private readonly ConcurrentDictionary<string, string> _owners = new(StringComparer.Ordinal);
+
+    /// <summary>The default name of the <paramref name="index"/>th unnamed limit of <paramref name="endpoint"/>.</summary>
+    public string For(Endpoint endpoint, int index)
+    {
+        var text = Describe(endpoint);
+        var owner = endpoint.DisplayName ?? text;
+        if (_owners.GetOrAdd(text, owner) != owner)
+        {
+            // A different endpoint already has this name: this one is told apart by a hash of its own identity.
+            text = Limit(text, MaxReadableLength - 9) + " " + Hash(owner);
+            _owners.TryAdd(text, owner);
+        }
+        return index == 0 ? text : $"{text} #{index + 1}";
+    }
+
+    /// <summary>The methods and route template of <paramref name="endpoint"/>, as a bucket name.</summary>
+    internal static string Describe(Endpoint endpoint)
     {
         var methods = endpoint.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods;
-        var route = endpoint is RouteEndpoint r ? r.RoutePattern.RawText ?? "" : endpoint.DisplayName ?? "endpoint";
-        var text = (methods is { Count: > 0 } ? string.Join(",", methods) : "ANY") + (route.StartsWith('/') ? route : "/" + route);
-        // Conventionally routed MVC actions share one pattern ({controller}/{action}/...); the values that pattern's
-        // parameters are required to have tell them apart. Attribute routes are distinct by themselves.
-        if (endpoint is RouteEndpoint { RoutePattern: { RequiredValues.Count: > 0 } pattern })
+        var builder = new StringBuilder();
+        if (methods is { Count: > 0 })
         {
-            var filled = pattern.RequiredValues.Where(p => pattern.GetParameter(p.Key) is not null).OrderBy(p => p.Key, StringComparer.Ordinal).ToList();
-            if (filled.Count > 0)
-            {
-                text += "@" + string.Join(",", filled.Select(p => $"{p.Key}={p.Value}"));
-            }
+            builder.AppendJoin(',', methods).Append(' ');
         }
-        // A second limit on one endpoint gets ".2" and a hash of its exact identity, so it cannot coincide with the
-        // name of a route that really ends in ".2".
-        return index == 0 ? Sanitize(text, forceHash: false) : Sanitize($"{text}.{index + 1}", forceHash: true);
+        if (endpoint is RouteEndpoint { RoutePattern: { } pattern })
+        {
+            AppendTemplate(builder, pattern);
+        }
+        else
+        {
+            builder.Append(endpoint.DisplayName ?? "endpoint");
+        }
+        var text = Printable(builder.ToString().Trim());
+        // A name cut short, or rewritten, must not coincide with another endpoint's: those carry a hash of the original.
+        return text.Length > MaxReadableLength ? Limit(text, MaxReadableLength - 9) + " " + Hash(builder.ToString()) : text;
     }
 
-    // Keeps the name readable where it can, and appends a hash of the exact text whenever a character had to be
-    // replaced or the text was cut, so that two routes never collapse into one name.
-    private static string Sanitize(string text, bool forceHash)
+    private static void AppendTemplate(StringBuilder builder, RoutePattern pattern)
     {
-        var builder = new StringBuilder(Math.Min(text.Length, MaxReadableLength));
-        var lossy = forceHash || text.Length > MaxReadableLength;
-        foreach (var c in text.AsSpan(0, Math.Min(text.Length, MaxReadableLength)))
+        if (pattern.PathSegments.Count == 0)
         {
-            if (TokenBucketLimits.IsBucketNameChar(c))
+            builder.Append('/');
+            return;
+        }
+        foreach (var segment in pattern.PathSegments)
+        {
+            builder.Append('/');
+            foreach (var part in segment.Parts)
             {
-                builder.Append(c);
-            }
-            else
-            {
-                builder.Append('_');
-                lossy = true;
+                switch (part)
+                {
+                    case RoutePatternLiteralPart literal:
+                        builder.Append(literal.Content);
+                        break;
+                    case RoutePatternSeparatorPart separator:
+                        builder.Append(separator.Content);
+                        break;
+                    case RoutePatternParameterPart parameter when pattern.RequiredValues.TryGetValue(parameter.Name, out var value) && value is not null && !ReferenceEquals(value, RoutePattern.RequiredValueAny) && value is not "":
+                        // Conventional MVC routes share one template; the values the action requires tell them apart.
+                        builder.Append(Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture));
+                        break;
+                    case RoutePatternParameterPart parameter:
+                        builder.Append('{').Append(parameter.IsCatchAll ? "*" : "").Append(parameter.Name).Append(parameter.IsOptional ? "?" : "").Append('}');
+                        break;
+                }
             }
         }
-        if (lossy)
-        {
-            var hash = SHA256.HashData(Encoding.UTF8.GetBytes(text));
-            builder.Append('-').Append(Convert.ToHexStringLower(hash.AsSpan(0, 4)));
-        }
-        return builder.ToString();
     }
+
+    // Bucket names are printable ASCII without ':'. A route literal may have anything: ':' becomes '.', as in Google's
+    // custom methods (/items:batch), and other characters '_'.
+    private static string Printable(string text)
+    {
+        var chars = text.ToCharArray();
+        for (var i = 0; i < chars.Length; i++)
+        {
+            chars[i] = chars[i] switch
+            {
+                ':' => '.',
+                < ' ' or > '~' => '_',
+                var c => c,
+            };
+        }
+        return new string(chars);
+    }
+
+    private static string Limit(string text, int length) => text.Length <= length ? text : text[..length].TrimEnd();
+
+    private static string Hash(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)).AsSpan(0, 4));
 }

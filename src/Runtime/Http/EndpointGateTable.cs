@@ -8,6 +8,8 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Primitives;
+using Microsoft.Extensions.Hosting;
+using RateGuard.Configuration;
 using RateGuard.Gates;
 
 namespace RateGuard.Http;
@@ -20,8 +22,16 @@ internal sealed class EndpointGateTable
 {
     private readonly IServiceProvider _services;
     private readonly IOptionsMonitor<TokenBucketOptions> _options;
+    private readonly KnownBuckets _known;
     private readonly ILogger _logger;
+    private readonly bool _development;
+    // The options in force: those of startup, then of each reload that passed validation. Never read from the monitor
+    // afterwards, whose current value throws for as long as the configuration is invalid.
+    private volatile TokenBucketOptions _current;
+    private string? _lastUnknown;
+    private string? _lastRefused;
     private readonly HashSet<Module> _initializedModules = [];
+    private readonly EndpointBucketName _names = new();
     private readonly object _reloadGate = new();
     // What the table reads: one entry per UseTokenBuckets pipeline, keyed by the route builder's collection.
     private readonly Dictionary<object, EndpointDataSource> _sources = new(ReferenceEqualityComparer.Instance);
@@ -32,10 +42,97 @@ internal sealed class EndpointGateTable
     {
         _services = services;
         _options = services.GetRequiredService<IOptionsMonitor<TokenBucketOptions>>();
+        _known = services.GetRequiredService<KnownBuckets>();
         _logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("RateGuard");
+        _development = services.GetService<IHostEnvironment>()?.IsDevelopment() == true;
+        _current = _options.CurrentValue;
         InitializeModule(Assembly.GetEntryAssembly()?.ManifestModule);
         // Overrides of capacity, rate and failure mode come from configuration: rebuild every gate when it reloads.
-        _options.OnChange(_ => Reload(keepKnown: false));
+        // The monitor calls back only with options that passed validation; a reload that did not is refused whole,
+        // and the table says so (the monitor cannot: its callback never runs).
+        _options.OnChange(options =>
+        {
+            _current = options;
+            Volatile.Write(ref _lastRefused, null);
+            Reload(keepKnown: false);
+            CheckOverrides(options);
+        });
+        var factory = services.GetRequiredService<IOptionsFactory<TokenBucketOptions>>();
+        foreach (var source in services.GetServices<IOptionsChangeTokenSource<TokenBucketOptions>>())
+        {
+            if (source.Name == Options.DefaultName)
+            {
+                ChangeToken.OnChange(source.GetChangeToken, () => ExplainRefusedReload(factory));
+            }
+        }
+        // Names are all known once every pipeline is built, which is when the app has started.
+        services.GetService<IHostApplicationLifetime>()?.ApplicationStarted.Register(() => CheckOverrides(_current));
+    }
+
+    /// <summary>
+    /// Logs, when the configuration changed to options that fail validation, why they were refused: the limits in
+    /// force stay as they were, all of them.
+    /// </summary>
+    private void ExplainRefusedReload(IOptionsFactory<TokenBucketOptions> factory)
+    {
+        try
+        {
+            factory.Create(Options.DefaultName);
+        }
+        catch (OptionsValidationException e)
+        {
+            Refused(string.Join(" ", e.Failures), null);
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or ArgumentException or OverflowException)
+        {
+            // The binder could not read a value (a Timeout of "soon", say).
+            Refused(e.Message, e);
+        }
+    }
+
+    // One change may be announced several times (once per configuration provider): log each refusal once, until
+    // settings that pass are applied.
+    private void Refused(string reason, Exception? exception)
+    {
+        if (Interlocked.Exchange(ref _lastRefused, reason) != reason)
+        {
+            Diagnostics.Log.ReloadRefused(_logger, reason, exception);
+        }
+    }
+
+    /// <summary>
+    /// Reports overrides under <c>TokenBuckets:Buckets</c> that name no bucket the app uses: a typo there would
+    /// otherwise change nothing, silently. A warning, or an error in Development, that lists the names there are.
+    /// </summary>
+    internal void CheckOverrides(TokenBucketOptions options)
+    {
+        if (options.Buckets.Count == 0)
+        {
+            return;
+        }
+        var known = _known.Names;
+        List<string>? unknown = null;
+        foreach (var key in options.Buckets.Keys)
+        {
+            if (BucketNames.Matches(key, known).Count == 0)
+            {
+                (unknown ??= []).Add(key);
+            }
+        }
+        // The configuration may announce one change several times (once per provider): say each finding once.
+        var report = unknown is null ? null : string.Join("\n", unknown);
+        if (Interlocked.Exchange(ref _lastUnknown, report) == report)
+        {
+            return;
+        }
+        if (unknown is not null)
+        {
+            Diagnostics.Log.UnknownBuckets(
+                _logger,
+                _development ? LogLevel.Error : LogLevel.Warning,
+                string.Join(", ", unknown.Select(u => $"'{u}'")),
+                known.Count == 0 ? "none" : string.Join(", ", known.Select(k => $"'{k}' ({BucketNames.EnvironmentForm(k)})")));
+        }
     }
 
     /// <summary>The endpoints the table has matched, limited or not.</summary>
@@ -63,6 +160,15 @@ internal sealed class EndpointGateTable
             var source = routed is null ? (EndpointDataSource)identity : new CompositeEndpointDataSource(SharedEndpointDataSource.ShareAll(routed));
             var gates = new ConcurrentDictionary<Endpoint, EndpointGates?>(_gates, ReferenceEqualityComparer.Instance);
             AddAll(gates, source.Endpoints, _gates, startup: true);
+            // Validation ran before any endpoint was read; now that the names are known, an override in environment
+            // form that names two of them stops the app rather than pick one.
+            foreach (var key in _current.Buckets.Keys)
+            {
+                if (BucketNames.Matches(key, _known.Names) is { Count: > 1 } matches)
+                {
+                    throw new InvalidOperationException(BucketNames.Ambiguous(key, matches));
+                }
+            }
             _sources.Add(identity, source);
             _gates = gates;
             ChangeToken.OnChange(source.GetChangeToken, () => Reload(keepKnown: true));
@@ -154,7 +260,7 @@ internal sealed class EndpointGateTable
                 InitializeModule(metadata.GetMetadata<ControllerActionDescriptor>()?.ControllerTypeInfo.Module);
                 gates = [];
             }
-            var bucket = attribute.Bucket ?? EndpointBucketName.For(endpoint, unnamed++);
+            var bucket = attribute.Bucket ?? _names.For(endpoint, unnamed++);
             gates.Add(CreateGate(attribute, bucket, endpoint, startup));
         }
         return gates is null ? null : new EndpointGates([.. gates]);
@@ -163,12 +269,13 @@ internal sealed class EndpointGateTable
     private TokenBucketGate CreateGate(TokenBucketAttribute attribute, string bucket, Endpoint endpoint, bool startup)
     {
         var spec = TokenBucketSpec.From(attribute);
-        var options = _options.CurrentValue;
+        var options = _current;
         try
         {
             var gate = TokenBucketGateRegistry.TryGet(spec, out var factory)
                 ? factory(bucket, _services)
                 : new FallbackTokenBucketGate(spec, bucket, _services);
+            _known.Add(gate.Policy);
             gate.Ipv6PrefixLength = options.IPv6PrefixLength;
             gate.FailureMode = options.FailureModeOf(bucket);
             try
@@ -177,8 +284,9 @@ internal sealed class EndpointGateTable
             }
             catch (ArgumentException e) when (!startup)
             {
-                // At startup a bad override stops the app. After it, only this bucket keeps its declared limit: the
-                // rest of the reload (other overrides, failure modes) still applies.
+                // At startup a bad override stops the app. After it, validation refuses a reload whose override no
+                // request of a known bucket could pass; an endpoint added since is the one case left, and only its
+                // bucket keeps the limit declared in code.
                 Diagnostics.Log.OverrideIgnored(_logger, bucket, e);
             }
             return gate;

@@ -1,6 +1,8 @@
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RateGuard;
 using RateGuard.Http;
@@ -37,7 +39,10 @@ public static class TokenBucketApplicationBuilderExtensions
                 table,
                 services.GetRequiredService<TokenBucketLimiter>(),
                 services.GetRequiredService<IOptions<TokenBucketOptions>>(),
-                services.GetService<IProblemDetailsService>());
+                services.GetService<IProblemDetailsService>(),
+                services.GetRequiredService<ILoggerFactory>().CreateLogger("RateGuard"),
+                // With authentication services registered, a user key read before authentication ran is an order mistake.
+                services.GetService<IAuthenticationSchemeProvider>() is not null);
             return middleware.InvokeAsync;
         });
     }

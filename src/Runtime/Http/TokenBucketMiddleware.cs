@@ -2,8 +2,10 @@ using System.Buffers;
 using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 using RateGuard.Gates;
@@ -18,33 +20,64 @@ namespace RateGuard.Http;
 internal sealed class TokenBucketMiddleware
 {
     private const string ProblemContentType = "application/problem+json";
-    private const string TooManyRequestsType = "https://www.rfc-editor.org/rfc/rfc6585#section-4";
-    private const string ForbiddenType = "https://www.rfc-editor.org/rfc/rfc9110#section-15.5.4";
-    private const string ServiceUnavailableType = "https://www.rfc-editor.org/rfc/rfc9110#section-15.6.4";
 
     private readonly RequestDelegate _next;
     private readonly EndpointGateTable _table;
     private readonly TokenBucketLimiter _limiter;
     private readonly TokenBucketOptions _options;
     private readonly IProblemDetailsService? _problemDetails;
+    private readonly ILogger _logger;
+    private readonly bool _authenticates;
+    // Set once the pipeline's order has been found wrong and said so: the error is logged once, not per request.
+    private int _routingReported;
+    private int _authenticationReported;
 
-    public TokenBucketMiddleware(RequestDelegate next, EndpointGateTable table, TokenBucketLimiter limiter, IOptions<TokenBucketOptions> options, IProblemDetailsService? problemDetails)
+    public TokenBucketMiddleware(RequestDelegate next, EndpointGateTable table, TokenBucketLimiter limiter, IOptions<TokenBucketOptions> options, IProblemDetailsService? problemDetails, ILogger logger, bool authenticates)
     {
         _next = next;
         _table = table;
         _limiter = limiter;
         _options = options.Value;
         _problemDetails = problemDetails;
+        _logger = logger;
+        _authenticates = authenticates;
     }
 
     public Task InvokeAsync(HttpContext context)
     {
         var endpoint = context.GetEndpoint();
-        if (endpoint is null || _table.Get(endpoint) is not { } gates)
+        if (endpoint is null)
+        {
+            // No endpoint yet: either no route matches, or routing runs later in the pipeline than this middleware.
+            return Volatile.Read(ref _routingReported) == 0 ? WatchForLateRoutingAsync(context) : _next(context);
+        }
+        if (_table.Get(endpoint) is not { } gates)
         {
             return _next(context);
         }
         return LimitAsync(context, gates);
+    }
+
+    // An endpoint that appears only after the rest of the pipeline ran was selected by a UseRouting() placed after
+    // UseTokenBuckets(): its limits were never applied, and nothing else would say so.
+    private async Task WatchForLateRoutingAsync(HttpContext context)
+    {
+        await _next(context);
+        if (context.GetEndpoint() is { } selected && _table.Get(selected) is not null && Interlocked.Exchange(ref _routingReported, 1) == 0)
+        {
+            Diagnostics.Log.NoEndpointSelected(_logger, selected.DisplayName ?? selected.ToString() ?? "endpoint");
+        }
+    }
+
+    // A user or claim key of a request that authentication has not seen: the app authenticates, but later in the
+    // pipeline than this middleware, so every such key reads as missing.
+    private void WatchForLateAuthentication(HttpContext context, TokenBucketGate gate)
+    {
+        if (_authenticates && gate.KeysOnUser && context.Features.Get<IAuthenticationFeature>() is null
+            && Interlocked.Exchange(ref _authenticationReported, 1) == 0)
+        {
+            Diagnostics.Log.NotAuthenticatedYet(_logger, gate.Policy.Name, gate.KeyDescription);
+        }
     }
 
     // Every bucket must admit, and all are decided together: the request is admitted only if each holds its cost, and
@@ -62,8 +95,10 @@ internal sealed class TokenBucketMiddleware
                 if (gate.GetPartitionKey(context) is { } key)
                 {
                     request.Add(gate.Policy, gate.FailureMode, key, g);
+                    continue;
                 }
-                else if (_options.MissingKey == MissingKeyBehavior.Reject)
+                WatchForLateAuthentication(context, gate);
+                if (_options.MissingKey == MissingKeyBehavior.Reject)
                 {
                     await RejectMissingKeyAsync(context, gate);
                     return;
@@ -123,7 +158,7 @@ internal sealed class TokenBucketMiddleware
             context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
             var wait = SetRetryAfter(context.Response, decision.RetryAfter);
             var unavailable = new TokenBucketRejectedContext(context, TokenBucketRejectionReason.StoreUnavailable, gate.Policy, gate.KeyDescription, null);
-            return RespondAsync(unavailable, "Service Unavailable", ServiceUnavailableType,
+            return RespondAsync(unavailable,
                 $"Rate limit '{gate.Policy.Name}' cannot be checked right now, and it does not admit requests unchecked. Retry after {wait} s.");
         }
 
@@ -132,14 +167,18 @@ internal sealed class TokenBucketMiddleware
         if (decision.CanEverBeAdmitted)
         {
             var seconds = SetRetryAfter(context.Response, decision.RetryAfter);
-            detail = $"Rate limit '{gate.Policy.Name}' exceeded: {gate.Policy.Capacity} requests, refilled at {gate.Policy.Rate.ToString(CultureInfo.InvariantCulture)} per second. Retry after {seconds} s.";
+            var rate = gate.Policy.Rate.ToString(CultureInfo.InvariantCulture);
+            // A bucket holds tokens; only when a request takes one token does a token mean a request.
+            detail = gate.Policy.Cost == 1
+                ? $"Rate limit '{gate.Policy.Name}' exceeded: {gate.Policy.Capacity} {(gate.Policy.Capacity == 1 ? "request" : "requests")}, refilled at {rate} per second. Retry after {seconds} s."
+                : $"Rate limit '{gate.Policy.Name}' exceeded: {gate.Policy.Capacity} tokens, refilled at {rate} per second, and each request costs {gate.Policy.Cost}. Retry after {seconds} s.";
         }
         else
         {
             detail = $"Rate limit '{gate.Policy.Name}': a request costs {gate.Policy.Cost} tokens but the bucket holds at most {gate.Policy.Capacity}, so it can never be admitted.";
         }
         var rejected = new TokenBucketRejectedContext(context, TokenBucketRejectionReason.RateLimited, gate.Policy, gate.KeyDescription, decision);
-        return RespondAsync(rejected, "Too Many Requests", TooManyRequestsType, detail);
+        return RespondAsync(rejected, detail);
     }
 
     // Retry-After in whole seconds, rounded up and never 0, which would invite an immediate retry.
@@ -155,10 +194,10 @@ internal sealed class TokenBucketMiddleware
         context.Response.StatusCode = _options.MissingKeyStatusCode;
         var detail = $"Rate limit '{gate.Policy.Name}' needs a value for its key {gate.KeyDescription}, and this request has none.";
         var rejected = new TokenBucketRejectedContext(context, TokenBucketRejectionReason.MissingKey, gate.Policy, gate.KeyDescription, null);
-        return RespondAsync(rejected, "Forbidden", ForbiddenType, detail);
+        return RespondAsync(rejected, detail);
     }
 
-    private async Task RespondAsync(TokenBucketRejectedContext rejected, string title, string type, string detail)
+    private async Task RespondAsync(TokenBucketRejectedContext rejected, string detail)
     {
         if (_options.OnRejected is { } onRejected)
         {
@@ -167,6 +206,7 @@ internal sealed class TokenBucketMiddleware
         }
 
         var context = rejected.HttpContext;
+        var (type, title) = ProblemType.For(context.Response.StatusCode);
         var problem = new ProblemDetails { Status = context.Response.StatusCode, Title = title, Type = type, Detail = detail };
         if (_problemDetails is not null && await _problemDetails.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem }))
         {

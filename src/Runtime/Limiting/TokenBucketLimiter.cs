@@ -4,6 +4,7 @@ using System.Net;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using RateGuard.Configuration;
 using RateGuard.Diagnostics;
 using RateGuard.Stores;
 using StackExchange.Redis;
@@ -71,9 +72,11 @@ internal sealed class TokenBucketLimiter : IDisposable
     private int _flushingDebts;
     private long _lastDebtFlush = long.MinValue;
     private TokenBucketOptions _options;
+    private readonly KnownBuckets? _known;
 
-    public TokenBucketLimiter(ITokenBucketStore store, IOptionsMonitor<TokenBucketOptions> options, TokenBucketMetrics metrics, ILoggerFactory loggers, TimeProvider time)
+    public TokenBucketLimiter(ITokenBucketStore store, IOptionsMonitor<TokenBucketOptions> options, TokenBucketMetrics metrics, ILoggerFactory loggers, TimeProvider time, KnownBuckets? known = null)
     {
+        _known = known;
         _store = store;
         _redis = store as RedisTokenBucketStore;
         _memory = store as InMemoryTokenBucketStore;
@@ -107,6 +110,9 @@ internal sealed class TokenBucketLimiter : IDisposable
             StartFallback(o);
         });
     }
+
+    /// <summary>The options in force: those of startup, then of each reload that passed validation.</summary>
+    public TokenBucketOptions Options => _options;
 
     /// <summary>The worst circuit state among the store's servers.</summary>
     public CircuitState CircuitState
@@ -144,6 +150,8 @@ internal sealed class TokenBucketLimiter : IDisposable
         {
             return (known.Policy, known.FailureMode);
         }
+        // The adapter's buckets are created on request: from now on configuration is checked against this one too.
+        _known?.Add(declared);
         var policy = declared;
         var failureMode = options.FailureModeOf(declared.Name);
         try

@@ -42,7 +42,7 @@ public sealed class RedisTokenBucketStore : ITokenBucketStore, IAsyncDisposable,
         _endpoints = endpoints;
         if (!BucketKey.IsValidPrefix(keyPrefix))
         {
-            throw new ArgumentException($"Key prefix '{keyPrefix}' is invalid: {TokenBucketPolicy.NameRule}", nameof(keyPrefix));
+            throw new ArgumentException($"Key prefix '{keyPrefix}' is invalid: {TokenBucketPolicy.PrefixRule}", nameof(keyPrefix));
         }
         _redis = redis;
         _redis.ContinueWith(static (t, state) => ((RedisTokenBucketStore)state!).Watch(t.Result), this, CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
@@ -64,7 +64,7 @@ public sealed class RedisTokenBucketStore : ITokenBucketStore, IAsyncDisposable,
     internal string Prefix => _prefix;
 
     /// <summary>The storage key of <paramref name="partitionKey"/> in the bucket of <paramref name="policy"/>.</summary>
-    public string GetKey(TokenBucketPolicy policy, string partitionKey) => BucketKey.Compose(_prefix, policy.Name, partitionKey);
+    public string GetKey(TokenBucketPolicy policy, string partitionKey) => BucketKey.ComposeEncoded(_prefix, policy.KeySegment, partitionKey);
 
     /// <inheritdoc />
     public async ValueTask<RateLimitDecision> AcquireAsync(TokenBucketPolicy policy, string partitionKey, CancellationToken cancellationToken = default)

@@ -27,9 +27,9 @@ public sealed class StackedLimitsTests
         Assert.Equal(Repeat(200, 2).Then(429, 28), statuses);
         Assert.Equal(HttpStatusCode.OK, other.StatusCode);
         // The budget gave 3 (2 to the hammering client, 1 to the other) and holds 17; the client's own bucket is empty.
-        Assert.StartsWith("\"budget\";r=17;t=300, \"GET/stacked\";r=1;t=", other.Header("RateLimit"));
+        Assert.StartsWith("\"budget\";r=17;t=300, \"GET /stacked\";r=1;t=", other.Header("RateLimit"));
         // Rejected by its own bucket (over Redis, from the deny cache, which does not ask the budget at all).
-        Assert.Contains("\"GET/stacked\";r=0;t=100", rejected.Header("RateLimit"));
+        Assert.Contains("\"GET /stacked\";r=0;t=100", rejected.Header("RateLimit"));
         Assert.Equal("100", rejected.Header("Retry-After"));
     }
 
@@ -43,6 +43,6 @@ public sealed class StackedLimitsTests
 
         Assert.Equal(Repeat(403, 3), missing);
         Assert.Equal(HttpStatusCode.OK, complete.StatusCode);
-        Assert.StartsWith("\"GET/keys-first\";r=1;", complete.Header("RateLimit")); // the 403s took nothing
+        Assert.StartsWith("\"GET /keys-first\";r=1;", complete.Header("RateLimit")); // the 403s took nothing
     }
 }

@@ -39,7 +39,7 @@ public sealed class SampleProcessTests(SampleBuild build, RedisFixture redis) : 
         const string budget = "--TokenBuckets:Timeout=00:00:05";
         // Alternating between two cold processes can take longer than the seed's 200 ms per token, so the refill is
         // slowed from configuration: this test is about sharing the bucket, not about its rate.
-        const string slowRefill = "--TokenBuckets:Buckets:GET/ping:Rate=0.01";
+        const string slowRefill = "--TokenBuckets:Buckets:GET_ping:Rate=0.01";
         await using var first = await SampleProcess.StartAsync(build.Assembly, $"--TokenBuckets:Redis={redis.Server.Configuration}", prefix, budget, slowRefill);
         await using var second = await SampleProcess.StartAsync(build.Assembly, $"--TokenBuckets:Redis={redis.Server.Configuration}", prefix, budget, slowRefill);
 
@@ -53,6 +53,6 @@ public sealed class SampleProcessTests(SampleBuild build, RedisFixture redis) : 
         Assert.Equal(Repeat(200, 10).Then(429, 2), statuses);
         Assert.DoesNotContain("applies per process", first.Output);
         using var last = await first.Client.GetAsync("/ping");
-        Assert.Equal("\"GET/ping\";q=10;w=1000", string.Join(",", last.Headers.GetValues("RateLimit-Policy")));
+        Assert.Equal("\"GET /ping\";q=10;w=1000", string.Join(",", last.Headers.GetValues("RateLimit-Policy")));
     }
 }

@@ -47,7 +47,7 @@ public sealed partial class OverloadTests(ITestOutputHelper output)
         using var redis = RedisServer.Start();
         Pin(redis.ProcessId, "1");
         await using var app = await SampleProcess.StartAsync(Path.Combine(AppContext.BaseDirectory, "MinimalApi.dll"),
-            $"--TokenBuckets:Redis=127.0.0.1:{redis.Port}", $"--TokenBuckets:Buckets:GET/ping:Rate={Rate}", $"--TokenBuckets:DenyCache={denyCache}",
+            $"--TokenBuckets:Redis=127.0.0.1:{redis.Port}", $"--TokenBuckets:Buckets:GET_ping:Rate={Rate}", $"--TokenBuckets:DenyCache={denyCache}",
             "--Logging:LogLevel:Default=Warning");
         Pin(app.ProcessId, "0");
         redis.Command("FLUSHALL");

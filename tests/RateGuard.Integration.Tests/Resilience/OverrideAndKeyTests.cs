@@ -39,22 +39,6 @@ public sealed class OverrideAndKeyTests
     }
 
     [Fact]
-    public async Task A_reload_with_one_impossible_override_keeps_that_bucket_as_declared_and_applies_the_rest()
-    {
-        await using var app = await ResilienceApp.StartAsync(new());
-
-        app.App.Configuration["TokenBuckets:Buckets:costly:Capacity"] = "3";
-        app.App.Configuration["TokenBuckets:Buckets:shared:Capacity"] = "6";
-        ((IConfigurationRoot)app.App.Configuration).Reload();
-
-        using var shared = await app.Client.Get("/shared/a", (TestClientAddress.Header, "192.0.2.10"));
-        using var costly = await app.Client.Get("/costly", (TestClientAddress.Header, "192.0.2.10"));
-        Assert.Equal("\"shared\";q=6;w=600", shared.Header("RateLimit-Policy"));
-        Assert.Equal("\"costly\";q=10;w=10", costly.Header("RateLimit-Policy"));
-        Assert.Equal(200, (int)costly.StatusCode);
-    }
-
-    [Fact]
     public async Task A_sweep_interval_a_timer_cannot_take_is_refused_at_startup()
     {
         var e = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => ResilienceApp.StartAsync(new() { ["TokenBuckets:InMemorySweepInterval"] = "60.00:00:00" }));

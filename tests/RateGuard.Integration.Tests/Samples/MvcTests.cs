@@ -18,7 +18,7 @@ public abstract class MvcTests(Store store, RedisFixture? redis) : SampleTests<M
         // rejects, takes nothing from the controller's (5 per key): it still holds 3.
         Assert.Equal([200, 200], expensive);
         Assert.Equal(HttpStatusCode.TooManyRequests, third.StatusCode);
-        Assert.Matches("^\"GET/reports/expensive\";r=3;t=2, \"GET/reports/expensive\\.2-[0-9a-f]{8}\";r=0;t=1$", third.Header("RateLimit"));
+        Assert.Matches("^\"GET /reports/expensive\";r=3;t=2, \"GET /reports/expensive #2\";r=0;t=1$", third.Header("RateLimit"));
     }
 
     [Fact]
@@ -49,7 +49,7 @@ public abstract class MvcTests(Store store, RedisFixture? redis) : SampleTests<M
     {
         using var response = await Client.Get("/reports/expensive", ("X-Api-Key", "k2"));
 
-        Assert.Matches("^\"GET/reports/expensive\";q=5;w=5, \"GET/reports/expensive\\.2-[0-9a-f]{8}\";q=2;w=2$", response.Header("RateLimit-Policy"));
+        Assert.Matches("^\"GET /reports/expensive\";q=5;w=5, \"GET /reports/expensive #2\";q=2;w=2$", response.Header("RateLimit-Policy"));
     }
 }
 

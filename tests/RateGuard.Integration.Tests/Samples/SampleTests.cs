@@ -100,16 +100,16 @@ public abstract class SampleTests<TMarker> : IAsyncLifetime
     public async Task Draft_rate_limit_headers_are_on_admitted_and_rejected_responses()
     {
         using var first = await Client.GetAsync("/ping");
-        Assert.Equal("\"GET/ping\";q=10;w=2", first.Header("RateLimit-Policy"));
-        Assert.Equal("\"GET/ping\";r=9;t=1", first.Header("RateLimit"));
+        Assert.Equal("\"GET /ping\";q=10;w=2", first.Header("RateLimit-Policy"));
+        Assert.Equal("\"GET /ping\";r=9;t=1", first.Header("RateLimit"));
         Assert.Null(first.Header("Retry-After"));
 
         await Client.Statuses("/ping", 9);
         using var rejected = await Client.GetAsync("/ping");
 
         Assert.Equal(HttpStatusCode.TooManyRequests, rejected.StatusCode);
-        Assert.Equal("\"GET/ping\";q=10;w=2", rejected.Header("RateLimit-Policy"));
-        Assert.Equal("\"GET/ping\";r=0;t=1", rejected.Header("RateLimit"));
+        Assert.Equal("\"GET /ping\";q=10;w=2", rejected.Header("RateLimit-Policy"));
+        Assert.Equal("\"GET /ping\";r=0;t=1", rejected.Header("RateLimit"));
     }
 
     [Fact]
@@ -147,7 +147,7 @@ public abstract class SampleTests<TMarker> : IAsyncLifetime
     {
         // 22 requests cannot be relied on to fit in the seed's 200 ms per token on a busy machine; this test is about
         // whose bucket a request lands in, so the refill is slowed from configuration.
-        var client = await StartAsync(CreateFactory(new() { ["TokenBuckets:Buckets:GET/ping:Rate"] = "0.01" }));
+        var client = await StartAsync(CreateFactory(new() { ["TokenBuckets:Buckets:GET_ping:Rate"] = "0.01" }));
         var first = await client.Statuses("/ping", 11, (TestClientAddress.Header, "203.0.113.1"));
         var mapped = await client.Statuses("/ping", 1, (TestClientAddress.Header, "::ffff:203.0.113.1"));
         var other = await client.Statuses("/ping", 10, (TestClientAddress.Header, "2001:db8::7"));
@@ -274,9 +274,9 @@ public abstract class SampleTests<TMarker> : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.TooManyRequests, rejected.StatusCode);
         Assert.Equal("1", rejected.Header("Retry-After"));
-        Assert.Equal("slow down: RateLimited by GET/ping on ip, 0 left", await rejected.Content.ReadAsStringAsync());
+        Assert.Equal("slow down: RateLimited by GET /ping on ip, 0 left", await rejected.Content.ReadAsStringAsync());
         Assert.Equal(HttpStatusCode.Forbidden, missing.StatusCode);
-        Assert.Equal("slow down: MissingKey by GET/api-key on header:X-Api-Key,  left", await missing.Content.ReadAsStringAsync());
+        Assert.Equal("slow down: MissingKey by GET /api-key on header:X-Api-Key,  left", await missing.Content.ReadAsStringAsync());
     }
 
     [Fact]
@@ -309,6 +309,6 @@ public abstract class SampleTests<TMarker> : IAsyncLifetime
         var redis = Assert.IsType<RateGuard.Stores.RedisTokenBucketStore>(store);
         var connection = redis.Connection!;
         var keys = connection.GetServer(connection.GetEndPoints()[0]).Keys(pattern: $"{KeyPrefix}:*").Select(k => (string)k!).Order().ToList();
-        Assert.Equal([$"{KeyPrefix}:GET/ping:{{127.0.0.1}}", $"{KeyPrefix}:GET/search:{{warm-up}}"], keys);
+        Assert.Equal([$"{KeyPrefix}:GET%20/ping:{{127.0.0.1}}", $"{KeyPrefix}:GET%20/search:{{warm-up}}"], keys);
     }
 }

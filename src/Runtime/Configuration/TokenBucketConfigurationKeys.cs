@@ -1,0 +1,111 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
+
+namespace RateGuard.Configuration;
+
+/// <summary>
+/// Refuses keys under the <c>TokenBuckets</c> section that no setting reads, such as <c>TokenBuckets:Headrs</c> or
+/// <c>TokenBuckets:Buckets:search:Capcity</c>: the binder skips them without a word, and the setting meant keeps its
+/// default. Runs wherever the options are built, at startup and on every reload.
+/// </summary>
+internal sealed class TokenBucketConfigurationKeys(IConfigurationSection section) : IValidateOptions<TokenBucketOptions>
+{
+    // The settings configuration can bind. OnRejected is code, not configuration. A test keeps this list equal to
+    // the public settable properties of TokenBucketOptions.
+    internal static readonly string[] Settings =
+    [
+        nameof(TokenBucketOptions.Redis), nameof(TokenBucketOptions.RedisCaCertificate), nameof(TokenBucketOptions.KeyPrefix),
+        nameof(TokenBucketOptions.Clock), nameof(TokenBucketOptions.InMemorySweepInterval), nameof(TokenBucketOptions.Headers),
+        nameof(TokenBucketOptions.RejectionStatusCode), nameof(TokenBucketOptions.MissingKey), nameof(TokenBucketOptions.MissingKeyStatusCode),
+        nameof(TokenBucketOptions.FailureMode), nameof(TokenBucketOptions.Timeout), nameof(TokenBucketOptions.BreakerFailureThreshold),
+        nameof(TokenBucketOptions.BreakDuration), nameof(TokenBucketOptions.LocalFallback), nameof(TokenBucketOptions.InstanceCount),
+        nameof(TokenBucketOptions.DenyCache), nameof(TokenBucketOptions.DenyCacheSize), nameof(TokenBucketOptions.IPv6PrefixLength),
+        nameof(TokenBucketOptions.Buckets),
+    ];
+
+    internal static readonly string[] BucketSettings =
+    [
+        nameof(TokenBucketOverride.Capacity), nameof(TokenBucketOverride.Rate), nameof(TokenBucketOverride.FailureMode),
+    ];
+
+    public ValidateOptionsResult Validate(string? name, TokenBucketOptions options)
+    {
+        var path = ((IConfigurationSection)section).Path;
+        List<string>? failures = null;
+        foreach (var child in section.GetChildren())
+        {
+            if (Find(Settings, child.Key) is not { } setting)
+            {
+                (failures ??= []).Add(Unknown(child.Path, child.Key, Settings, "a setting", path));
+            }
+            else if (setting == nameof(TokenBucketOptions.Buckets))
+            {
+                foreach (var bucket in child.GetChildren())
+                {
+                    if (!string.IsNullOrEmpty(bucket.Value) && !bucket.GetChildren().Any())
+                    {
+                        (failures ??= []).Add($"{bucket.Path} is a value, but a bucket takes settings: {string.Join(", ", BucketSettings.Select(b => $"{bucket.Path}:{b}"))}.");
+                    }
+                    foreach (var item in bucket.GetChildren())
+                    {
+                        if (Find(BucketSettings, item.Key) is null)
+                        {
+                            (failures ??= []).Add(Unknown(item.Path, item.Key, BucketSettings, "a bucket setting", bucket.Path));
+                        }
+                        else if (item.GetChildren().Any())
+                        {
+                            (failures ??= []).Add($"{item.Path} takes a value, not a section.");
+                        }
+                    }
+                }
+            }
+            else if (child.GetChildren().Any())
+            {
+                (failures ??= []).Add($"{child.Path} takes a value, not a section.");
+            }
+        }
+        return failures is null ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static string? Find(string[] known, string key)
+    {
+        foreach (var candidate in known)
+        {
+            if (string.Equals(candidate, key, StringComparison.OrdinalIgnoreCase))
+            {
+                return candidate;
+            }
+        }
+        return null;
+    }
+
+    private static string Unknown(string path, string key, string[] known, string what, string parent)
+    {
+        var nearest = known.MinBy(k => Distance(k.ToLowerInvariant(), key.ToLowerInvariant()))!;
+        var hint = Distance(nearest.ToLowerInvariant(), key.ToLowerInvariant()) <= Math.Max(2, key.Length / 4)
+            ? $"did you mean {parent}:{nearest}?"
+            : $"the settings are {string.Join(", ", known)}.";
+        return $"{path} is not {what}, so it would change nothing: {hint}";
+    }
+
+    // Levenshtein distance, for the "did you mean" hint of a mistyped key.
+    private static int Distance(string a, string b)
+    {
+        var previous = new int[b.Length + 1];
+        var current = new int[b.Length + 1];
+        for (var j = 0; j <= b.Length; j++)
+        {
+            previous[j] = j;
+        }
+        for (var i = 1; i <= a.Length; i++)
+        {
+            current[0] = i;
+            for (var j = 1; j <= b.Length; j++)
+            {
+                current[j] = Math.Min(Math.Min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+            }
+            (previous, current) = (current, previous);
+        }
+        return previous[b.Length];
+    }
+}
