@@ -28,7 +28,6 @@ public sealed partial class ReadmeCommandTests
         using var response = await client.GetAsync("/ping");
         Assert.Equal(200, (int)response.StatusCode);
         Assert.Contains("pong", await response.Content.ReadAsStringAsync());
-        Assert.Contains("applies per process", sample.Output);
     }
 
     [Fact]
