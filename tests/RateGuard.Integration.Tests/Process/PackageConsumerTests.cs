@@ -1,84 +1,130 @@
+using System.Net;
 using System.Text.RegularExpressions;
 using RateGuard.Integration.Tests.Infrastructure;
-using static RateGuard.Integration.Tests.Infrastructure.HttpAssertions;
+using RateGuard.Testing;
 
 namespace RateGuard.Integration.Tests.Process;
 
 /// <summary>
-/// What a stranger does: packs nothing, but takes the packages from a feed, adds one PackageReference to a fresh
-/// <c>dotnet new web</c> app, puts <c>[TokenBucket(capacity: 3, rate: 1)]</c> on an endpoint, and runs it.
+/// What a stranger does: follows the README's quick start word for word, from packing the repository to the requests,
+/// and gets what the README says they get. The commands are read from README.md, not copied here, so the two cannot
+/// drift apart.
 /// </summary>
 [Collection(TimingCollection.Name)]
 public sealed partial class PackageConsumerTests : IDisposable
 {
-    private readonly string _directory = Directory.CreateTempSubdirectory("rateguard-consumer-").FullName;
+    private static readonly TimeSpan BuildTimeout = TimeSpan.FromMinutes(10);
+
+    private readonly string _directory = Directory.CreateTempSubdirectory("rateguard-quick-start-").FullName;
+    private string? _scratch;
+    private string? _version;
 
     [Fact]
-    public async Task A_fresh_web_app_with_one_package_reference_gets_three_200s_then_429_and_the_analyzer()
+    public async Task The_readme_quick_start_pasted_from_the_repository_root_gives_three_200s_then_a_429_with_retry_after_and_the_analyzer()
     {
-        var root = SampleBuild.RepositoryRoot();
-        var feed = Path.Combine(_directory, "feed");
-        // A version of its own, so no package cached by an earlier run can stand in for this build.
-        var version = $"0.1.0-ci.{DateTime.UtcNow:yyyyMMddHHmmssfff}";
-        foreach (var project in new[] { "src/Runtime/RateGuard.csproj", "src/Attributes/RateGuard.Attributes.csproj" })
+        var blocks = Readme.CodeBlocks("Quick start");
+        Assert.Equal(["bash", "csharp", "bash", "bash"], blocks.Select(b => b.Language));
+        var (setup, program, run, requests) = (blocks[0].Code, blocks[1].Code, blocks[2].Code.Trim(), blocks[3].Code.Trim());
+        var (requestCommand, promised) = Readme.SplitComment(requests);
+        var expected = promised.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToArray();
+        Assert.Equal(429, expected[^1]);
+
+        var userConfig = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "NuGet", "NuGet.Config");
+        var userConfigBefore = File.Exists(userConfig) ? File.ReadAllText(userConfig) : null;
+
+        // The setup block, verbatim, in one shell started in the repository root, stopping at the first failing
+        // command. Only the trap is added: it records where the block left the shell, which is the new app.
+        var where = Path.Combine(_directory, "where");
+        var (exitCode, output) = await Shell.RunAsync($"""
+            set -euo pipefail
+            trap 'pwd > "{where}"' EXIT
+            {setup}
+            """, SampleBuild.RepositoryRoot(), BuildTimeout);
+        if (File.Exists(where))
         {
-            Run("dotnet", ["pack", Path.Combine(root, project), "-c", "Release", "-o", feed, "--artifacts-path", Path.Combine(_directory, "pack"), $"-p:Version={version}", "-nologo"], "pack");
+            _scratch = File.ReadAllText(where).Trim();
+        }
+        Assert.True(exitCode == 0, $"The quick start's setup failed:\n{output}");
+        var app = _scratch!;
+        var csproj = Path.Combine(app, "MyApi.csproj");
+        Assert.True(File.Exists(csproj), $"The setup did not leave the shell in the new app:\n{output}");
+        _version = PackageReference().Match(File.ReadAllText(csproj)).Groups["version"].Value;
+        Assert.Matches(@"^\d+\.\d+\.\d+-dev\.\d{14}\.g[0-9a-f]+$", _version);
+        // The feed is the app's own: the user-wide configuration is as it was.
+        Assert.Equal(userConfigBefore, File.Exists(userConfig) ? File.ReadAllText(userConfig) : null);
+
+        File.WriteAllText(Path.Combine(app, "Program.cs"), program);
+
+        // The README names a fixed port so its two commands agree; the test gives both the same free one instead, and
+        // changes nothing else.
+        var url = LoopbackUrl().Match(run).Value;
+        Assert.NotEmpty(url);
+        Assert.Contains(url, requestCommand);
+        var port = RedisServer.FreePort();
+        var freeUrl = $"http://127.0.0.1:{port}";
+        await using (var server = Shell.Start(run.Replace(url, freeUrl), app))
+        {
+            // Waited for without a request, so the burst below meets the app cold, as the README's reader does.
+            await server.WaitForPortAsync(port, BuildTimeout);
+
+            var (requestExit, statuses) = await Shell.RunAsync(requestCommand.Replace(url, freeUrl), app, TimeSpan.FromMinutes(2));
+            Assert.True(requestExit == 0, statuses);
+            Assert.Equal(string.Join(' ', expected), statuses.Trim());
+
+            // One more, within the 10 s the README promises: still rejected, and told when to come back.
+            using var client = new HttpClient { BaseAddress = new Uri(freeUrl) };
+            using var rejected = await client.GetAsync("/");
+            Assert.Equal(HttpStatusCode.TooManyRequests, rejected.StatusCode);
+            Assert.True(rejected.Headers.RetryAfter?.Delta is { TotalSeconds: > 0 and <= 10 }, $"Retry-After: {rejected.Headers.RetryAfter}");
         }
 
-        var app = Path.Combine(_directory, "app");
-        Run("dotnet", ["new", "web", "-o", app, "-n", "Consumer", "--no-restore"], "dotnet new web");
-        File.WriteAllText(Path.Combine(app, "nuget.config"), $"""
-            <?xml version="1.0" encoding="utf-8"?>
-            <configuration>
-              <packageSources>
-                <add key="local" value="{feed}" />
-              </packageSources>
-            </configuration>
-            """);
-        var csproj = Path.Combine(app, "Consumer.csproj");
-        File.WriteAllText(csproj, File.ReadAllText(csproj).Replace("</Project>", $"""
-              <ItemGroup>
-                <PackageReference Include="RateGuard" Version="{version}" />
-              </ItemGroup>
-            </Project>
-            """));
-        File.WriteAllText(Path.Combine(app, "Program.cs"), """
-            using RateGuard;
-
-            var builder = WebApplication.CreateBuilder(args);
-            builder.Services.AddTokenBuckets();
-            var app = builder.Build();
-            app.UseTokenBuckets();
-            app.MapGet("/", [TokenBucket(capacity: 3, rate: 1)] () => "Hello World!");
-            app.Run();
-            """);
-
-        Run("dotnet", ["build", app, "-c", "Release", "-warnaserror", "-nologo"], "build");
-        await using (var running = await SampleProcess.StartAppAsync(Path.Combine(app, "bin", "Release", "net10.0", "Consumer.dll"), "/"))
-        {
-            // The readiness probe took the first token.
-            Assert.Equal(Repeat(200, 2).Then(429), await running.Client.Statuses("/", 3));
-        }
-
-        File.WriteAllText(Path.Combine(app, "Program.cs"), File.ReadAllText(Path.Combine(app, "Program.cs")).Replace("capacity: 3", "capacity: 0"));
-        var (exitCode, output) = SampleBuild.Run("dotnet", ["build", app, "-c", "Release", "-nologo"], TimeSpan.FromMinutes(5));
-        Assert.NotEqual(0, exitCode);
-        Assert.Matches(new Regex(@"Program\.cs\(7,\d+\): error RG0001:"), output);
+        // The analyzer came with the package: a capacity of 0 fails the app's build at the attribute's line.
+        var line = program.Split('\n').ToList().FindIndex(l => l.Contains("capacity: 3")) + 1;
+        File.WriteAllText(Path.Combine(app, "Program.cs"), program.Replace("capacity: 3", "capacity: 0"));
+        var (buildExit, buildOutput) = await Shell.RunAsync("dotnet build -nologo", app, BuildTimeout);
+        Assert.NotEqual(0, buildExit);
+        Assert.Matches(new Regex($@"Program\.cs\({line},\d+\): error RG0001:"), buildOutput);
     }
 
-    private static void Run(string file, string[] arguments, string what)
-    {
-        var (exitCode, output) = SampleBuild.Run(file, arguments, TimeSpan.FromMinutes(5));
-        Assert.True(exitCode == 0, $"{what} failed:\n{output}");
-    }
+    [GeneratedRegex(@"<PackageReference Include=""RateGuard"" Version=""(?<version>[^""]+)""")]
+    private static partial Regex PackageReference();
+
+    [GeneratedRegex(@"http://127\.0\.0\.1:\d+")]
+    private static partial Regex LoopbackUrl();
 
     public void Dispose()
     {
+        // The quick start's scratch directory (the parent of MyApi, made by mktemp), and the packages it put in the
+        // global cache under a version no other build will ask for.
+        if (_scratch is not null)
+        {
+            var scratch = Path.GetFileName(_scratch) == "MyApi" ? Path.GetDirectoryName(_scratch)! : _scratch;
+            if (Path.GetFileName(scratch).StartsWith("tmp.", StringComparison.Ordinal))
+            {
+                Delete(scratch);
+            }
+        }
+        if (_version is { Length: > 0 })
+        {
+            var cache = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } configured
+                ? configured
+                : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+            Delete(Path.Combine(cache, "rateguard", _version));
+            Delete(Path.Combine(cache, "rateguard.attributes", _version));
+        }
+        Delete(_directory);
+    }
+
+    private static void Delete(string directory)
+    {
         try
         {
-            Directory.Delete(_directory, recursive: true);
+            Directory.Delete(directory, recursive: true);
         }
         catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
         {
         }
     }
