@@ -245,7 +245,9 @@ public sealed class TokenBucketAnalyzer : DiagnosticAnalyzer
             {
                 var first = _usages.OrderBy(l => l.SourceTree?.FilePath, System.StringComparer.Ordinal).ThenBy(l => l.SourceSpan.Start).First();
                 var properties = ImmutableDictionary<string, string?>.Empty.Add(MissingCallsProperty, string.Join(",", missing));
-                context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.RuntimeNotWired, first, properties, string.Join(" and ", missing.Select(m => m + "()"))));
+                var calls = string.Join(" and ", missing.Select(m => m + "()"));
+                var fix = string.Join(" and ", missing.Select(m => m == AddCall ? "builder.Services.AddTokenBuckets(...)" : "app.UseTokenBuckets()"));
+                context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.RuntimeNotWired, first, properties, calls, fix));
             }
         }
 

@@ -14,7 +14,7 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor InvalidRate = Error(
         "RG0002", "Token bucket rate must be positive and finite",
-        "Token bucket rate must be a finite number of tokens per second above 0 and at most 1,000,000, and an empty bucket must fill within 100 years, but the rate is {0}: for slow limits use a fraction such as 1.0 / 60 (one per minute)");
+        "Token bucket rate must be a finite number of tokens per second above 0 and at most 1,000,000, and an empty bucket must fill within 100 years, but the rate is {0}: {1}");
 
     public static readonly DiagnosticDescriptor InvalidKey = Error(
         "RG0003", "Token bucket key is not valid",
@@ -46,7 +46,7 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor RuntimeNotWired = Warning(
         "RG0010", "[TokenBucket] is used but the runtime is never wired",
-        "Token-bucket limits are never enforced because this app never calls {0}: add builder.Services.AddTokenBuckets(...) and app.UseTokenBuckets()");
+        "Token-bucket limits are never enforced because this app never calls {0}: add {1}");
 
     public static readonly DiagnosticDescriptor InvalidResolver = Error(
         "RG0011", "Key resolver is not a concrete ITokenBucketKeyResolver",
