@@ -45,6 +45,7 @@ public sealed class TokenBucketAnalyzer : DiagnosticAnalyzer
         DiagnosticDescriptors.RuntimeNotWired,
         DiagnosticDescriptors.InvalidResolver,
         DiagnosticDescriptors.InvalidBucketName,
+        DiagnosticDescriptors.MiddlewareOutOfOrder,
     ];
 
     /// <inheritdoc />
@@ -76,8 +77,10 @@ public sealed class TokenBucketAnalyzer : DiagnosticAnalyzer
         private readonly ConcurrentBag<(IMethodSymbol Method, Location Location)> _attributedMethods = [];
         private readonly ConcurrentDictionary<IMethodSymbol, bool> _referencedMethods = new(SymbolEqualityComparer.Default);
         private readonly ConcurrentDictionary<(string Id, Location Location), byte> _reportedOnControllers = new();
+        private readonly ConcurrentBag<MiddlewareOrder> _outOfOrder = [];
         private int _addCalled;
         private int _useCalled;
+        private int _userKeyed;
 
         // [TokenBucket(...)] anywhere: its arguments, its bucket, and whether what carries it can be an endpoint.
         public void AnalyzeAttribute(SyntaxNodeAnalysisContext context)
@@ -132,6 +135,10 @@ public sealed class TokenBucketAnalyzer : DiagnosticAnalyzer
                     return;
                 case UseCall when method.ContainingNamespace?.ToDisplayString() == "Microsoft.AspNetCore.Builder":
                     Interlocked.Exchange(ref _useCalled, 1);
+                    if (MiddlewareOrder.Read(invocation) is { } order)
+                    {
+                        _outOfOrder.Add(order);
+                    }
                     return;
             }
 
@@ -231,6 +238,8 @@ public sealed class TokenBucketAnalyzer : DiagnosticAnalyzer
                 }
             }
 
+            ReportMiddlewareOrder(context);
+
             var isApp = compilation.Options.OutputKind is OutputKind.ConsoleApplication or OutputKind.WindowsApplication;
             var missing = new List<string>();
             if (Volatile.Read(ref _addCalled) == 0)
@@ -251,11 +260,43 @@ public sealed class TokenBucketAnalyzer : DiagnosticAnalyzer
             }
         }
 
+        // Routing must run first for the limiter to see an endpoint at all; authentication must run first only when some
+        // limit keys on the user, which is known once every limit in the compilation has been read. The code fix moves
+        // the call after the last of the later calls, so the later calls ride along as additional locations.
+        private void ReportMiddlewareOrder(CompilationAnalysisContext context)
+        {
+            var userKeyed = Volatile.Read(ref _userKeyed) == 1;
+            foreach (var order in _outOfOrder)
+            {
+                var routing = order.RoutingAfter is not null;
+                var authentication = order.AuthenticationAfter is not null && userKeyed;
+                if (!routing && !authentication)
+                {
+                    continue;
+                }
+                var calls = routing && authentication ? "UseRouting() and UseAuthentication()" : routing ? "UseRouting()" : "UseAuthentication()";
+                var reason = routing
+                    ? "no endpoint has been chosen when it runs and every request is admitted without a limit"
+                    : "the user is not yet authenticated when it runs and every request to an endpoint keyed on \"user\" or a claim is rejected with 403";
+                if (routing && authentication)
+                {
+                    reason += "; limits keyed on \"user\" or a claim also need the authenticated user";
+                }
+                var anchors = new[] { order.RoutingAfter, order.AuthenticationAfter }.Where(l => l is not null).Select(l => l!);
+                context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.MiddlewareOutOfOrder, order.Use, anchors, calls, reason));
+            }
+        }
+
         private void Report(System.Action<Diagnostic> report, ParsedTokenBucket parsed)
         {
             if (parsed.Location is { } location)
             {
                 _usages.Add(location);
+            }
+            if (parsed.KeyResolver.Value is null && parsed.Key.IsConstant && TokenBucketKey.TryParse(parsed.Key.Value, out var kind, out _)
+                && kind is TokenBucketKeyKind.User or TokenBucketKeyKind.Claim)
+            {
+                Interlocked.Exchange(ref _userKeyed, 1);
             }
             foreach (var diagnostic in TokenBucketValidator.Validate(parsed, symbols.ResolverInterface))
             {

@@ -56,6 +56,10 @@ internal static class DiagnosticDescriptors
         "RG0012", "Bucket name is not valid",
         "Bucket name \"{0}\" is not valid: use 1 to 100 letters, digits or '.', '_', '-', '/'");
 
+    public static readonly DiagnosticDescriptor MiddlewareOutOfOrder = Warning(
+        "RG0013", "UseTokenBuckets() is called before the middleware it depends on",
+        "UseTokenBuckets() is called before {0}, so {1}: call it after {0}");
+
     private static DiagnosticDescriptor Error(string id, string title, string message) =>
         new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpBase + id.ToLowerInvariant());
 
