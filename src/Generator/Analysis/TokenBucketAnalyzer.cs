@@ -27,6 +27,12 @@ public sealed class TokenBucketAnalyzer : DiagnosticAnalyzer
     /// <summary>The diagnostic property that lists the wiring calls an RG0010 app lacks.</summary>
     public const string MissingCallsProperty = "MissingCalls";
 
+    /// <summary>The diagnostic property that holds the valid key an RG0003 key was most likely meant to be, when there is one.</summary>
+    public const string SuggestedKeyProperty = "SuggestedKey";
+
+    /// <summary>The diagnostic property that holds the capacity an RG0006 limit needs: its cost.</summary>
+    public const string RequiredCapacityProperty = "RequiredCapacity";
+
     public const string AddCall = "AddTokenBuckets";
     public const string UseCall = "UseTokenBuckets";
 

@@ -1,6 +1,8 @@
 using System.Collections.Generic;
+using System.Collections.Immutable;
 using System.Globalization;
 using Microsoft.CodeAnalysis;
+using RateGuard.Generator.Analysis;
 using RateGuard.Generator.Diagnostics;
 
 namespace RateGuard.Generator.Parsing;
@@ -28,7 +30,10 @@ internal static class TokenBucketValidator
         }
         else if (parsed.Cost.IsConstant && parsed.Capacity.IsConstant && TokenBucketLimits.IsValidCapacity(parsed.Capacity.Value) && parsed.Cost.Value > parsed.Capacity.Value)
         {
-            yield return Diagnostic.Create(DiagnosticDescriptors.CostAboveCapacity, parsed.Cost.Location, parsed.Cost.Value, parsed.Capacity.Value);
+            // The code fix raises the capacity to the cost, so it needs the capacity's place and the cost's value.
+            var capacity = parsed.Capacity.Location is { } capacityLocation && capacityLocation != parsed.Location ? [capacityLocation] : System.Array.Empty<Location>();
+            var properties = ImmutableDictionary<string, string?>.Empty.Add(TokenBucketAnalyzer.RequiredCapacityProperty, parsed.Cost.Value.ToString(CultureInfo.InvariantCulture));
+            yield return Diagnostic.Create(DiagnosticDescriptors.CostAboveCapacity, parsed.Cost.Location, capacity, properties, parsed.Cost.Value, parsed.Capacity.Value);
         }
 
         if (parsed.KeyResolver.IsConstant && parsed.KeyResolver.Value is { } resolver)
@@ -40,7 +45,10 @@ internal static class TokenBucketValidator
         }
         else if (parsed.Key.IsConstant && !TokenBucketKey.TryParse(parsed.Key.Value, out _, out _))
         {
-            yield return Diagnostic.Create(DiagnosticDescriptors.InvalidKey, parsed.Key.Location, parsed.Key.Value ?? "null", TokenBucketKey.ValidForms);
+            var suggestion = TokenBucketKeySuggestion.Suggest(parsed.Key.Value);
+            var properties = suggestion is null ? null : ImmutableDictionary<string, string?>.Empty.Add(TokenBucketAnalyzer.SuggestedKeyProperty, suggestion);
+            var use = suggestion is null ? TokenBucketKey.ValidForms : "\"" + suggestion + "\" (the valid forms are " + TokenBucketKey.ValidForms + ")";
+            yield return Diagnostic.Create(DiagnosticDescriptors.InvalidKey, parsed.Key.Location, properties, parsed.Key.Value ?? "null", use);
         }
 
         if (parsed.Bucket.IsConstant && parsed.Bucket.Value is { } bucket && !TokenBucketLimits.IsValidBucketName(bucket))

@@ -80,6 +80,19 @@ public sealed class ArgumentDiagnosticTests
                 app.MapGet("/e", () => "e").RequireTokenBucket(10, 5, key: {|RG0003:"usr"|});
         """));
 
+    [Theory]
+    [InlineData("IP", "Key \"IP\" is not a valid token-bucket key: use \"ip\" (the valid forms are \"ip\", \"user\", \"global\", \"header:<Name>\", \"query:<name>\", \"route:<name>\" or \"claim:<type>\")", "ip")]
+    [InlineData("cookie:session", "Key \"cookie:session\" is not a valid token-bucket key: use \"ip\", \"user\", \"global\", \"header:<Name>\", \"query:<name>\", \"route:<name>\" or \"claim:<type>\"", null)]
+    public async Task RG0003_names_the_key_it_was_likely_meant_to_be_and_always_the_valid_forms(string key, string expected, string? suggestion)
+    {
+        var diagnostics = await AnalyzeAsync(Microsoft.CodeAnalysis.OutputKind.DynamicallyLinkedLibrary, Usings + Routes($"app.MapGet(\"/a\", [TokenBucket(10, 5, Key = \"{key}\")] () => \"a\");"));
+
+        var diagnostic = Assert.Single(diagnostics);
+        Assert.Equal("RG0003", diagnostic.Id);
+        Assert.Equal(expected, diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(suggestion, diagnostic.Properties.GetValueOrDefault("SuggestedKey"));
+    }
+
     [Fact]
     public Task RG0003_is_silent_for_every_valid_key_kind() => VerifyLibrary(Routes("""
         app.MapGet("/a", [TokenBucket(10, 5, Key = "ip")] () => "a");
