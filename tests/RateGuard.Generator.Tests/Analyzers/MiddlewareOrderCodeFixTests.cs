@@ -91,6 +91,53 @@ public sealed class MiddlewareOrderCodeFixTests
     }
 
     [Fact]
+    public async Task RG0013_fix_for_routing_alone_still_puts_the_call_after_authentication_and_authorization_that_follow()
+    {
+        const string program = """
+            using Microsoft.AspNetCore.Builder;
+            using Microsoft.Extensions.DependencyInjection;
+            using RateGuard;
+
+            var builder = WebApplication.CreateBuilder(args);
+            builder.Services.AddTokenBuckets();
+            var app = builder.Build();
+            app.UseTokenBuckets();
+            app.UseRouting();
+            app.UseAuthentication();
+            app.UseAuthorization();
+            app.MapGet("/a", [TokenBucket(10, 5)] () => "a");
+            app.Run();
+            """;
+
+        var fixedSources = await CodeFixHarness.ApplyAsync(new MiddlewareOrderCodeFixProvider(), "RG0013", "Move UseTokenBuckets() after UseAuthorization()", OutputKind.ConsoleApplication, program);
+
+        Assert.Equal(program.Replace("app.UseTokenBuckets();\n", "").Replace("app.UseAuthorization();\n", "app.UseAuthorization();\napp.UseTokenBuckets();\n"), Assert.Single(fixedSources));
+    }
+
+    [Fact]
+    public async Task RG0013_offers_no_fix_when_the_call_it_must_follow_is_inside_an_if()
+    {
+        const string program = """
+            using Microsoft.AspNetCore.Builder;
+            using Microsoft.Extensions.DependencyInjection;
+            using RateGuard;
+
+            var builder = WebApplication.CreateBuilder(args);
+            builder.Services.AddTokenBuckets();
+            var app = builder.Build();
+            app.UseTokenBuckets();
+            if (args.Length == 0)
+            {
+                app.UseRouting();
+            }
+            app.MapGet("/a", [TokenBucket(10, 5)] () => "a");
+            app.Run();
+            """;
+
+        Assert.Empty(await CodeFixHarness.TitlesAsync(new MiddlewareOrderCodeFixProvider(), "RG0013", OutputKind.ConsoleApplication, program));
+    }
+
+    [Fact]
     public async Task RG0013_fix_all_moves_the_call_in_every_pipeline_of_the_document()
     {
         const string pipelines = """
