@@ -19,8 +19,11 @@ public sealed class RouteKeyCodeFixProvider : CodeFixProvider
     /// <inheritdoc />
     public override ImmutableArray<string> FixableDiagnosticIds { get; } = ["RG0004"];
 
-    /// <inheritdoc />
-    public override FixAllProvider? GetFixAllProvider() => null; // each diagnostic has its own choices
+    /// <summary>
+    /// Fix All applies the parameter that was chosen, by name, to every key whose route has a parameter of that name;
+    /// keys whose routes lack it are left for their own choice. Each fix replaces one literal, so they merge cleanly.
+    /// </summary>
+    public override FixAllProvider GetFixAllProvider() => WellKnownFixAllProviders.BatchFixer;
 
     /// <inheritdoc />
     public override async Task RegisterCodeFixesAsync(CodeFixContext context)

@@ -15,8 +15,8 @@ namespace RateGuard.CodeFixes;
 
 /// <summary>
 /// RG0010: adds the missing wiring where the app builds itself: <c>AddTokenBuckets(...)</c> before
-/// <c>builder.Build()</c>, and <c>UseTokenBuckets()</c> after it (after authentication and authorization, when the app
-/// uses them there).
+/// <c>builder.Build()</c>, and <c>UseTokenBuckets()</c> after it (after routing, authentication and authorization, when
+/// the app calls them there).
 /// </summary>
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(WiringCodeFixProvider)), Shared]
 public sealed class WiringCodeFixProvider : CodeFixProvider
@@ -26,8 +26,11 @@ public sealed class WiringCodeFixProvider : CodeFixProvider
     /// <inheritdoc />
     public override ImmutableArray<string> FixableDiagnosticIds { get; } = ["RG0010"];
 
-    /// <inheritdoc />
-    public override FixAllProvider? GetFixAllProvider() => null; // reported once per project
+    /// <summary>
+    /// RG0010 is reported once per project, so Fix All wires each project once, even over a whole solution: no call
+    /// can be added twice.
+    /// </summary>
+    public override FixAllProvider GetFixAllProvider() => WellKnownFixAllProviders.BatchFixer;
 
     /// <inheritdoc />
     public override async Task RegisterCodeFixesAsync(CodeFixContext context)
@@ -55,11 +58,12 @@ public sealed class WiringCodeFixProvider : CodeFixProvider
 
         if (missing.Contains(TokenBucketAnalyzer.UseCall))
         {
-            // Keep authentication and authorization ahead of the limiter, so user and claim keys can be read.
+            // Keep an explicit UseRouting() ahead of the limiter, so it sees the chosen endpoint (RG0013), and
+            // authentication and authorization too, so user and claim keys can be read.
             foreach (var sibling in Siblings(host).SkipWhile(s => s != host).Skip(1))
             {
                 var text = sibling.ToString();
-                if (text.Contains(site.App + ".UseAuthentication(") || text.Contains(site.App + ".UseAuthorization("))
+                if (text.Contains(site.App + ".UseRouting(") || text.Contains(site.App + ".UseAuthentication(") || text.Contains(site.App + ".UseAuthorization("))
                 {
                     after = sibling;
                 }

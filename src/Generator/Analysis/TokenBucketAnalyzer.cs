@@ -27,6 +27,12 @@ public sealed class TokenBucketAnalyzer : DiagnosticAnalyzer
     /// <summary>The diagnostic property that lists the wiring calls an RG0010 app lacks.</summary>
     public const string MissingCallsProperty = "MissingCalls";
 
+    /// <summary>The diagnostic property that holds the valid key an RG0003 key was most likely meant to be, when there is one.</summary>
+    public const string SuggestedKeyProperty = "SuggestedKey";
+
+    /// <summary>The diagnostic property that holds the capacity an RG0006 limit needs: its cost.</summary>
+    public const string RequiredCapacityProperty = "RequiredCapacity";
+
     public const string AddCall = "AddTokenBuckets";
     public const string UseCall = "UseTokenBuckets";
 
@@ -45,6 +51,7 @@ public sealed class TokenBucketAnalyzer : DiagnosticAnalyzer
         DiagnosticDescriptors.RuntimeNotWired,
         DiagnosticDescriptors.InvalidResolver,
         DiagnosticDescriptors.InvalidBucketName,
+        DiagnosticDescriptors.MiddlewareOutOfOrder,
     ];
 
     /// <inheritdoc />
@@ -76,8 +83,10 @@ public sealed class TokenBucketAnalyzer : DiagnosticAnalyzer
         private readonly ConcurrentBag<(IMethodSymbol Method, Location Location)> _attributedMethods = [];
         private readonly ConcurrentDictionary<IMethodSymbol, bool> _referencedMethods = new(SymbolEqualityComparer.Default);
         private readonly ConcurrentDictionary<(string Id, Location Location), byte> _reportedOnControllers = new();
+        private readonly ConcurrentBag<MiddlewareOrder> _outOfOrder = [];
         private int _addCalled;
         private int _useCalled;
+        private int _userKeyed;
 
         // [TokenBucket(...)] anywhere: its arguments, its bucket, and whether what carries it can be an endpoint.
         public void AnalyzeAttribute(SyntaxNodeAnalysisContext context)
@@ -132,6 +141,10 @@ public sealed class TokenBucketAnalyzer : DiagnosticAnalyzer
                     return;
                 case UseCall when method.ContainingNamespace?.ToDisplayString() == "Microsoft.AspNetCore.Builder":
                     Interlocked.Exchange(ref _useCalled, 1);
+                    if (MiddlewareOrder.Read(invocation) is { } order)
+                    {
+                        _outOfOrder.Add(order);
+                    }
                     return;
             }
 
@@ -231,6 +244,8 @@ public sealed class TokenBucketAnalyzer : DiagnosticAnalyzer
                 }
             }
 
+            ReportMiddlewareOrder(context);
+
             var isApp = compilation.Options.OutputKind is OutputKind.ConsoleApplication or OutputKind.WindowsApplication;
             var missing = new List<string>();
             if (Volatile.Read(ref _addCalled) == 0)
@@ -245,7 +260,36 @@ public sealed class TokenBucketAnalyzer : DiagnosticAnalyzer
             {
                 var first = _usages.OrderBy(l => l.SourceTree?.FilePath, System.StringComparer.Ordinal).ThenBy(l => l.SourceSpan.Start).First();
                 var properties = ImmutableDictionary<string, string?>.Empty.Add(MissingCallsProperty, string.Join(",", missing));
-                context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.RuntimeNotWired, first, properties, string.Join(" and ", missing.Select(m => m + "()"))));
+                var calls = string.Join(" and ", missing.Select(m => m + "()"));
+                var fix = string.Join(" and ", missing.Select(m => m == AddCall ? "builder.Services.AddTokenBuckets(...)" : "app.UseTokenBuckets()"));
+                context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.RuntimeNotWired, first, properties, calls, fix));
+            }
+        }
+
+        // Routing must run first for the limiter to see an endpoint at all; authentication must run first only when some
+        // limit keys on the user, which is known once every limit in the compilation has been read. The code fix moves
+        // the call after the last of the later calls, so the later calls ride along as additional locations.
+        private void ReportMiddlewareOrder(CompilationAnalysisContext context)
+        {
+            var userKeyed = Volatile.Read(ref _userKeyed) == 1;
+            foreach (var order in _outOfOrder)
+            {
+                var routing = order.RoutingAfter is not null;
+                var authentication = order.AuthenticationAfter is not null && userKeyed;
+                if (!routing && !authentication)
+                {
+                    continue;
+                }
+                var calls = routing && authentication ? "UseRouting() and UseAuthentication()" : routing ? "UseRouting()" : "UseAuthentication()";
+                var reason = routing
+                    ? "no endpoint has been chosen when it runs and every request is admitted without a limit"
+                    : "the user is not yet authenticated when it runs and every request to an endpoint keyed on \"user\" or a claim is rejected with 403";
+                if (routing && authentication)
+                {
+                    reason += "; limits keyed on \"user\" or a claim also need the authenticated user";
+                }
+                var anchors = new[] { order.RoutingAfter, order.AuthenticationAfter }.Where(l => l is not null).Select(l => l!);
+                context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.MiddlewareOutOfOrder, order.Use, anchors, calls, reason));
             }
         }
 
@@ -254,6 +298,11 @@ public sealed class TokenBucketAnalyzer : DiagnosticAnalyzer
             if (parsed.Location is { } location)
             {
                 _usages.Add(location);
+            }
+            if (parsed.KeyResolver.Value is null && parsed.Key.IsConstant && TokenBucketKey.TryParse(parsed.Key.Value, out var kind, out _)
+                && kind is TokenBucketKeyKind.User or TokenBucketKeyKind.Claim)
+            {
+                Interlocked.Exchange(ref _userKeyed, 1);
             }
             foreach (var diagnostic in TokenBucketValidator.Validate(parsed, symbols.ResolverInterface))
             {

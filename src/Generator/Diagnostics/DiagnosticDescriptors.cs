@@ -14,7 +14,7 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor InvalidRate = Error(
         "RG0002", "Token bucket rate must be positive and finite",
-        "Token bucket rate must be a finite number of tokens per second above 0 and at most 1,000,000, and an empty bucket must fill within 100 years, but the rate is {0}: for slow limits use a fraction such as 1.0 / 60 (one per minute)");
+        "Token bucket rate must be a finite number of tokens per second above 0 and at most 1,000,000, and an empty bucket must fill within 100 years, but the rate is {0}: {1}");
 
     public static readonly DiagnosticDescriptor InvalidKey = Error(
         "RG0003", "Token bucket key is not valid",
@@ -46,7 +46,7 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor RuntimeNotWired = Warning(
         "RG0010", "[TokenBucket] is used but the runtime is never wired",
-        "Token-bucket limits are never enforced because this app never calls {0}: add builder.Services.AddTokenBuckets(...) and app.UseTokenBuckets()");
+        "Token-bucket limits are never enforced because this app never calls {0}: add {1}");
 
     public static readonly DiagnosticDescriptor InvalidResolver = Error(
         "RG0011", "Key resolver is not a concrete ITokenBucketKeyResolver",
@@ -55,6 +55,10 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor InvalidBucketName = Error(
         "RG0012", "Bucket name is not valid",
         "Bucket name \"{0}\" is not valid: use 1 to 100 letters, digits or '.', '_', '-', '/'");
+
+    public static readonly DiagnosticDescriptor MiddlewareOutOfOrder = Warning(
+        "RG0013", "UseTokenBuckets() is called before the middleware it depends on",
+        "UseTokenBuckets() is called before {0}, so {1}: call it after {0}");
 
     private static DiagnosticDescriptor Error(string id, string title, string message) =>
         new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpBase + id.ToLowerInvariant());

@@ -1,6 +1,8 @@
 using System.Collections.Generic;
+using System.Collections.Immutable;
 using System.Globalization;
 using Microsoft.CodeAnalysis;
+using RateGuard.Generator.Analysis;
 using RateGuard.Generator.Diagnostics;
 
 namespace RateGuard.Generator.Parsing;
@@ -20,7 +22,7 @@ internal static class TokenBucketValidator
         if (parsed.Rate.IsConstant && (!TokenBucketLimits.IsValidRate(parsed.Rate.Value)
             || (parsed.Capacity.IsConstant && TokenBucketLimits.IsValidCapacity(parsed.Capacity.Value) && !TokenBucketLimits.IsValidWindow(parsed.Capacity.Value, parsed.Rate.Value))))
         {
-            yield return Diagnostic.Create(DiagnosticDescriptors.InvalidRate, parsed.Rate.Location, parsed.Rate.Value.ToString("R", CultureInfo.InvariantCulture));
+            yield return Diagnostic.Create(DiagnosticDescriptors.InvalidRate, parsed.Rate.Location, Format(parsed.Rate.Value), RateHint(parsed.Rate.Value, parsed.Capacity.Value));
         }
         if (parsed.Cost.IsConstant && !TokenBucketLimits.IsValidCost(parsed.Cost.Value))
         {
@@ -28,7 +30,10 @@ internal static class TokenBucketValidator
         }
         else if (parsed.Cost.IsConstant && parsed.Capacity.IsConstant && TokenBucketLimits.IsValidCapacity(parsed.Capacity.Value) && parsed.Cost.Value > parsed.Capacity.Value)
         {
-            yield return Diagnostic.Create(DiagnosticDescriptors.CostAboveCapacity, parsed.Cost.Location, parsed.Cost.Value, parsed.Capacity.Value);
+            // The code fix raises the capacity to the cost, so it needs the capacity's place and the cost's value.
+            var capacity = parsed.Capacity.Location is { } capacityLocation && capacityLocation != parsed.Location ? [capacityLocation] : System.Array.Empty<Location>();
+            var properties = ImmutableDictionary<string, string?>.Empty.Add(TokenBucketAnalyzer.RequiredCapacityProperty, parsed.Cost.Value.ToString(CultureInfo.InvariantCulture));
+            yield return Diagnostic.Create(DiagnosticDescriptors.CostAboveCapacity, parsed.Cost.Location, capacity, properties, parsed.Cost.Value, parsed.Capacity.Value);
         }
 
         if (parsed.KeyResolver.IsConstant && parsed.KeyResolver.Value is { } resolver)
@@ -40,7 +45,10 @@ internal static class TokenBucketValidator
         }
         else if (parsed.Key.IsConstant && !TokenBucketKey.TryParse(parsed.Key.Value, out _, out _))
         {
-            yield return Diagnostic.Create(DiagnosticDescriptors.InvalidKey, parsed.Key.Location, parsed.Key.Value ?? "null", TokenBucketKey.ValidForms);
+            var suggestion = TokenBucketKeySuggestion.Suggest(parsed.Key.Value);
+            var properties = suggestion is null ? null : ImmutableDictionary<string, string?>.Empty.Add(TokenBucketAnalyzer.SuggestedKeyProperty, suggestion);
+            var use = suggestion is null ? TokenBucketKey.ValidForms : "\"" + suggestion + "\" (the valid forms are " + TokenBucketKey.ValidForms + ")";
+            yield return Diagnostic.Create(DiagnosticDescriptors.InvalidKey, parsed.Key.Location, properties, parsed.Key.Value ?? "null", use);
         }
 
         if (parsed.Bucket.IsConstant && parsed.Bucket.Value is { } bucket && !TokenBucketLimits.IsValidBucketName(bucket))
@@ -48,4 +56,32 @@ internal static class TokenBucketValidator
             yield return Diagnostic.Create(DiagnosticDescriptors.InvalidBucketName, parsed.Bucket.Location, bucket);
         }
     }
+
+    // The fix for a bad rate depends on how it is bad. A fraction is the answer only for a rate that came out as 0,
+    // most often from integer division (1 / 60 is 0); a negative or huge rate needs another hint, and a valid rate is
+    // reported only because the bucket would take too long to fill.
+    private static string RateHint(double rate, int capacity)
+    {
+        if (double.IsNaN(rate))
+        {
+            return "use a number of tokens per second above 0, such as 5";
+        }
+        if (double.IsPositiveInfinity(rate) || rate > TokenBucketLimits.MaxRate)
+        {
+            return "use at most 1,000,000 tokens per second (one per microsecond, the finest rate the stores keep); an endpoint that needs no limit should carry none";
+        }
+        if (rate < 0)
+        {
+            return TokenBucketLimits.IsValidRate(-rate)
+                ? "the rate is the number of tokens added each second, so it cannot be negative: use " + Format(-rate)
+                : "the rate is the number of tokens added each second, so it cannot be negative: use a number above 0";
+        }
+        if (rate == 0)
+        {
+            return "for slow limits use a fraction such as 1.0 / 60 (one per minute); 1 / 60 divides integers and is 0";
+        }
+        return string.Format(CultureInfo.InvariantCulture, "at this rate an empty bucket of {0:N0} tokens would take over 100 years to fill: raise the rate or lower the capacity", capacity);
+    }
+
+    private static string Format(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 }

@@ -51,6 +51,26 @@ public sealed class ArgumentDiagnosticTests
                 app.MapGet("/c", [TokenBucket(10, 1_000_000)] () => "c");
         """));
 
+    private const string RateRule = "Token bucket rate must be a finite number of tokens per second above 0 and at most 1,000,000, and an empty bucket must fill within 100 years, but the rate is ";
+
+    [Theory]
+    [InlineData("10, 0", "0: for slow limits use a fraction such as 1.0 / 60 (one per minute); 1 / 60 divides integers and is 0")]
+    [InlineData("10, 1 / 60", "0: for slow limits use a fraction such as 1.0 / 60 (one per minute); 1 / 60 divides integers and is 0")]
+    [InlineData("10, -1.5", "-1.5: the rate is the number of tokens added each second, so it cannot be negative: use 1.5")]
+    [InlineData("10, double.NegativeInfinity", "-Infinity: the rate is the number of tokens added each second, so it cannot be negative: use a number above 0")]
+    [InlineData("10, double.NaN", "NaN: use a number of tokens per second above 0, such as 5")]
+    [InlineData("10, double.PositiveInfinity", "Infinity: use at most 1,000,000 tokens per second (one per microsecond, the finest rate the stores keep); an endpoint that needs no limit should carry none")]
+    [InlineData("10, 2e6", "2000000: use at most 1,000,000 tokens per second (one per microsecond, the finest rate the stores keep); an endpoint that needs no limit should carry none")]
+    [InlineData("1_000_000_000, 0.001", "0.001: at this rate an empty bucket of 1,000,000,000 tokens would take over 100 years to fill: raise the rate or lower the capacity")]
+    public async Task RG0002_the_hint_fits_the_way_the_rate_is_wrong(string arguments, string expected)
+    {
+        var diagnostics = await AnalyzeAsync(Microsoft.CodeAnalysis.OutputKind.DynamicallyLinkedLibrary, Usings + Routes($"app.MapGet(\"/a\", [TokenBucket({arguments})] () => \"a\");"));
+
+        var diagnostic = Assert.Single(diagnostics);
+        Assert.Equal("RG0002", diagnostic.Id);
+        Assert.Equal(RateRule + expected, diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
     [Fact]
     public Task RG0003_an_unknown_or_malformed_key_is_an_error_at_the_key() => VerifyLibrary(Routes("""
         app.MapGet("/a", [TokenBucket(10, 5, Key = {|RG0003:"cookie:session"|})] () => "a");
@@ -59,6 +79,19 @@ public sealed class ArgumentDiagnosticTests
                 app.MapGet("/d", [TokenBucket(10, 5, Key = {|RG0003:"header:X Api Key"|})] () => "d");
                 app.MapGet("/e", () => "e").RequireTokenBucket(10, 5, key: {|RG0003:"usr"|});
         """));
+
+    [Theory]
+    [InlineData("IP", "Key \"IP\" is not a valid token-bucket key: use \"ip\" (the valid forms are \"ip\", \"user\", \"global\", \"header:<Name>\", \"query:<name>\", \"route:<name>\" or \"claim:<type>\")", "ip")]
+    [InlineData("cookie:session", "Key \"cookie:session\" is not a valid token-bucket key: use \"ip\", \"user\", \"global\", \"header:<Name>\", \"query:<name>\", \"route:<name>\" or \"claim:<type>\"", null)]
+    public async Task RG0003_names_the_key_it_was_likely_meant_to_be_and_always_the_valid_forms(string key, string expected, string? suggestion)
+    {
+        var diagnostics = await AnalyzeAsync(Microsoft.CodeAnalysis.OutputKind.DynamicallyLinkedLibrary, Usings + Routes($"app.MapGet(\"/a\", [TokenBucket(10, 5, Key = \"{key}\")] () => \"a\");"));
+
+        var diagnostic = Assert.Single(diagnostics);
+        Assert.Equal("RG0003", diagnostic.Id);
+        Assert.Equal(expected, diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(suggestion, diagnostic.Properties.GetValueOrDefault("SuggestedKey"));
+    }
 
     [Fact]
     public Task RG0003_is_silent_for_every_valid_key_kind() => VerifyLibrary(Routes("""

@@ -1,4 +1,5 @@
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CodeFixes;
 using RateGuard.CodeFixes;
 using RateGuard.Generator.Tests.Infrastructure;
 
@@ -33,6 +34,90 @@ public sealed class CodeFixTests
         var fixedSources = await CodeFixHarness.ApplyAsync(new RouteKeyCodeFixProvider(), "RG0004", "Use route value 'tenant'", OutputKind.DynamicallyLinkedLibrary, RouteSource);
 
         Assert.Equal(RouteSource.Replace("\"route:tenantId\"", "\"route:tenant\""), Assert.Single(fixedSources));
+    }
+
+    [Fact]
+    public async Task RG0004_fix_all_applies_the_chosen_parameter_wherever_the_route_has_it()
+    {
+        const string source = """
+            using Microsoft.AspNetCore.Builder;
+            using RateGuard;
+
+            public static class Routes
+            {
+                public static void Map(WebApplication app)
+                {
+                    app.MapGet("/tenants/{tenant}/orders", [TokenBucket(4, 1, Key = "route:tenantId")] (string tenant) => tenant);
+                    app.MapGet("/tenants/{tenant}/users", () => "users").RequireTokenBucket(4, 1, key: /* the tenant */ "route:Tenant_Id");
+                    app.MapGet("/items/{id}", [TokenBucket(4, 1, Key = "route:itemId")] (int id) => id);
+                }
+            }
+            """;
+
+        Assert.Equal(3, await CodeFixHarness.CountAsync("RG0004", OutputKind.DynamicallyLinkedLibrary, [source]));
+        var fixedSources = await CodeFixHarness.FixAllAsync(new RouteKeyCodeFixProvider(), "RG0004", "RG0004:tenant", FixAllScope.Document, OutputKind.DynamicallyLinkedLibrary, [source]);
+
+        Assert.Equal(
+            source.Replace("\"route:tenantId\"", "\"route:tenant\"").Replace("/* the tenant */ \"route:Tenant_Id\"", "/* the tenant */ \"route:tenant\""),
+            Assert.Single(fixedSources));
+    }
+
+    [Fact]
+    public async Task RG0010_fix_all_wires_each_project_of_the_solution_once()
+    {
+        const string first = """
+            using Microsoft.AspNetCore.Builder;
+            using Microsoft.Extensions.DependencyInjection;
+            using RateGuard;
+
+            var builder = WebApplication.CreateBuilder(args);
+            var app = builder.Build();
+            app.MapGet("/a", [TokenBucket(10, 5)] () => "a");
+            app.MapGet("/b", [TokenBucket(10, 5)] () => "b");
+            app.Run();
+            """;
+        const string second = """
+            using Microsoft.AspNetCore.Builder;
+            using Microsoft.Extensions.DependencyInjection;
+            using RateGuard;
+
+            var builder = WebApplication.CreateBuilder(args);
+            builder.Services.AddTokenBuckets();
+            var app = builder.Build();
+            app.MapGet("/c", [TokenBucket(10, 5)] () => "c");
+            app.Run();
+            """;
+
+        Assert.Equal(2, await CodeFixHarness.CountAsync("RG0010", OutputKind.ConsoleApplication, [first], [second]));
+        var fixedSources = await CodeFixHarness.FixAllAsync(new WiringCodeFixProvider(), "RG0010", "RG0010", FixAllScope.Solution, OutputKind.ConsoleApplication, [first], [second]);
+
+        Assert.Equal(
+            [
+                first.Replace("var app = builder.Build();\n", "builder.Services.AddTokenBuckets(builder.Configuration.GetSection(\"TokenBuckets\"));\nvar app = builder.Build();\napp.UseTokenBuckets();\n"),
+                second.Replace("var app = builder.Build();\n", "var app = builder.Build();\napp.UseTokenBuckets();\n"),
+            ],
+            fixedSources);
+    }
+
+    [Fact]
+    public async Task RG0010_fix_puts_UseTokenBuckets_after_an_explicit_UseRouting()
+    {
+        const string program = """
+            using Microsoft.AspNetCore.Builder;
+            using Microsoft.Extensions.DependencyInjection;
+            using RateGuard;
+
+            var builder = WebApplication.CreateBuilder(args);
+            builder.Services.AddTokenBuckets();
+            var app = builder.Build();
+            app.UseRouting();
+            app.MapGet("/ping", [TokenBucket(10, 5)] () => "pong");
+            app.Run();
+            """;
+
+        var fixedSources = await CodeFixHarness.ApplyAsync(new WiringCodeFixProvider(), "RG0010", "Wire token buckets: UseTokenBuckets()", OutputKind.ConsoleApplication, program);
+
+        Assert.Equal(program.Replace("app.UseRouting();\n", "app.UseRouting();\napp.UseTokenBuckets();\n"), Assert.Single(fixedSources));
     }
 
     [Fact]

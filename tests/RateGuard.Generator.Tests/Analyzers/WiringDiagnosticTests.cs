@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.CodeAnalysis;
 using static RateGuard.Generator.Tests.Infrastructure.AnalyzerHarness;
 
@@ -22,6 +23,21 @@ public sealed class WiringDiagnosticTests
         """);
 
     [Fact]
+    public async Task RG0010_names_both_calls_when_both_are_missing()
+    {
+        var diagnostics = await AnalyzeAsync(OutputKind.ConsoleApplication, Usings + """
+            var app = WebApplication.CreateBuilder(args).Build();
+            app.MapGet("/a", [TokenBucket(10, 5)] () => "a");
+            app.Run();
+            """);
+
+        var diagnostic = Assert.Single(diagnostics);
+        Assert.Equal("RG0010", diagnostic.Id);
+        Assert.Equal("Token-bucket limits are never enforced because this app never calls AddTokenBuckets() and UseTokenBuckets(): add builder.Services.AddTokenBuckets(...) and app.UseTokenBuckets()", diagnostic.GetMessage(CultureInfo.InvariantCulture));
+        Assert.Equal("AddTokenBuckets,UseTokenBuckets", diagnostic.Properties["MissingCalls"]);
+    }
+
+    [Fact]
     public async Task RG0010_names_only_the_missing_call()
     {
         var diagnostics = await AnalyzeAsync(OutputKind.ConsoleApplication, Usings + """
@@ -40,7 +56,7 @@ public sealed class WiringDiagnosticTests
 
         var diagnostic = Assert.Single(diagnostics);
         Assert.Equal("RG0010", diagnostic.Id);
-        Assert.Contains("never calls UseTokenBuckets()", diagnostic.GetMessage());
+        Assert.Equal("Token-bucket limits are never enforced because this app never calls UseTokenBuckets(): add app.UseTokenBuckets()", diagnostic.GetMessage(CultureInfo.InvariantCulture));
         Assert.Equal("UseTokenBuckets", diagnostic.Properties["MissingCalls"]);
     }
 
@@ -64,6 +80,7 @@ public sealed class WiringDiagnosticTests
 
         var diagnostic = Assert.Single(diagnostics);
         Assert.Equal("RG0010", diagnostic.Id);
+        Assert.Equal("Token-bucket limits are never enforced because this app never calls AddTokenBuckets(): add builder.Services.AddTokenBuckets(...)", diagnostic.GetMessage(CultureInfo.InvariantCulture));
         Assert.Equal("AddTokenBuckets", diagnostic.Properties["MissingCalls"]);
     }
 

@@ -1,0 +1,52 @@
+using System.Collections.Immutable;
+using System.Composition;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CodeActions;
+using Microsoft.CodeAnalysis.CodeFixes;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using RateGuard.Generator.Analysis;
+
+namespace RateGuard.CodeFixes;
+
+/// <summary>
+/// RG0003: replaces a key written as a string literal with the valid key it was most likely meant to be, such as
+/// <c>"ip"</c> for <c>"IP"</c> or <c>"claim:sub"</c> for <c>"claims:sub"</c>. A key held in a constant is left alone:
+/// the constant may serve other code, and is better fixed where it is declared.
+/// </summary>
+[ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(KeyCodeFixProvider)), Shared]
+public sealed class KeyCodeFixProvider : CodeFixProvider
+{
+    /// <inheritdoc />
+    public override ImmutableArray<string> FixableDiagnosticIds { get; } = ["RG0003"];
+
+    /// <summary>Each fix replaces one literal with its own suggestion, so fixes across a document or solution merge cleanly.</summary>
+    public override FixAllProvider GetFixAllProvider() => WellKnownFixAllProviders.BatchFixer;
+
+    /// <inheritdoc />
+    public override async Task RegisterCodeFixesAsync(CodeFixContext context)
+    {
+        var root = await context.Document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
+        foreach (var diagnostic in context.Diagnostics)
+        {
+            if (root?.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true) is not LiteralExpressionSyntax literal
+                || !literal.IsKind(SyntaxKind.StringLiteralExpression)
+                || !diagnostic.Properties.TryGetValue(TokenBucketAnalyzer.SuggestedKeyProperty, out var key) || key is null)
+            {
+                continue;
+            }
+            context.RegisterCodeFix(
+                CodeAction.Create($"Use key \"{key}\"", ct => UseAsync(context.Document, literal, key, ct), equivalenceKey: "RG0003"),
+                diagnostic);
+        }
+    }
+
+    private static async Task<Document> UseAsync(Document document, LiteralExpressionSyntax literal, string key, CancellationToken cancellationToken)
+    {
+        var root = await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false);
+        var replacement = SyntaxFactory.LiteralExpression(SyntaxKind.StringLiteralExpression, SyntaxFactory.Literal(key)).WithTriviaFrom(literal);
+        return document.WithSyntaxRoot(root!.ReplaceNode(literal, replacement));
+    }
+}
