@@ -41,15 +41,8 @@ public sealed class CapacityCodeFixProvider : CodeFixProvider
                 continue; // only an argument written out can be rewritten
             }
             context.RegisterCodeFix(
-                CodeAction.Create($"Raise capacity to {cost}", ct => RaiseAsync(context.Document, capacity, cost, ct), equivalenceKey: "RG0006"),
+                CodeAction.Create($"Raise capacity to {cost}", ct => LiteralReplacement.WithNumberAsync(context.Document, capacity, cost, ct), equivalenceKey: "RG0006"),
                 diagnostic);
         }
-    }
-
-    private static async Task<Document> RaiseAsync(Document document, ExpressionSyntax capacity, int cost, CancellationToken cancellationToken)
-    {
-        var root = await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false);
-        var literal = SyntaxFactory.LiteralExpression(SyntaxKind.NumericLiteralExpression, SyntaxFactory.Literal(cost)).WithTriviaFrom(capacity);
-        return document.WithSyntaxRoot(root!.ReplaceNode(capacity, literal));
     }
 }

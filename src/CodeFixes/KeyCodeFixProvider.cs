@@ -38,15 +38,8 @@ public sealed class KeyCodeFixProvider : CodeFixProvider
                 continue;
             }
             context.RegisterCodeFix(
-                CodeAction.Create($"Use key \"{key}\"", ct => UseAsync(context.Document, literal, key, ct), equivalenceKey: "RG0003"),
+                CodeAction.Create($"Use key \"{key}\"", ct => LiteralReplacement.WithStringAsync(context.Document, literal, key, ct), equivalenceKey: "RG0003"),
                 diagnostic);
         }
-    }
-
-    private static async Task<Document> UseAsync(Document document, LiteralExpressionSyntax literal, string key, CancellationToken cancellationToken)
-    {
-        var root = await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false);
-        var replacement = SyntaxFactory.LiteralExpression(SyntaxKind.StringLiteralExpression, SyntaxFactory.Literal(key)).WithTriviaFrom(literal);
-        return document.WithSyntaxRoot(root!.ReplaceNode(literal, replacement));
     }
 }

@@ -39,16 +39,9 @@ public sealed class RouteKeyCodeFixProvider : CodeFixProvider
             foreach (var parameter in list!.Split(',').Distinct())
             {
                 context.RegisterCodeFix(
-                    CodeAction.Create($"Use route value '{parameter}'", ct => UseAsync(context.Document, key, parameter, ct), equivalenceKey: "RG0004:" + parameter),
+                    CodeAction.Create($"Use route value '{parameter}'", ct => LiteralReplacement.WithStringAsync(context.Document, key, "route:" + parameter, ct), equivalenceKey: "RG0004:" + parameter),
                     diagnostic);
             }
         }
-    }
-
-    private static async Task<Document> UseAsync(Document document, ExpressionSyntax key, string parameter, CancellationToken cancellationToken)
-    {
-        var root = await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false);
-        var literal = SyntaxFactory.LiteralExpression(SyntaxKind.StringLiteralExpression, SyntaxFactory.Literal("route:" + parameter)).WithTriviaFrom(key);
-        return document.WithSyntaxRoot(root!.ReplaceNode(key, literal));
     }
 }

@@ -23,13 +23,11 @@ internal sealed class EndpointGateTable
     private readonly IServiceProvider _services;
     private readonly IOptionsMonitor<TokenBucketOptions> _options;
     private readonly KnownBuckets _known;
+    private readonly ConfigurationReport _report;
     private readonly ILogger _logger;
-    private readonly bool _development;
     // The options in force: those of startup, then of each reload that passed validation. Never read from the monitor
     // afterwards, whose current value throws for as long as the configuration is invalid.
     private volatile TokenBucketOptions _current;
-    private string? _lastUnknown;
-    private string? _lastRefused;
     private readonly HashSet<Module> _initializedModules = [];
     private readonly EndpointBucketName _names = new();
     private readonly object _reloadGate = new();
@@ -44,7 +42,7 @@ internal sealed class EndpointGateTable
         _options = services.GetRequiredService<IOptionsMonitor<TokenBucketOptions>>();
         _known = services.GetRequiredService<KnownBuckets>();
         _logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("RateGuard");
-        _development = services.GetService<IHostEnvironment>()?.IsDevelopment() == true;
+        _report = new ConfigurationReport(_known, _logger, services.GetService<IHostEnvironment>()?.IsDevelopment() == true);
         _current = _options.CurrentValue;
         InitializeModule(Assembly.GetEntryAssembly()?.ManifestModule);
         // Overrides of capacity, rate and failure mode come from configuration: rebuild every gate when it reloads.
@@ -53,86 +51,13 @@ internal sealed class EndpointGateTable
         _options.OnChange(options =>
         {
             _current = options;
-            Volatile.Write(ref _lastRefused, null);
+            _report.Applied();
             Reload(keepKnown: false);
-            CheckOverrides(options);
+            _report.CheckOverrides(options);
         });
-        var factory = services.GetRequiredService<IOptionsFactory<TokenBucketOptions>>();
-        foreach (var source in services.GetServices<IOptionsChangeTokenSource<TokenBucketOptions>>())
-        {
-            if (source.Name == Options.DefaultName)
-            {
-                ChangeToken.OnChange(source.GetChangeToken, () => ExplainRefusedReload(factory));
-            }
-        }
+        _report.ExplainRefusedReloads(services);
         // Names are all known once every pipeline is built, which is when the app has started.
-        services.GetService<IHostApplicationLifetime>()?.ApplicationStarted.Register(() => CheckOverrides(_current));
-    }
-
-    /// <summary>
-    /// Logs, when the configuration changed to options that fail validation, why they were refused: the limits in
-    /// force stay as they were, all of them.
-    /// </summary>
-    private void ExplainRefusedReload(IOptionsFactory<TokenBucketOptions> factory)
-    {
-        try
-        {
-            factory.Create(Options.DefaultName);
-        }
-        catch (OptionsValidationException e)
-        {
-            Refused(string.Join(" ", e.Failures), null);
-        }
-        catch (Exception e) when (e is InvalidOperationException or FormatException or ArgumentException or OverflowException)
-        {
-            // The binder could not read a value (a Timeout of "soon", say).
-            Refused(e.Message, e);
-        }
-    }
-
-    // One change may be announced several times (once per configuration provider): log each refusal once, until
-    // settings that pass are applied.
-    private void Refused(string reason, Exception? exception)
-    {
-        if (Interlocked.Exchange(ref _lastRefused, reason) != reason)
-        {
-            Diagnostics.Log.ReloadRefused(_logger, reason, exception);
-        }
-    }
-
-    /// <summary>
-    /// Reports overrides under <c>TokenBuckets:Buckets</c> that name no bucket the app uses: a typo there would
-    /// otherwise change nothing, silently. A warning, or an error in Development, that lists the names there are.
-    /// </summary>
-    internal void CheckOverrides(TokenBucketOptions options)
-    {
-        if (options.Buckets.Count == 0)
-        {
-            return;
-        }
-        var known = _known.Names;
-        List<string>? unknown = null;
-        foreach (var key in options.Buckets.Keys)
-        {
-            if (BucketNames.Matches(key, known).Count == 0)
-            {
-                (unknown ??= []).Add(key);
-            }
-        }
-        // The configuration may announce one change several times (once per provider): say each finding once.
-        var report = unknown is null ? null : string.Join("\n", unknown);
-        if (Interlocked.Exchange(ref _lastUnknown, report) == report)
-        {
-            return;
-        }
-        if (unknown is not null)
-        {
-            Diagnostics.Log.UnknownBuckets(
-                _logger,
-                _development ? LogLevel.Error : LogLevel.Warning,
-                string.Join(", ", unknown.Select(u => $"'{u}'")),
-                known.Count == 0 ? "none" : string.Join(", ", known.Select(k => $"'{k}' ({BucketNames.EnvironmentForm(k)})")));
-        }
+        services.GetService<IHostApplicationLifetime>()?.ApplicationStarted.Register(() => _report.CheckOverrides(_current));
     }
 
     /// <summary>The endpoints the table has matched, limited or not.</summary>

@@ -127,6 +127,20 @@ public sealed class ConfigurationCheckTests
     }
 
     [Fact]
+    public async Task A_reload_with_a_value_that_cannot_be_read_is_refused_whole_and_logged()
+    {
+        await using var app = await ConfiguredApp.StartAsync(new(), Map);
+
+        app.Reload(new() { ["TokenBuckets:Buckets:shared:Capacity"] = "6", ["TokenBuckets:Timeout"] = "soon" });
+
+        using var shared = await app.Client.Get("/shared", (TestClientAddress.Header, "192.0.2.23"));
+        Assert.Equal("\"shared\";q=2;w=200", shared.Header("RateLimit-Policy"));
+        var error = Assert.Single(app.Messages(LogLevel.Error));
+        Assert.StartsWith("The token-bucket configuration changed, but the new settings are invalid, so none of them apply;", error);
+        Assert.Contains("TokenBuckets:Timeout", error);
+    }
+
+    [Fact]
     public async Task A_reload_with_one_impossible_override_is_refused_whole_and_logged()
     {
         await using var app = await ConfiguredApp.StartAsync(new(), Map);

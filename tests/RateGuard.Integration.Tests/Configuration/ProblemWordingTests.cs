@@ -1,5 +1,8 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using RateGuard.Diagnostics;
 using static RateGuard.Integration.Tests.Infrastructure.HttpAssertions;
 
 namespace RateGuard.Integration.Tests.Configuration;
@@ -85,5 +88,26 @@ public sealed class ProblemWordingTests
 
         var (_, _, detail) = await ProblemAsync(rejected);
         Assert.StartsWith("Rate limit 'pricey' exceeded: 6 tokens, refilled at 0.5 per second, and each request costs 2. Retry after ", detail);
+    }
+
+    [Fact]
+    public async Task A_route_named_bucket_has_one_name_in_headers_problem_details_and_metrics()
+    {
+        await using var app = await ConfiguredApp.StartAsync(new(), a =>
+        {
+            a.UseTokenBuckets();
+            a.MapGet("/named/{id:int}", [TokenBucket(capacity: 1, rate: 0.01)] (int id) => id);
+        });
+        using var decisions = new MetricCollector<long>(app.App.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), TokenBucketMetrics.MeterName, TokenBucketMetrics.DecisionsInstrument);
+
+        using var admitted = await app.Client.Get("/named/1");
+        using var rejected = await app.Client.Get("/named/2");
+
+        const string name = "GET /named/{id}";
+        Assert.Equal($"\"{name}\";q=1;w=100", admitted.Header("RateLimit-Policy"));
+        Assert.Equal($"\"{name}\";q=1;w=100", rejected.Header("RateLimit-Policy"));
+        var (_, _, detail) = await ProblemAsync(rejected);
+        Assert.StartsWith($"Rate limit '{name}' exceeded", detail);
+        Assert.Equal([name, name], decisions.GetMeasurementSnapshot().Select(m => (string)m.Tags["rateguard.bucket"]!));
     }
 }
