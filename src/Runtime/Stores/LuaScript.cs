@@ -24,6 +24,12 @@ internal sealed class LuaScript
     /// Runs the script. When Redis does not know it (first use, <c>SCRIPT FLUSH</c>, a restart or a failover) the
     /// <c>NOSCRIPT</c> reply is answered by running the text once with EVAL, which also loads it.
     /// </summary>
+    /// <remarks>
+    /// The text goes out as a plain EVAL (<see cref="CommandFlags.NoScriptCache"/>). Without that flag the client
+    /// sends it as EVALSHA whenever it believes the script is loaded, or as SCRIPT LOAD followed by EVALSHA, and a
+    /// SCRIPT FLUSH landing between the two (or repeated while other callers reload it) fails the decision with a
+    /// second NOSCRIPT. EVAL carries the text itself, so no flush can make it fail.
+    /// </remarks>
     public async Task<RedisResult> EvaluateAsync(IDatabaseAsync database, RedisKey[] keys, RedisValue[] args)
     {
         try
@@ -32,7 +38,7 @@ internal sealed class LuaScript
         }
         catch (RedisServerException e) when (e.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
         {
-            return await database.ScriptEvaluateAsync(Text, keys, args).ConfigureAwait(false);
+            return await database.ScriptEvaluateAsync(Text, keys, args, CommandFlags.NoScriptCache).ConfigureAwait(false);
         }
     }
 }

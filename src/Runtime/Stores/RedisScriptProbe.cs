@@ -26,13 +26,13 @@ internal static partial class RedisScriptProbe
         var key = store.GetKey(s_probe, Guid.NewGuid().ToString("N"));
         try
         {
-            // EVAL first, as after a SCRIPT FLUSH, then EVALSHA, as on every request.
+            // EVAL first, as after a SCRIPT FLUSH (a plain EVAL, as LuaScript sends it), then EVALSHA, as on every request.
             var args = TokenBucketScript.Arguments([new BucketCharge(s_probe, s_probe.Cost, 0)], store.UsesServerClock ? null : DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000, 0);
-            await database.ScriptEvaluateAsync(TokenBucketScript.Text, [key], args).WaitAsync(timeout).ConfigureAwait(false);
+            await database.ScriptEvaluateAsync(TokenBucketScript.Text, [key], args, CommandFlags.NoScriptCache).WaitAsync(timeout).ConfigureAwait(false);
             await database.ScriptEvaluateAsync(TokenBucketScript.Sha1, [key], args).WaitAsync(timeout).ConfigureAwait(false);
             if (heartbeat)
             {
-                await database.ScriptEvaluateAsync(RedisTokenBucketStore.InstancesScript.Text, [$"{store.Prefix}:instances"], ["probe", 1, RedisValue.EmptyString, "leave"]).WaitAsync(timeout).ConfigureAwait(false);
+                await database.ScriptEvaluateAsync(RedisTokenBucketStore.InstancesScript.Text, [$"{store.Prefix}:instances"], ["probe", 1, RedisValue.EmptyString, "leave"], CommandFlags.NoScriptCache).WaitAsync(timeout).ConfigureAwait(false);
             }
             Log.ScriptChecked(logger, endpoint);
             return null;

@@ -20,7 +20,12 @@ public sealed class SampleProcessTests(SampleBuild build, RedisFixture redis) : 
     [Fact]
     public async Task With_rdg_on_and_no_redis_ping_admits_the_seed_burst_then_429()
     {
-        await using var sample = await SampleProcess.StartAsync(build.Assembly);
+        // What is checked is each burst's capacity: a cold process can take longer than a token's interval to answer
+        // its first requests, so the refills are slowed from configuration and cannot add a token mid-burst.
+        await using var sample = await SampleProcess.StartAsync(build.Assembly,
+            "--TokenBuckets:Buckets:GET_ping:Rate=0.01",
+            "--TokenBuckets:Buckets:GET_reports_daily:Rate=0.01",
+            "--TokenBuckets:Buckets:GET_metadata:Rate=0.01");
 
         var statuses = await sample.Client.Statuses("/ping", 11);
         var group = await sample.Client.Statuses("/reports/daily", 4);
@@ -30,6 +35,12 @@ public sealed class SampleProcessTests(SampleBuild build, RedisFixture redis) : 
         Assert.Equal(Repeat(200, 3).Then(429), group);
         Assert.Equal(Repeat(200, 2).Then(429), metadata);
         Assert.Contains("applies per process", sample.Output);
+        // The slowed refills reached the buckets they were meant for.
+        foreach (var (url, policy) in new[] { ("/ping", "q=10;w=1000"), ("/reports/daily", "q=3;w=300"), ("/metadata", "q=2;w=200") })
+        {
+            using var last = await sample.Client.GetAsync(url);
+            Assert.Equal($"\"GET {url}\";{policy}", string.Join(",", last.Headers.GetValues("RateLimit-Policy")));
+        }
     }
 
     [Fact]

@@ -133,6 +133,7 @@ public sealed class RedisFailureTests(ITestOutputHelper output)
             ["TokenBuckets:Redis"] = $"127.0.0.1:{port},connectTimeout=500",
             ["TokenBuckets:BreakDuration"] = "00:00:00.250",
         });
+        output.WriteLine($"started in {clock.Elapsed.TotalMilliseconds:F0} ms with Redis down");
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"Starting took {clock.Elapsed} with Redis down.");
 
         var down = await Traffic(app, TimeSpan.FromMilliseconds(300));

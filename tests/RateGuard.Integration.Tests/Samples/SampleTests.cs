@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
@@ -69,6 +70,22 @@ public abstract class SampleTests<TMarker> : IAsyncLifetime
         return factory;
     }
 
+    // The seed's /ping gains a token every 200 ms. A burst that took longer on the client's stopwatch, which spans every
+    // decision in it, may have seen one come back mid-burst, and then cannot show what it checks: it is sent again from
+    // a fresh client address, so to a full bucket of its own, up to ten times. The last one is checked however long it took.
+    protected static async Task<T> PingBurst<T>(Func<(string Name, string Value), Task<T>> burst)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var clock = Stopwatch.StartNew();
+            var result = await burst((TestClientAddress.Header, $"198.51.100.{attempt}"));
+            if (clock.Elapsed < TimeSpan.FromMilliseconds(200) || attempt == 10)
+            {
+                return result;
+            }
+        }
+    }
+
     protected static async Task<HttpClient> StartAsync(SampleFactory<TMarker> factory)
     {
         var client = factory.CreateClient();
@@ -82,15 +99,20 @@ public abstract class SampleTests<TMarker> : IAsyncLifetime
     [Fact]
     public async Task Ping_admits_the_seed_burst_of_ten_then_answers_429_with_retry_after_and_a_problem()
     {
-        for (var i = 0; i < 10; i++)
+        var (admitted, rejected) = await PingBurst(async address =>
         {
-            using var admitted = await Client.GetAsync("/ping");
-            Assert.Equal(HttpStatusCode.OK, admitted.StatusCode);
-            using var body = JsonDocument.Parse(await admitted.Content.ReadAsStringAsync());
-            Assert.Equal("pong", body.RootElement.GetProperty("message").GetString());
-        }
+            var answers = new List<(HttpStatusCode, string?)>();
+            for (var i = 0; i < 10; i++)
+            {
+                using var response = await Client.Get("/ping", address);
+                using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+                answers.Add((response.StatusCode, body.RootElement.GetProperty("message").GetString()));
+            }
+            return (answers, await Client.Get("/ping", address));
+        });
+        using var _ = rejected;
 
-        using var rejected = await Client.GetAsync("/ping");
+        Assert.All(admitted, response => Assert.Equal((HttpStatusCode.OK, "pong"), response));
 
         await AssertProblem(rejected, HttpStatusCode.TooManyRequests);
         Assert.Equal("1", rejected.Header("Retry-After"));
@@ -99,13 +121,17 @@ public abstract class SampleTests<TMarker> : IAsyncLifetime
     [Fact]
     public async Task Draft_rate_limit_headers_are_on_admitted_and_rejected_responses()
     {
-        using var first = await Client.GetAsync("/ping");
+        var (first, rejected) = await PingBurst(async address =>
+        {
+            var opening = await Client.Get("/ping", address);
+            await Client.Statuses("/ping", 9, address);
+            return (opening, await Client.Get("/ping", address));
+        });
+        using var _ = first;
+        using var __ = rejected;
         Assert.Equal("\"GET /ping\";q=10;w=2", first.Header("RateLimit-Policy"));
         Assert.Equal("\"GET /ping\";r=9;t=1", first.Header("RateLimit"));
         Assert.Null(first.Header("Retry-After"));
-
-        await Client.Statuses("/ping", 9);
-        using var rejected = await Client.GetAsync("/ping");
 
         Assert.Equal(HttpStatusCode.TooManyRequests, rejected.StatusCode);
         Assert.Equal("\"GET /ping\";q=10;w=2", rejected.Header("RateLimit-Policy"));
@@ -131,8 +157,8 @@ public abstract class SampleTests<TMarker> : IAsyncLifetime
     {
         var client = await StartAsync(CreateFactory(new() { ["TokenBuckets:Headers"] = "None" }));
 
-        var statuses = await client.Statuses("/ping", 10);
-        using var rejected = await client.GetAsync("/ping");
+        var (statuses, rejected) = await PingBurst(async address => (await client.Statuses("/ping", 10, address), await client.Get("/ping", address)));
+        using var _ = rejected;
 
         Assert.Equal(Repeat(200, 10), statuses);
         Assert.Equal(HttpStatusCode.TooManyRequests, rejected.StatusCode);
@@ -268,10 +294,11 @@ public abstract class SampleTests<TMarker> : IAsyncLifetime
             await rejected.HttpContext.Response.WriteAsync($"slow down: {rejected.Reason} by {rejected.Policy.Name} on {rejected.KeySource}, {rejected.Decision?.Remaining} left");
         })));
 
-        await client.Statuses("/ping", 10);
-        using var rejected = await client.GetAsync("/ping");
+        var (statuses, rejected) = await PingBurst(async address => (await client.Statuses("/ping", 10, address), await client.Get("/ping", address)));
+        using var _ = rejected;
         using var missing = await client.GetAsync("/api-key");
 
+        Assert.Equal(Repeat(200, 10), statuses);
         Assert.Equal(HttpStatusCode.TooManyRequests, rejected.StatusCode);
         Assert.Equal("1", rejected.Header("Retry-After"));
         Assert.Equal("slow down: RateLimited by GET /ping on ip, 0 left", await rejected.Content.ReadAsStringAsync());

@@ -1,9 +1,12 @@
-using System.Diagnostics;
 using RateGuard.Runtime.Tests.Infrastructure;
 using RateGuard.Stores;
 
 namespace RateGuard.Runtime.Tests.Redis;
 
+/// <summary>
+/// Each decision is read together with the server's time when the script ran, so what is compared is the store's
+/// arithmetic against the clock it reads, not against the test machine's, which a busy host makes late.
+/// </summary>
 [Collection(RedisCollection.Name)]
 public sealed class RedisServerClockTests(RedisFixture redis)
 {
@@ -15,18 +18,20 @@ public sealed class RedisServerClockTests(RedisFixture redis)
         const double rate = 50;
         var policy = TestPolicies.Create(capacity: 1000, rate: rate);
         var bigSpender = policy.WithCost(1000);
-        Assert.True((await _store.AcquireAsync(bigSpender, "k")).IsAdmitted);
+        var (drained, drainedAt) = await DecideAsync(bigSpender, "k");
+        Assert.True(drained.IsAdmitted);
 
-        var slept = Stopwatch.StartNew();
         await Task.Delay(TimeSpan.FromSeconds(2));
         // A request that costs one token reports what was there before it took its token.
-        var probe = await _store.AcquireAsync(policy, "k");
-        var elapsed = slept.Elapsed.TotalSeconds;
+        var (probe, probedAt) = await DecideAsync(policy, "k");
 
         Assert.True(probe.IsAdmitted);
         var refilled = probe.Remaining + 1;
-        // The sleep is 2 s, but a busy machine can overrun it: compare with the time that really passed.
-        Assert.InRange(elapsed, 1.99, 3.0); // a timer may fire a hair early
+        // The server ran the first script before the sleep began and the second after it ended: its clock saw at least
+        // the sleep (less a hair: a timer may fire early), and however much more a busy machine added.
+        var elapsed = (probedAt - drainedAt) / 1_000_000.0;
+        Assert.True(elapsed >= 1.99, $"The server saw {elapsed:F3} s pass across a two-second sleep.");
+        Assert.True(elapsed < policy.Capacity / rate, $"The server saw {elapsed:F3} s pass: the bucket was full again, so its refill cannot be read.");
         var expected = rate * elapsed;
         Assert.InRange(refilled, expected * 0.95, expected * 1.05);
     }
@@ -34,17 +39,31 @@ public sealed class RedisServerClockTests(RedisFixture redis)
     [Fact]
     public async Task Server_clock_decisions_report_consistent_timing()
     {
-        var policy = TestPolicies.Create(capacity: 2, rate: 1);
+        // A token every ten seconds: however slowly the three calls arrive, the third still finds the bucket empty.
+        var policy = TestPolicies.Create(capacity: 2, rate: 0.1);
+        var interval = TimeSpan.FromTicks(policy.IntervalMicroseconds * TimeSpan.TicksPerMicrosecond);
 
-        var first = await _store.AcquireAsync(policy, "k");
-        var second = await _store.AcquireAsync(policy, "k");
-        var third = await _store.AcquireAsync(policy, "k");
+        var (first, firstAt) = await DecideAsync(policy, "k");
+        var (second, _) = await DecideAsync(policy, "k");
+        var (third, thirdAt) = await DecideAsync(policy, "k");
 
         Assert.Equal((true, 1L), (first.IsAdmitted, first.Remaining));
         Assert.Equal((true, 0L), (second.IsAdmitted, second.Remaining));
         Assert.False(third.IsAdmitted);
-        // Time passes between calls on a real clock, so the waits are slightly under a token's interval.
-        Assert.InRange(third.RetryAfter, TimeSpan.FromMilliseconds(900), TimeSpan.FromSeconds(1));
-        Assert.InRange(third.ResetAfter, TimeSpan.FromMilliseconds(1900), TimeSpan.FromSeconds(2));
+        // The first token taken is the first to come back, one interval after it was taken, and the bucket is full
+        // one interval after that: each wait is exactly that, less the server time that passed since the first call.
+        var since = TimeSpan.FromTicks((thirdAt - firstAt) * TimeSpan.TicksPerMicrosecond);
+        Assert.InRange(since, TimeSpan.Zero, interval);
+        Assert.Equal(interval - since, third.RetryAfter);
+        Assert.Equal(2 * interval - since, third.ResetAfter);
+    }
+
+    // One decision through the store's own call, with the server's time when the script ran (µs since the epoch).
+    private async Task<(RateLimitDecision Decision, long ServerNow)> DecideAsync(TokenBucketPolicy policy, string key)
+    {
+        var decisions = new RateLimitDecision[1];
+        var result = await _store.DecideAsync([_store.GetKey(policy, key)], [new BucketCharge(policy, policy.Cost, 0)], deadline: 0);
+        var reply = TokenBucketScript.Read(result, decisions);
+        return (decisions[0], reply.ServerNow);
     }
 }

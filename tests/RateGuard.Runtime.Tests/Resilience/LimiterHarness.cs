@@ -19,6 +19,12 @@ public sealed class LimiterHarness : IDisposable
     {
     }
 
+    /// <summary>A limiter over a given Redis connection that reads <paramref name="time"/> for its own clock.</summary>
+    public LimiterHarness(IConnectionMultiplexer redis, TimeProvider time, Action<TokenBucketOptions>? configure = null)
+        : this(services => services.AddSingleton(redis).AddSingleton(time), configure)
+    {
+    }
+
     /// <summary>A limiter that makes its own connection from <c>TokenBuckets:Redis</c>, as an app configured that way does.</summary>
     public LimiterHarness(Action<TokenBucketOptions> configure, TimeProvider? time = null)
         : this(services =>
