@@ -22,6 +22,8 @@ namespace RateGuard.CodeFixes;
 public sealed class WiringCodeFixProvider : CodeFixProvider
 {
     private const string BuilderType = "Microsoft.AspNetCore.Builder.WebApplicationBuilder";
+    private const string BuilderNamespace = "Microsoft.AspNetCore.Builder";
+    private const string DependencyInjectionNamespace = "Microsoft.Extensions.DependencyInjection";
 
     /// <inheritdoc />
     public override ImmutableArray<string> FixableDiagnosticIds { get; } = ["RG0010"];
@@ -81,7 +83,61 @@ public sealed class WiringCodeFixProvider : CodeFixProvider
             var target = tracked.GetCurrentNode(host)!;
             tracked = tracked.InsertNodesBefore(target, [Statement($"{site.Builder}.Services.AddTokenBuckets({site.Builder}.Configuration.GetSection(\"TokenBuckets\"));", target)]);
         }
+        // The calls are extension methods: a project without implicit usings needs their namespaces imported.
+        var imported = await ImportedNamespacesAsync(document, cancellationToken).ConfigureAwait(false);
+        if (missing.Contains(TokenBucketAnalyzer.AddCall) && !imported.Contains(DependencyInjectionNamespace))
+        {
+            tracked = Import(tracked, DependencyInjectionNamespace);
+        }
+        if (missing.Contains(TokenBucketAnalyzer.UseCall) && !imported.Contains(BuilderNamespace))
+        {
+            tracked = Import(tracked, BuilderNamespace);
+        }
         return solution.WithDocumentSyntaxRoot(site.DocumentId, tracked);
+    }
+
+    // The namespaces the document imports for all of its code: its own file-level usings and the project's global ones
+    // (implicit usings arrive that way, from a generated file).
+    private static async Task<HashSet<string>> ImportedNamespacesAsync(Document document, CancellationToken cancellationToken)
+    {
+        var imported = new HashSet<string>(StringComparer.Ordinal);
+        var compilation = await document.Project.GetCompilationAsync(cancellationToken).ConfigureAwait(false);
+        var own = await document.GetSyntaxTreeAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var tree in compilation?.SyntaxTrees ?? [])
+        {
+            if (await tree.GetRootAsync(cancellationToken).ConfigureAwait(false) is not CompilationUnitSyntax unit)
+            {
+                continue;
+            }
+            foreach (var directive in unit.Usings)
+            {
+                if (directive.Alias is null && directive.StaticKeyword.IsKind(SyntaxKind.None) && directive.Name is { } name
+                    && (tree == own || directive.GlobalKeyword.IsKind(SyntaxKind.GlobalKeyword)))
+                {
+                    imported.Add(name.ToString());
+                }
+            }
+        }
+        return imported;
+    }
+
+    // Adds "using <namespace>;" among the file's usings, in ordinal order, with the file's own line ending.
+    private static SyntaxNode Import(SyntaxNode root, string name)
+    {
+        if (root is not CompilationUnitSyntax unit)
+        {
+            return root;
+        }
+        var newLine = unit.DescendantTrivia().FirstOrDefault(t => t.IsKind(SyntaxKind.EndOfLineTrivia));
+        var directive = SyntaxFactory.UsingDirective(SyntaxFactory.ParseName(name))
+            .WithUsingKeyword(SyntaxFactory.Token(SyntaxKind.UsingKeyword).WithTrailingTrivia(SyntaxFactory.Space))
+            .WithTrailingTrivia(newLine.IsKind(SyntaxKind.EndOfLineTrivia) ? newLine : SyntaxFactory.CarriageReturnLineFeed);
+        var index = 0;
+        while (index < unit.Usings.Count && string.CompareOrdinal(unit.Usings[index].Name?.ToString(), name) < 0)
+        {
+            index++;
+        }
+        return unit.WithUsings(unit.Usings.Insert(index, directive));
     }
 
     private static IEnumerable<SyntaxNode> Siblings(SyntaxNode node) => node.Parent?.ChildNodes() ?? [];

@@ -121,6 +121,59 @@ public sealed class CodeFixTests
     }
 
     [Fact]
+    public async Task RG0010_fix_imports_the_namespace_of_AddTokenBuckets_when_the_file_does_not()
+    {
+        const string program = """
+            using Microsoft.AspNetCore.Builder;
+            using RateGuard;
+
+            var builder = WebApplication.CreateBuilder(args);
+            var app = builder.Build();
+            app.MapGet("/ping", [TokenBucket(10, 5)] () => "pong");
+            app.Run();
+            """;
+        const string expected = """
+            using Microsoft.AspNetCore.Builder;
+            using Microsoft.Extensions.DependencyInjection;
+            using RateGuard;
+
+            var builder = WebApplication.CreateBuilder(args);
+            builder.Services.AddTokenBuckets(builder.Configuration.GetSection("TokenBuckets"));
+            var app = builder.Build();
+            app.UseTokenBuckets();
+            app.MapGet("/ping", [TokenBucket(10, 5)] () => "pong");
+            app.Run();
+            """;
+
+        // ApplyAsync also compiles the fixed project: without the using, AddTokenBuckets would not bind.
+        var fixedSources = await CodeFixHarness.ApplyAsync(new WiringCodeFixProvider(), "RG0010", "Wire token buckets: AddTokenBuckets() and UseTokenBuckets()", OutputKind.ConsoleApplication, program);
+
+        Assert.Equal(expected, Assert.Single(fixedSources));
+    }
+
+    [Fact]
+    public async Task RG0010_fix_adds_no_using_that_a_global_using_already_gives()
+    {
+        const string usings = """
+            global using Microsoft.AspNetCore.Builder;
+            global using Microsoft.Extensions.DependencyInjection;
+            """;
+        const string program = """
+            using RateGuard;
+
+            var builder = WebApplication.CreateBuilder(args);
+            var app = builder.Build();
+            app.MapGet("/ping", [TokenBucket(10, 5)] () => "pong");
+            app.Run();
+            """;
+
+        var fixedSources = await CodeFixHarness.ApplyAsync(new WiringCodeFixProvider(), "RG0010", "Wire token buckets: AddTokenBuckets() and UseTokenBuckets()", OutputKind.ConsoleApplication, program, usings);
+
+        Assert.Contains(fixedSources, s => s.StartsWith("using RateGuard;\n\nvar builder", StringComparison.Ordinal) && s.Contains("builder.Services.AddTokenBuckets("));
+        Assert.Contains(usings, fixedSources);
+    }
+
+    [Fact]
     public async Task RG0010_fix_adds_both_calls_around_build_after_authentication()
     {
         const string program = """
