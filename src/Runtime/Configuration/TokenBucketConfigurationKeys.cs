@@ -81,31 +81,11 @@ internal sealed class TokenBucketConfigurationKeys(IConfigurationSection section
 
     private static string Unknown(string path, string key, string[] known, string what, string parent)
     {
-        var nearest = known.MinBy(k => Distance(k.ToLowerInvariant(), key.ToLowerInvariant()))!;
-        var hint = Distance(nearest.ToLowerInvariant(), key.ToLowerInvariant()) <= Math.Max(2, key.Length / 4)
+        var typed = key.ToLowerInvariant();
+        var nearest = known.MinBy(k => EditDistance.Between(k.ToLowerInvariant(), typed))!;
+        var hint = EditDistance.Between(nearest.ToLowerInvariant(), typed) <= Math.Max(2, key.Length / 4)
             ? $"did you mean {parent}:{nearest}?"
             : $"the settings are {string.Join(", ", known)}.";
         return $"{path} is not {what}, so it would change nothing: {hint}";
-    }
-
-    // Levenshtein distance, for the "did you mean" hint of a mistyped key.
-    private static int Distance(string a, string b)
-    {
-        var previous = new int[b.Length + 1];
-        var current = new int[b.Length + 1];
-        for (var j = 0; j <= b.Length; j++)
-        {
-            previous[j] = j;
-        }
-        for (var i = 1; i <= a.Length; i++)
-        {
-            current[0] = i;
-            for (var j = 1; j <= b.Length; j++)
-            {
-                current[j] = Math.Min(Math.Min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
-            }
-            (previous, current) = (current, previous);
-        }
-        return previous[b.Length];
     }
 }
