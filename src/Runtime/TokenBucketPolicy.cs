@@ -65,10 +65,7 @@ public sealed class TokenBucketPolicy
         {
             throw new ArgumentOutOfRangeException(nameof(cost), cost, $"Token bucket '{name}': cost must be at least 1 token, but was {cost}.");
         }
-        if (!IsValidName(name))
-        {
-            throw new ArgumentException($"Token bucket name '{name}' is invalid: {NameRule}", nameof(name));
-        }
+        ThrowIfInvalidName(name, nameof(name));
 
         Name = name;
         Capacity = capacity;
@@ -119,6 +116,15 @@ public sealed class TokenBucketPolicy
             }
         }
         return true;
+    }
+
+    /// <summary>Throws <see cref="ArgumentException"/> when <paramref name="name"/> is not a valid bucket name.</summary>
+    internal static void ThrowIfInvalidName(string name, string parameter)
+    {
+        if (!IsValidName(name))
+        {
+            throw new ArgumentException($"Token bucket name '{name}' is invalid: {NameRule}", parameter);
+        }
     }
 
     /// <summary>The name as it appears inside a Redis key (see <see cref="Stores.BucketKey.EncodeName"/>), built once.</summary>

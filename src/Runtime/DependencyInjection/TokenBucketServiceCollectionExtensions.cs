@@ -41,10 +41,7 @@ public static class TokenBucketServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(names);
         foreach (var name in names)
         {
-            if (!TokenBucketPolicy.IsValidName(name))
-            {
-                throw new ArgumentException($"Token bucket name '{name}' is invalid: {TokenBucketPolicy.NameRule}", nameof(names));
-            }
+            TokenBucketPolicy.ThrowIfInvalidName(name, nameof(names));
             services.AddSingleton(new TokenBucketName(name));
         }
         return services;

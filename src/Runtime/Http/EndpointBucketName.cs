@@ -58,9 +58,10 @@ internal sealed class EndpointBucketName
         {
             builder.Append(endpoint.DisplayName ?? "endpoint");
         }
-        var text = Printable(builder.ToString().Trim());
-        // A name cut short, or rewritten, must not coincide with another endpoint's: those carry a hash of the original.
-        return text.Length > MaxReadableLength ? Limit(text, MaxReadableLength - 9) + " " + Hash(builder.ToString()) : text;
+        var written = builder.ToString();
+        var text = Printable(written.Trim());
+        // A name cut short must not coincide with another endpoint's: it carries a hash of the whole.
+        return text.Length > MaxReadableLength ? Limit(text, MaxReadableLength - 9) + " " + Hash(written) : text;
     }
 
     private static void AppendTemplate(StringBuilder builder, RoutePattern pattern)

@@ -87,9 +87,10 @@ internal sealed class EndpointGateTable
             AddAll(gates, source.Endpoints, _gates, startup: true);
             // Validation ran before any endpoint was read; now that the names are known, an override in environment
             // form that names two of them stops the app rather than pick one.
+            var names = _known.Names;
             foreach (var key in _current.Buckets.Keys)
             {
-                if (BucketNames.Matches(key, _known.Names) is { Count: > 1 } matches)
+                if (BucketNames.Matches(key, names) is { Count: > 1 } matches)
                 {
                     throw new InvalidOperationException(BucketNames.Ambiguous(key, matches));
                 }
