@@ -1,0 +1,46 @@
+namespace RateGuard.Operations;
+
+/// <summary>
+/// What an operator needs once limits are live: a client's bucket as it stands, a reset that every instance honours,
+/// who is being rejected, and the state of the store. Resolve it from DI after <c>AddTokenBuckets</c>.
+/// </summary>
+/// <remarks>
+/// Buckets are named as they are in rate-limit headers, logs and configuration, and keys are the client values as the
+/// limit reads them (an IP address, a user name, a header's value): each goes through the same key composition as a
+/// request, so the bucket inspected or reset is the one that request would use.
+/// </remarks>
+public interface ITokenBucketOperations
+{
+    /// <summary>
+    /// Every bucket this app has declared or used, in name order, with its configured shape and what this instance
+    /// decided for it recently.
+    /// </summary>
+    IReadOnlyList<TokenBucketSummary> GetBuckets();
+
+    /// <summary>Each store server's circuit, as this instance sees it.</summary>
+    IReadOnlyList<StoreServerState> GetServers();
+
+    /// <summary>
+    /// The clients this instance rejected most often on <paramref name="bucket"/> over the last
+    /// <see cref="TokenBucketActivity.Window"/>, most rejections first.
+    /// </summary>
+    /// <exception cref="UnknownTokenBucketException">No bucket of that name is declared or used.</exception>
+    IReadOnlyList<RejectedClient> GetTopRejected(string bucket, int count = 10);
+
+    /// <summary>
+    /// The bucket of <paramref name="key"/> in <paramref name="bucket"/> as the store holds it now: tokens, capacity,
+    /// rate and time to full. Takes nothing.
+    /// </summary>
+    /// <exception cref="UnknownTokenBucketException">No bucket of that name is declared or used.</exception>
+    /// <exception cref="TokenBucketStoreUnavailableException">The store could not be read.</exception>
+    ValueTask<TokenBucketState> InspectAsync(string bucket, string key, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Makes the bucket of <paramref name="key"/> in <paramref name="bucket"/> full again on every instance: the stored
+    /// bucket is removed, and every instance forgets what it remembered of it (its deny cache entry, its local
+    /// fallback's share), so the client's next request is decided against a full bucket wherever it arrives.
+    /// </summary>
+    /// <exception cref="UnknownTokenBucketException">No bucket of that name is declared or used.</exception>
+    /// <exception cref="TokenBucketStoreUnavailableException">The store could not be written.</exception>
+    ValueTask ResetAsync(string bucket, string key, CancellationToken cancellationToken = default);
+}

@@ -1,0 +1,10 @@
+namespace RateGuard.Operations;
+
+/// <summary>One client's bucket as the store holds it at one moment.</summary>
+/// <param name="Bucket">The bucket's name.</param>
+/// <param name="Key">The client value.</param>
+/// <param name="Tokens">Whole tokens in the bucket now.</param>
+/// <param name="Capacity">Tokens the bucket holds when full.</param>
+/// <param name="Rate">Tokens added per second.</param>
+/// <param name="TimeToFull">How long until the bucket is full again; zero when it is.</param>
+public sealed record TokenBucketState(string Bucket, string Key, long Tokens, int Capacity, double Rate, TimeSpan TimeToFull);
