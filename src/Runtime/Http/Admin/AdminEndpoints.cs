@@ -1,0 +1,97 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using RateGuard.Operations;
+
+namespace RateGuard.Http.Admin;
+
+/// <summary>
+/// The request delegates of the admin endpoints. Plain <see cref="RequestDelegate"/>s that read the query or body and
+/// write their response by hand, so nothing on these routes depends on reflection-based binding or serialization.
+/// </summary>
+internal static class AdminEndpoints
+{
+    /// <summary><c>GET {pattern}</c>: the page, rendered on the server with every value HTML-encoded.</summary>
+    public static Task PageAsync(HttpContext context) => HandleAsync(context, static async (context, operations) =>
+    {
+        var snapshot = AdminSnapshot.Take(operations);
+        var time = context.RequestServices.GetService<TimeProvider>() ?? TimeProvider.System;
+        // A fresh nonce per response: the page's own script and style run, anything injected into it would not.
+        var nonce = Convert.ToBase64String(RandomNumberGenerator.GetBytes(16));
+        var basePath = (context.Request.PathBase + context.Request.Path).Value!.TrimEnd('/');
+        var html = AdminPage.Render(snapshot, basePath, nonce, time.GetUtcNow());
+
+        var response = context.Response;
+        response.ContentType = "text/html; charset=utf-8";
+        response.Headers.ContentSecurityPolicy =
+            "default-src 'none'; " +
+            $"script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; " +
+            "connect-src 'self'; img-src data:; " +
+            "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+        response.Headers["Referrer-Policy"] = "no-referrer";
+        var bytes = Encoding.UTF8.GetBytes(html);
+        response.ContentLength = bytes.Length;
+        await response.Body.WriteAsync(bytes, context.RequestAborted).ConfigureAwait(false);
+    });
+
+    /// <summary><c>GET {pattern}/buckets</c>: servers, buckets and their most rejected clients as JSON.</summary>
+    public static Task BucketsAsync(HttpContext context) => HandleAsync(context, static (context, operations) =>
+        AdminResponses.WriteJsonAsync(context, StatusCodes.Status200OK, AdminSnapshot.Take(operations), AdminJson.WriteSnapshot));
+
+    /// <summary><c>GET {pattern}/inspect?bucket=…&amp;key=…</c>: one client's bucket as JSON; takes nothing.</summary>
+    public static Task InspectAsync(HttpContext context) => HandleAsync(context, static async (context, operations) =>
+    {
+        var (bucket, key) = AdminRequests.FromQuery(context.Request);
+        var state = await operations.InspectAsync(bucket, key, context.RequestAborted).ConfigureAwait(false);
+        await AdminResponses.WriteJsonAsync(context, StatusCodes.Status200OK, state, AdminJson.WriteState).ConfigureAwait(false);
+    });
+
+    /// <summary><c>POST {pattern}/reset</c> with <c>{"bucket", "key"}</c>: the client's bucket is full again; 204.</summary>
+    public static Task ResetAsync(HttpContext context) => HandleAsync(context, static async (context, operations) =>
+    {
+        var (bucket, key) = await AdminRequests.FromJsonBodyAsync(context.Request).ConfigureAwait(false);
+        await operations.ResetAsync(bucket, key, context.RequestAborted).ConfigureAwait(false);
+        context.Response.StatusCode = StatusCodes.Status204NoContent;
+    });
+
+    // Every failure an operator can meet becomes a problem that says what happened, with the status that fits it.
+    private static async Task HandleAsync(HttpContext context, Func<HttpContext, ITokenBucketOperations, Task> handle)
+    {
+        AdminResponses.SetCommonHeaders(context.Response);
+        var operations = context.RequestServices.GetRequiredService<ITokenBucketOperations>();
+        int status;
+        string detail;
+        try
+        {
+            await handle(context, operations).ConfigureAwait(false);
+            return;
+        }
+        catch (AdminRequestException e)
+        {
+            (status, detail) = (e.Status, e.Message);
+        }
+        catch (UnknownTokenBucketException e)
+        {
+            (status, detail) = (StatusCodes.Status404NotFound, e.Message);
+        }
+        catch (TokenBucketStoreUnavailableException e)
+        {
+            (status, detail) = (StatusCodes.Status503ServiceUnavailable, e.Message);
+        }
+        catch (NotSupportedException e)
+        {
+            // The store in use cannot do this operation at all (not a fault that passes): 501 tells the operator so.
+            (status, detail) = (StatusCodes.Status501NotImplemented, e.Message);
+        }
+        if (context.Response.HasStarted)
+        {
+            // Too late for a problem body; the connection is aborted instead so the client sees the response is cut.
+            context.Abort();
+            return;
+        }
+        context.Response.Clear();
+        AdminResponses.SetCommonHeaders(context.Response);
+        await AdminResponses.WriteProblemAsync(context, status, detail).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,78 @@
+using System.Text.Json;
+using RateGuard.Operations;
+
+namespace RateGuard.Http.Admin;
+
+/// <summary>
+/// The JSON bodies of <c>GET buckets</c> and <c>GET inspect</c>: camelCase names, enums as their names, times as
+/// ISO 8601 and durations in seconds, the same shape whatever the store.
+/// </summary>
+internal static class AdminJson
+{
+    /// <summary>
+    /// <c>{ "windowSeconds", "servers": [{ "server", "circuit" }], "buckets": [{ "name", "capacity", "rate", "cost",
+    /// "failureMode", "admitted", "rejected", "admittedPerSecond", "rejectedPerSecond", "topRejected": [{ "key",
+    /// "rejections", "lastRejected", "hashed" }] }] }</c>
+    /// </summary>
+    public static void WriteSnapshot(Utf8JsonWriter json, AdminSnapshot snapshot)
+    {
+        json.WriteStartObject();
+        json.WriteNumber("windowSeconds", TokenBucketActivity.Window.TotalSeconds);
+        json.WriteStartArray("servers");
+        foreach (var server in snapshot.Servers)
+        {
+            json.WriteStartObject();
+            json.WriteString("server", server.Server);
+            json.WriteString("circuit", server.Circuit.ToString());
+            json.WriteEndObject();
+        }
+        json.WriteEndArray();
+        json.WriteStartArray("buckets");
+        foreach (var bucket in snapshot.Buckets)
+        {
+            WriteBucket(json, bucket);
+        }
+        json.WriteEndArray();
+        json.WriteEndObject();
+    }
+
+    /// <summary><c>{ "bucket", "key", "tokens", "capacity", "rate", "timeToFullSeconds" }</c></summary>
+    public static void WriteState(Utf8JsonWriter json, TokenBucketState state)
+    {
+        json.WriteStartObject();
+        json.WriteString("bucket", state.Bucket);
+        json.WriteString("key", state.Key);
+        json.WriteNumber("tokens", state.Tokens);
+        json.WriteNumber("capacity", state.Capacity);
+        json.WriteNumber("rate", state.Rate);
+        json.WriteNumber("timeToFullSeconds", state.TimeToFull.TotalSeconds);
+        json.WriteEndObject();
+    }
+
+    private static void WriteBucket(Utf8JsonWriter json, AdminBucket bucket)
+    {
+        var summary = bucket.Summary;
+        json.WriteStartObject();
+        json.WriteString("name", summary.Name);
+        json.WriteNumber("capacity", summary.Capacity);
+        json.WriteNumber("rate", summary.Rate);
+        json.WriteNumber("cost", summary.Cost);
+        json.WriteString("failureMode", summary.FailureMode.ToString());
+        json.WriteNumber("admitted", summary.Activity.Admitted);
+        json.WriteNumber("rejected", summary.Activity.Rejected);
+        json.WriteNumber("admittedPerSecond", summary.Activity.AdmittedPerSecond);
+        json.WriteNumber("rejectedPerSecond", summary.Activity.RejectedPerSecond);
+        json.WriteStartArray("topRejected");
+        foreach (var client in bucket.TopRejected)
+        {
+            json.WriteStartObject();
+            json.WriteString("key", client.Key);
+            json.WriteNumber("rejections", client.Rejections);
+            json.WriteString("lastRejected", client.LastRejected);
+            json.WriteBoolean("hashed", client.IsHashed);
+            json.WriteEndObject();
+        }
+        json.WriteEndArray();
+        json.WriteEndObject();
+    }
+}

@@ -1,0 +1,11 @@
+namespace RateGuard.Http.Admin;
+
+/// <summary>
+/// A request to an admin endpoint that cannot be served as sent (a missing parameter, a body that is not the JSON
+/// asked for): answered with <see cref="Status"/> and the message as the problem's detail.
+/// </summary>
+internal sealed class AdminRequestException(int status, string message) : Exception(message)
+{
+    /// <summary>The status code of the answer: 400, 413 or 415.</summary>
+    public int Status { get; } = status;
+}

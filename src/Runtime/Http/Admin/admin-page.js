@@ -1,0 +1,119 @@
+// The admin page's only script, sent inline with the response's nonce. Whatever it shows of a response goes in through
+// textContent, never as markup, and a reset is a JSON POST, which a browser sends across sites only after a CORS
+// preflight that these endpoints do not answer.
+(() => {
+  'use strict';
+  const api = document.body.dataset.api;
+  const status = document.getElementById('status');
+  const form = document.getElementById('inspect');
+  const result = document.getElementById('inspect-result');
+
+  // data-outcome tells a reader (or a test) what the last action came to: pending, reset, inspected, refreshed, error.
+  function report(outcome, text) {
+    status.textContent = text;
+    status.className = outcome === 'error' ? 'error' : '';
+    status.dataset.outcome = outcome;
+  }
+
+  async function problemText(response) {
+    try {
+      const problem = await response.json();
+      return problem.detail || problem.title || String(response.status);
+    } catch {
+      return `${response.status} ${response.statusText}`;
+    }
+  }
+
+  // Loads the page again and swaps in its data section, rendered and encoded by the server as on the first load.
+  // DOMParser's document is inert: nothing in it runs.
+  async function refresh() {
+    const response = await fetch(location.href, { cache: 'no-store', credentials: 'same-origin' });
+    if (!response.ok) {
+      throw new Error(`the page answered ${response.status}`);
+    }
+    const page = new DOMParser().parseFromString(await response.text(), 'text/html');
+    const fresh = page.getElementById('data');
+    if (!fresh) {
+      throw new Error('the page came back without its data');
+    }
+    document.getElementById('data').replaceWith(document.adoptNode(fresh));
+  }
+
+  async function reset(button) {
+    const { bucket, key } = button.dataset;
+    button.disabled = true;
+    report('pending', `Resetting ${key} in ${bucket}…`);
+    try {
+      const response = await fetch(`${api}/reset`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ bucket, key }),
+        credentials: 'same-origin',
+      });
+      if (response.status !== 204) {
+        button.disabled = false;
+        report('error', `Reset failed: ${await problemText(response)}`);
+        return;
+      }
+      await refresh();
+      report('reset', `Reset ${key} in ${bucket}: its bucket is full again on every instance.`);
+    } catch (error) {
+      button.disabled = false;
+      report('error', `Reset failed: ${error.message}`);
+    }
+  }
+
+  function show(state) {
+    const rows = [
+      ['Bucket', state.bucket],
+      ['Client', state.key],
+      ['Tokens', `${state.tokens} of ${state.capacity}`],
+      ['Refill', `${state.rate} per second`],
+      ['Full again', state.timeToFullSeconds > 0 ? `in ${state.timeToFullSeconds.toFixed(1)} s` : 'now'],
+    ];
+    result.replaceChildren(...rows.flatMap(([name, value]) => {
+      const term = document.createElement('dt');
+      term.textContent = name;
+      const description = document.createElement('dd');
+      description.textContent = value;
+      return [term, description];
+    }));
+    result.hidden = false;
+  }
+
+  // One listener for every reset button, including those a refresh brings in.
+  document.addEventListener('click', event => {
+    const button = event.target.closest('button[data-reset]');
+    if (button && !button.disabled) {
+      reset(button);
+    }
+  });
+
+  document.getElementById('refresh').addEventListener('click', async () => {
+    report('pending', 'Refreshing…');
+    try {
+      await refresh();
+      report('refreshed', '');
+    } catch (error) {
+      report('error', `Refresh failed: ${error.message}`);
+    }
+  });
+
+  form.addEventListener('submit', async event => {
+    event.preventDefault();
+    const query = new URLSearchParams({ bucket: form.elements.bucket.value, key: form.elements.key.value });
+    result.hidden = true;
+    report('pending', 'Inspecting…');
+    try {
+      const response = await fetch(`${api}/inspect?${query}`, { cache: 'no-store', credentials: 'same-origin' });
+      if (!response.ok) {
+        report('error', `Inspect failed: ${await problemText(response)}`);
+        return;
+      }
+      show(await response.json());
+      report('inspected', '');
+    } catch (error) {
+      report('error', `Inspect failed: ${error.message}`);
+    }
+  });
+})();
