@@ -16,7 +16,7 @@ public sealed class DecisionCounts : IDisposable
     {
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (instrument.Meter.Name == "RateGuard" && instrument.Name is "rateguard.decisions" or "rateguard.store.duration")
+            if (instrument.Meter.Name == "RateGuard" && instrument.Name is "rateguard.rate_limiting.requests" or "rateguard.rate_limiting.store.duration")
             {
                 listener.EnableMeasurementEvents(instrument);
             }
@@ -26,11 +26,11 @@ public sealed class DecisionCounts : IDisposable
             string bucket = "", result = "";
             foreach (var tag in tags)
             {
-                if (tag.Key == "rateguard.bucket")
+                if (tag.Key == "rateguard.rate_limiting.policy")
                 {
                     bucket = tag.Value as string ?? "";
                 }
-                else if (tag.Key == "rateguard.result")
+                else if (tag.Key == "rateguard.rate_limiting.result")
                 {
                     result = tag.Value as string ?? "";
                 }
@@ -43,7 +43,7 @@ public sealed class DecisionCounts : IDisposable
             var outcome = "";
             foreach (var tag in tags)
             {
-                if (tag.Key == "rateguard.outcome")
+                if (tag.Key == "rateguard.rate_limiting.store.outcome")
                 {
                     outcome = tag.Value as string ?? "";
                 }

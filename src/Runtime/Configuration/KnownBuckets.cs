@@ -3,20 +3,20 @@ using System.Collections.Concurrent;
 namespace RateGuard.Configuration;
 
 /// <summary>
-/// Every bucket name the app uses, with the highest cost a request of it declares: the names of the endpoints' limits,
-/// those declared for the <c>RateLimiter</c> adapter with <c>AddTokenBucketNames</c>, and those the adapter has met.
-/// Configuration is checked against it, so an override for a name nothing uses, or one that no request could pass,
-/// is caught.
+/// Every bucket name the app uses, with the highest cost a request of it declares and that request's policy: the names
+/// of the endpoints' limits, those declared for the <c>RateLimiter</c> adapter with <c>AddTokenBucketNames</c>, and
+/// those the adapter has met. Configuration is checked against it, so an override for a name nothing uses, or one that
+/// no request could pass, is caught; operations find a bucket's shape in it by the name a person types.
 /// </summary>
 internal sealed class KnownBuckets
 {
-    private readonly ConcurrentDictionary<string, int> _costs = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Known> _buckets = new(StringComparer.Ordinal);
 
     public KnownBuckets(IEnumerable<TokenBucketName> declared)
     {
         foreach (var name in declared)
         {
-            _costs.TryAdd(name.Name, 1);
+            _buckets.TryAdd(name.Name, new Known(1, null));
         }
     }
 
@@ -25,24 +25,45 @@ internal sealed class KnownBuckets
     {
         get
         {
-            var names = _costs.Keys.ToArray();
+            var names = _buckets.Keys.ToArray();
             Array.Sort(names, static (a, b) => StringComparer.OrdinalIgnoreCase.Compare(a, b) is var c and not 0 ? c : string.CompareOrdinal(a, b));
             return names;
         }
     }
 
     /// <summary>Whether any name is known yet: before the endpoints are read, nothing can be checked against them.</summary>
-    public bool IsEmpty => _costs.IsEmpty;
+    public bool IsEmpty => _buckets.IsEmpty;
 
     /// <summary>Records that <paramref name="policy"/> is in use.</summary>
     public void Add(TokenBucketPolicy policy)
     {
-        if (!_costs.TryGetValue(policy.Name, out var cost) || cost < policy.Cost)
+        // The common case, a bucket already known with this cost or more, reads and allocates nothing more.
+        if (_buckets.TryGetValue(policy.Name, out var known) && known.Policy is not null && known.Cost >= policy.Cost)
         {
-            _costs.AddOrUpdate(policy.Name, policy.Cost, (_, known) => Math.Max(known, policy.Cost));
+            return;
         }
+        _buckets.AddOrUpdate(policy.Name, static (_, p) => new Known(p.Cost, p),
+            static (_, known, p) => known.Policy is null || p.Cost > known.Cost ? new Known(Math.Max(known.Cost, p.Cost), p) : known, policy);
     }
 
     /// <summary>The highest cost declared for <paramref name="name"/>, if it is known.</summary>
-    public bool TryGetCost(string name, out int cost) => _costs.TryGetValue(name, out cost);
+    public bool TryGetCost(string name, out int cost)
+    {
+        var found = _buckets.TryGetValue(name, out var known);
+        cost = known.Cost;
+        return found;
+    }
+
+    /// <summary>
+    /// The policy declared for <paramref name="name"/> with the highest cost; <see langword="null"/> for a name that
+    /// was declared (<c>AddTokenBucketNames</c>) but not yet used, whose shape is not known.
+    /// </summary>
+    public bool TryGetPolicy(string name, out TokenBucketPolicy? policy)
+    {
+        var found = _buckets.TryGetValue(name, out var known);
+        policy = known.Policy;
+        return found;
+    }
+
+    private readonly record struct Known(int Cost, TokenBucketPolicy? Policy);
 }

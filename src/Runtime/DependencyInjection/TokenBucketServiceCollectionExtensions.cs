@@ -8,6 +8,7 @@ using RateGuard.Configuration;
 using RateGuard.Diagnostics;
 using RateGuard.Http;
 using RateGuard.Limiting;
+using RateGuard.Operations;
 using RateGuard.Stores;
 using StackExchange.Redis;
 
@@ -78,6 +79,9 @@ public static class TokenBucketServiceCollectionExtensions
             services.GetRequiredService<TimeProvider>(),
             services.GetRequiredService<KnownBuckets>()));
         services.TryAddSingleton(static services => new EndpointGateTable(services));
+        services.TryAddSingleton<ITokenBucketOperations>(static services => new TokenBucketOperations(
+            services.GetRequiredService<TokenBucketLimiter>(),
+            services.GetRequiredService<KnownBuckets>()));
         // Resolving the store at startup makes the store choice, and its warning, visible before the first request.
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, TokenBucketStartup>());
         return services;

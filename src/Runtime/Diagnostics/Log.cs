@@ -72,4 +72,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 17, EventName = "NotAuthenticatedYet", Level = LogLevel.Error,
         Message = "UseTokenBuckets() runs before UseAuthentication(): bucket '{Bucket}' keys on {Key}, which is read before the user is known, so every request is treated as having no value for it. Call app.UseTokenBuckets() after app.UseAuthentication().")]
     public static partial void NotAuthenticatedYet(ILogger logger, string bucket, string key);
+
+    [LoggerMessage(EventId = 18, EventName = "ResetSubscriptionFailed", Level = LogLevel.Warning,
+        Message = "Could not subscribe to bucket resets in Redis: a reset made on another instance reaches this one only when its deny cache next asks Redis (within a second).")]
+    public static partial void ResetSubscriptionFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 19, EventName = "RequestCanceled", Level = LogLevel.Debug,
+        Message = "The client went away while its token buckets were being decided; the request ends there, unanswered.")]
+    public static partial void RequestCanceled(ILogger logger);
 }

@@ -3,41 +3,63 @@ using System.Diagnostics.Metrics;
 namespace RateGuard.Diagnostics;
 
 /// <summary>
-/// The <c>RateGuard</c> meter: decisions by bucket and result, store latency, and the circuit's state. Instrument and
-/// tag names follow the style of ASP.NET Core's <c>Microsoft.AspNetCore.RateLimiting</c> meter.
+/// The <c>RateGuard</c> meter. Its request counter has the shape of ASP.NET Core's <c>Microsoft.AspNetCore.RateLimiting</c>
+/// meter (<c>aspnetcore.rate_limiting.requests</c>: unit <c>{request}</c>, a policy tag and a result tag whose values
+/// include <c>acquired</c>, <c>endpoint_limiter</c> and <c>request_canceled</c>), under names of its own: an app that
+/// uses RateGuard through ASP.NET Core's rate-limiting middleware has both meters count the same request, and one
+/// series for both would count it twice.
 /// </summary>
 public sealed class TokenBucketMetrics : IDisposable
 {
     /// <summary>The meter's name.</summary>
     public const string MeterName = "RateGuard";
 
-    /// <summary>Decisions, tagged <c>rateguard.bucket</c> and <c>rateguard.result</c>.</summary>
-    public const string DecisionsInstrument = "rateguard.decisions";
+    /// <summary>
+    /// Requests decided, per bucket: tagged <see cref="PolicyTag"/> (the bucket's name) and <see cref="ResultTag"/>
+    /// (one of <see cref="RequestResults"/>). A request limited by several buckets counts once on each bucket that
+    /// admitted it, or once on each bucket that rejected it.
+    /// </summary>
+    public const string RequestsInstrument = "rateguard.rate_limiting.requests";
 
-    /// <summary>Seconds one store call took, tagged <c>rateguard.store</c> and <c>rateguard.outcome</c>.</summary>
-    public const string StoreDurationInstrument = "rateguard.store.duration";
+    /// <summary>Seconds one store call took, tagged <see cref="StoreTag"/> and <see cref="OutcomeTag"/>.</summary>
+    public const string StoreDurationInstrument = "rateguard.rate_limiting.store.duration";
 
-    /// <summary>Each store server's circuit, tagged <c>rateguard.server</c>: 0 closed, 1 open, 2 half-open.</summary>
-    public const string BreakerStateInstrument = "rateguard.breaker.state";
+    /// <summary>Each store server's circuit, tagged <see cref="ServerTag"/>: 0 closed, 1 open, 2 half-open.</summary>
+    public const string CircuitStateInstrument = "rateguard.rate_limiting.store.circuit_state";
+
+    /// <summary>The bucket's name (ASP.NET Core: <c>aspnetcore.rate_limiting.policy</c>).</summary>
+    public const string PolicyTag = "rateguard.rate_limiting.policy";
+
+    /// <summary>How the request was decided (ASP.NET Core: <c>aspnetcore.rate_limiting.result</c>).</summary>
+    public const string ResultTag = "rateguard.rate_limiting.result";
+
+    /// <summary>The store: <c>redis</c>, <c>memory</c> or <c>custom</c>.</summary>
+    public const string StoreTag = "rateguard.rate_limiting.store";
+
+    /// <summary>How a store call ended: <c>success</c>, <c>late</c>, <c>timeout</c> or <c>failure</c>.</summary>
+    public const string OutcomeTag = "rateguard.rate_limiting.store.outcome";
+
+    /// <summary>The server, as <c>host:port</c>.</summary>
+    public const string ServerTag = "rateguard.rate_limiting.store.server";
 
     private readonly Meter _meter;
-    private readonly Counter<long> _decisions;
+    private readonly Counter<long> _requests;
     private readonly Histogram<double> _storeDuration;
 
     /// <summary>Creates the instruments on a meter from <paramref name="meterFactory"/>.</summary>
     public TokenBucketMetrics(IMeterFactory meterFactory)
     {
         _meter = meterFactory.Create(MeterName);
-        _decisions = _meter.CreateCounter<long>(DecisionsInstrument, "{decision}", "Token-bucket decisions by bucket and result.");
+        _requests = _meter.CreateCounter<long>(RequestsInstrument, "{request}", "Requests that token buckets decided, by bucket and result.");
         _storeDuration = _meter.CreateHistogram<double>(StoreDurationInstrument, "s", "How long one token-bucket store call took.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1] });
     }
 
-    internal void Decision(string bucket, string result)
+    internal void Request(string bucket, string result)
     {
-        if (_decisions.Enabled)
+        if (_requests.Enabled)
         {
-            _decisions.Add(1, new KeyValuePair<string, object?>("rateguard.bucket", bucket), new KeyValuePair<string, object?>("rateguard.result", result));
+            _requests.Add(1, new KeyValuePair<string, object?>(PolicyTag, bucket), new KeyValuePair<string, object?>(ResultTag, result));
         }
     }
 
@@ -45,32 +67,13 @@ public sealed class TokenBucketMetrics : IDisposable
     {
         if (_storeDuration.Enabled)
         {
-            _storeDuration.Record(duration.TotalSeconds, new KeyValuePair<string, object?>("rateguard.store", store), new KeyValuePair<string, object?>("rateguard.outcome", outcome));
+            _storeDuration.Record(duration.TotalSeconds, new KeyValuePair<string, object?>(StoreTag, store), new KeyValuePair<string, object?>(OutcomeTag, outcome));
         }
     }
 
-    internal void ObserveBreakers(Func<IEnumerable<Measurement<int>>> states) =>
-        _meter.CreateObservableGauge(BreakerStateInstrument, states, "{state}", "Each store server's circuit: 0 closed, 1 open, 2 half-open.");
+    internal void ObserveCircuits(Func<IEnumerable<Measurement<int>>> states) =>
+        _meter.CreateObservableGauge(CircuitStateInstrument, states, "{state}", "Each store server's circuit: 0 closed, 1 open, 2 half-open.");
 
     /// <inheritdoc />
     public void Dispose() => _meter.Dispose();
-}
-
-/// <summary>The values of the <c>rateguard.result</c> tag.</summary>
-public static class DecisionResults
-{
-    /// <summary>The store admitted the request.</summary>
-    public const string Admitted = "admitted";
-    /// <summary>The store rejected the request.</summary>
-    public const string Rejected = "rejected";
-    /// <summary>The store could not decide; the request was admitted (failure mode Open).</summary>
-    public const string FailedOpen = "failed_open";
-    /// <summary>The store could not decide; the request got 503 (failure mode Closed).</summary>
-    public const string FailedClosed = "failed_closed";
-    /// <summary>A remembered rejection rejected the request without calling Redis.</summary>
-    public const string DenyCache = "deny_cache";
-    /// <summary>The store could not decide; the local fallback admitted the request.</summary>
-    public const string FallbackAdmitted = "fallback_admitted";
-    /// <summary>The store could not decide; the local fallback rejected the request.</summary>
-    public const string FallbackRejected = "fallback_rejected";
 }

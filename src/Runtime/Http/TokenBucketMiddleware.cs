@@ -100,13 +100,24 @@ internal sealed class TokenBucketMiddleware
                 WatchForLateAuthentication(context, gate);
                 if (_options.MissingKey == MissingKeyBehavior.Reject)
                 {
+                    _limiter.CountMissingKey(gate.Policy);
                     await RejectMissingKeyAsync(context, gate);
                     return;
                 }
             }
             if (request.Count > 0)
             {
-                var admitted = await _limiter.AcquireAsync(request, context.RequestAborted);
+                bool admitted;
+                try
+                {
+                    admitted = await _limiter.AcquireAsync(request, context.RequestAborted);
+                }
+                catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+                {
+                    // Nobody is left to answer: the limiter has counted it, and an exception would only be noise.
+                    Diagnostics.Log.RequestCanceled(_logger);
+                    return;
+                }
                 decisions = ArrayPool<GateDecision>.Shared.Rent(request.Count);
                 var described = 0;
                 var deciding = -1;

@@ -24,6 +24,21 @@ namespace RateGuard.Interop;
 /// </remarks>
 internal sealed class TokenBucketStoreRateLimiter(TokenBucketLimiter limiter, TokenBucketPolicy policy, string partitionKey, TimeProvider time) : RateLimiter
 {
+    // ASP.NET Core's rate-limiting middleware, like other callers, tries AttemptAcquire first and, when refused, calls
+    // AcquireAsync at once on the same thread. Over the in-memory store the attempt has decided already, and its
+    // rejection stands until its retry-after (tokens only come with time), so the call that follows is answered with it
+    // rather than decided, and counted, a second time. Only a call that follows closely is taken for the same request.
+    private static readonly TimeSpan s_followUp = TimeSpan.FromMilliseconds(100);
+
+    [ThreadStatic]
+    private static TokenBucketStoreRateLimiter? t_refusedBy;
+    [ThreadStatic]
+    private static int t_refusedPermits;
+    [ThreadStatic]
+    private static long t_refusedAt;
+    [ThreadStatic]
+    private static LimiterResult t_refusal;
+
     private long _lastUsed = time.GetTimestamp();
     private int _inFlight;
     private int _disposed;
@@ -46,8 +61,38 @@ internal sealed class TokenBucketStoreRateLimiter(TokenBucketLimiter limiter, To
             return new TokenBucketLease(false, null);
         }
         var pending = limiter.AcquireAsync(request ?? configured, failureMode, partitionKey, CancellationToken.None);
-        Volatile.Write(ref _lastUsed, time.GetTimestamp());
-        return Lease(pending.Result);
+        var now = time.GetTimestamp();
+        Volatile.Write(ref _lastUsed, now);
+        var result = pending.Result;
+        if (result.IsAdmitted)
+        {
+            t_refusedBy = null;
+        }
+        else
+        {
+            (t_refusedBy, t_refusedPermits, t_refusedAt, t_refusal) = (this, permitCount, now, result);
+        }
+        return Lease(result);
+    }
+
+    // The rejection AttemptAcquire just gave this same request, when this call is its immediate follow-up and the
+    // rejection still holds; its retry-after is what is left of it.
+    private bool TryTakeRefusal(int permitCount, out LimiterResult refusal)
+    {
+        refusal = default;
+        if (!ReferenceEquals(t_refusedBy, this))
+        {
+            return false;
+        }
+        t_refusedBy = null;
+        var elapsed = time.GetElapsedTime(t_refusedAt);
+        var decision = t_refusal.Decision;
+        if (t_refusedPermits != permitCount || elapsed >= s_followUp || (decision.CanEverBeAdmitted && elapsed >= decision.RetryAfter))
+        {
+            return false;
+        }
+        refusal = decision.CanEverBeAdmitted ? t_refusal with { Decision = decision with { RetryAfter = decision.RetryAfter - elapsed } } : t_refusal;
+        return true;
     }
 
     protected override async ValueTask<RateLimitLease> AcquireAsyncCore(int permitCount, CancellationToken cancellationToken)
@@ -56,6 +101,10 @@ internal sealed class TokenBucketStoreRateLimiter(TokenBucketLimiter limiter, To
         if (permitCount == 0)
         {
             return TokenBucketLease.Acquired;
+        }
+        if (TryTakeRefusal(permitCount, out var refusal))
+        {
+            return Lease(refusal);
         }
         Interlocked.Increment(ref _inFlight);
         try

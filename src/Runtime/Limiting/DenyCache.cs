@@ -123,6 +123,25 @@ internal sealed class DenyCache(int capacity, TimeProvider time)
         }
     }
 
+    /// <summary>
+    /// Forgets one client's rejections (its value as stored, <see cref="BucketKey.Normalize"/>) under every shape of the bucket's name: a reset made the bucket full again.
+    /// Scans the cache, which is bounded, since resets are rare and rejections must stay cheap.
+    /// </summary>
+    public void Forget(string bucket, string storedValue)
+    {
+        if (Volatile.Read(ref _count) == 0)
+        {
+            return;
+        }
+        foreach (var (id, entry) in _entries)
+        {
+            if (id.Bucket == bucket && id.Key == storedValue)
+            {
+                Remove(id, entry);
+            }
+        }
+    }
+
     private long Ticks(TimeSpan span) => (long)(span.TotalSeconds * time.TimestampFrequency);
 
     public void Clear()

@@ -100,6 +100,29 @@ internal sealed class LocalFallback(TimeProvider time) : IDisposable
         }
     }
 
+    /// <summary>
+    /// Forgets one client's bucket (its value as stored, <see cref="BucketKey.Normalize"/>) under every shape of the name: a reset made it full again everywhere, so neither its
+    /// share here, nor what Redis last said of it, nor what it owes Redis holds any more.
+    /// </summary>
+    public void Forget(string bucket, string storedValue)
+    {
+        _store.ForgetStored(bucket, storedValue);
+        foreach (var id in _lastSeen.Keys)
+        {
+            if (id.Bucket == bucket && id.Key == storedValue)
+            {
+                _lastSeen.TryRemove(id, out _);
+            }
+        }
+        foreach (var id in _owed.Keys)
+        {
+            if (id.Bucket == bucket && id.Key == storedValue)
+            {
+                _owed.TryRemove(id, out _);
+            }
+        }
+    }
+
     /// <summary>Takes what this bucket owes, to be charged with the request that goes to Redis now.</summary>
     public int TakeDebt(TokenBucketPolicy policy, string key) =>
         !_owed.IsEmpty && _owed.TryRemove(BucketIdentity.Of(policy, key), out var owed) ? owed.Tokens : 0;

@@ -73,6 +73,7 @@ internal sealed class TokenBucketLimiter : IDisposable
     private long _lastDebtFlush = long.MinValue;
     private TokenBucketOptions _options;
     private readonly KnownBuckets? _known;
+    private readonly ActivityTracker _activity;
 
     public TokenBucketLimiter(ITokenBucketStore store, IOptionsMonitor<TokenBucketOptions> options, TokenBucketMetrics metrics, ILoggerFactory loggers, TimeProvider time, KnownBuckets? known = null)
     {
@@ -90,9 +91,12 @@ internal sealed class TokenBucketLimiter : IDisposable
         _breakDuration = _options.BreakDuration;
         _storeNode = CreateNode(_redis is not null ? "redis" : _storeName);
         _denyCache = new DenyCache(_options.DenyCache ? _options.DenyCacheSize : 0, time);
-        metrics.ObserveBreakers(BreakerStates);
+        _activity = new ActivityTracker(time);
+        metrics.ObserveCircuits(BreakerStates);
         if (_redis is not null)
         {
+            // An operator's reset on any instance: what this one remembers of that bucket no longer holds.
+            _redis.OnReset(ForgetReset, e => Log.ResetSubscriptionFailed(_logger, e));
             _redis.ServerRestored += endpoint =>
             {
                 NodeOf(endpoint).Restored();
@@ -201,7 +205,11 @@ internal sealed class TokenBucketLimiter : IDisposable
         if (_memory is { } memory)
         {
             // In memory the decision is synchronous and cannot fail: no budget, breaker or cache to pay for.
-            cancellationToken.ThrowIfCancellationRequested();
+            if (cancellationToken.IsCancellationRequested)
+            {
+                CountCanceled(request);
+                cancellationToken.ThrowIfCancellationRequested();
+            }
             var admitted = memory.AcquireAll(request.Policies, request.Keys, request.Decisions);
             var results = request.Results;
             for (var i = 0; i < results.Length; i++)
@@ -214,7 +222,23 @@ internal sealed class TokenBucketLimiter : IDisposable
         return AcquireRemoteAsync(request, cancellationToken);
     }
 
+    /// <summary>Counts a request refused because it had no value for the bucket's key.</summary>
+    public void CountMissingKey(TokenBucketPolicy policy) => _metrics.Request(policy.Name, RequestResults.MissingKey);
+
     private async ValueTask<bool> AcquireRemoteAsync(LimitRequest request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await DecideRemoteAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            CountCanceled(request);
+            throw;
+        }
+    }
+
+    private async ValueTask<bool> DecideRemoteAsync(LimitRequest request, CancellationToken cancellationToken)
     {
         // A request whose client has gone takes no tokens and no probe.
         cancellationToken.ThrowIfCancellationRequested();
@@ -577,28 +601,108 @@ internal sealed class TokenBucketLimiter : IDisposable
             switch (result.Source)
             {
                 case DecisionSource.Store when admitted:
-                    _metrics.Decision(name, DecisionResults.Admitted);
+                    Admitted(name, RequestResults.Acquired);
                     break;
                 case DecisionSource.Store when result.Rejects:
-                    _metrics.Decision(name, DecisionResults.Rejected);
+                    Rejected(name, request.Key(i), RequestResults.EndpointLimiter);
                     break;
                 case DecisionSource.DenyCache:
-                    _metrics.Decision(name, DecisionResults.DenyCache);
+                    Rejected(name, request.Key(i), RequestResults.DenyCache);
                     break;
                 case DecisionSource.LocalFallback when admitted:
-                    _metrics.Decision(name, DecisionResults.FallbackAdmitted);
+                    Admitted(name, RequestResults.FallbackAcquired);
                     break;
                 case DecisionSource.LocalFallback when result.Rejects:
-                    _metrics.Decision(name, DecisionResults.FallbackRejected);
+                    Rejected(name, request.Key(i), RequestResults.FallbackRejected);
                     break;
                 case DecisionSource.FailedOpen when admitted:
-                    _metrics.Decision(name, DecisionResults.FailedOpen);
+                    Admitted(name, RequestResults.FailedOpen);
                     break;
                 case DecisionSource.FailedClosed:
-                    _metrics.Decision(name, DecisionResults.FailedClosed);
+                    Rejected(name, request.Key(i), RequestResults.FailedClosed);
                     break;
             }
         }
+    }
+
+    private void Admitted(string bucket, string result)
+    {
+        _metrics.Request(bucket, result);
+        _activity.Admitted(bucket);
+    }
+
+    private void Rejected(string bucket, string key, string result)
+    {
+        _metrics.Request(bucket, result);
+        _activity.Rejected(bucket, key);
+    }
+
+    // A request whose client went away before it was decided takes nothing, and is counted on each of its buckets.
+    private void CountCanceled(LimitRequest request)
+    {
+        for (var i = 0; i < request.Count; i++)
+        {
+            _metrics.Request(request.Policy(i).Name, RequestResults.RequestCanceled);
+        }
+    }
+
+    /// <summary>How many rejections the deny cache holds.</summary>
+    internal int RemembersRejections => _denyCache.Count;
+
+    /// <summary>What this instance decided per bucket lately, and whom it rejected.</summary>
+    public ActivityTracker Activity => _activity;
+
+    /// <summary>
+    /// The bucket of <paramref name="key"/> in <paramref name="policy"/> as the store holds it now, taking nothing:
+    /// its whole tokens (<see cref="RateLimitDecision.Remaining"/>) and time to full (<see cref="RateLimitDecision.ResetAfter"/>).
+    /// </summary>
+    /// <exception cref="NotSupportedException">A store of the app's own, which has no way to be read without a charge.</exception>
+    public async ValueTask<RateLimitDecision> PeekAsync(TokenBucketPolicy policy, string key, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        if (_memory is { } memory)
+        {
+            return memory.Peek(policy, key);
+        }
+        if (_redis is not { } redis)
+        {
+            throw new NotSupportedException($"The token-bucket store {_store.GetType().Name} cannot be read without taking tokens; only the Redis and in-memory stores can be inspected.");
+        }
+        var reply = await redis.DecideAsync([redis.GetKey(policy, key)], [new BucketCharge(policy, 0, 0)], deadline: 0).WaitAsync(timeout, _time, cancellationToken).ConfigureAwait(false);
+        var decision = default(RateLimitDecision);
+        TokenBucketScript.Read(reply, new Span<RateLimitDecision>(ref decision));
+        return decision;
+    }
+
+    /// <summary>
+    /// Makes the bucket named <paramref name="bucket"/> of <paramref name="key"/> full again: removed from the store,
+    /// then forgotten here and, through Redis pub/sub, by every other instance on the same key prefix.
+    /// </summary>
+    /// <exception cref="NotSupportedException">A store of the app's own, which has no way to remove a bucket.</exception>
+    public async ValueTask ResetAsync(string bucket, string key, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var stored = BucketKey.Normalize(key);
+        if (_memory is { } memory)
+        {
+            memory.ForgetStored(bucket, stored);
+        }
+        else if (_redis is { } redis)
+        {
+            // Removed before anyone is told, so an instance that forgets and asks again finds the bucket full.
+            await redis.DeleteAsync(BucketKey.ComposeEncoded(redis.Prefix, BucketKey.EncodeName(bucket), key)).WaitAsync(timeout, _time, cancellationToken).ConfigureAwait(false);
+            await redis.PublishResetAsync(bucket, stored).WaitAsync(timeout, _time, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            throw new NotSupportedException($"The token-bucket store {_store.GetType().Name} has no way to remove a bucket; only the Redis and in-memory stores can be reset.");
+        }
+        ForgetReset(bucket, stored);
+    }
+
+    // Whatever this instance remembers of a bucket that was just reset stands for a state the store no longer has.
+    private void ForgetReset(string bucket, string storedValue)
+    {
+        _denyCache.Forget(bucket, storedValue);
+        _fallback?.Forget(bucket, storedValue);
     }
 
     // One call within its budget: a call that fails on its way (a reset connection, a slot that moved) is tried again
@@ -807,7 +911,7 @@ internal sealed class TokenBucketLimiter : IDisposable
     {
         foreach (var (server, state) in Circuits)
         {
-            yield return new Measurement<int>((int)state, new KeyValuePair<string, object?>("rateguard.server", server));
+            yield return new Measurement<int>((int)state, new KeyValuePair<string, object?>(TokenBucketMetrics.ServerTag, server));
         }
     }
 

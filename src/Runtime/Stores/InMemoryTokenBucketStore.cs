@@ -198,6 +198,17 @@ public sealed class InMemoryTokenBucketStore : ITokenBucketStore, IDisposable
     }
 
     /// <summary>
+    /// The bucket of <paramref name="partitionKey"/> as it stands, without taking anything: the decision a request
+    /// costing nothing would get (its remaining tokens and time to full).
+    /// </summary>
+    internal RateLimitDecision Peek(TokenBucketPolicy policy, string partitionKey)
+    {
+        var now = UnixClock.NowMicroseconds(_time);
+        var fullAt = _buckets.TryGetValue(new BucketId(policy.Name, BucketKey.Normalize(partitionKey)), out var cell) ? Volatile.Read(ref cell.FullAt) : now;
+        return TokenBucketMath.Peek(fullAt == Retired ? now : fullAt, now, policy);
+    }
+
+    /// <summary>
     /// Starts the bucket of <paramref name="partitionKey"/> as full again at <paramref name="fullAtMicroseconds"/>
     /// (µs since the Unix epoch) instead of full now, unless this store already holds it.
     /// </summary>
@@ -205,13 +216,19 @@ public sealed class InMemoryTokenBucketStore : ITokenBucketStore, IDisposable
         _buckets.TryAdd(new BucketId(policy.Name, BucketKey.Normalize(partitionKey)), new Cell { FullAt = fullAtMicroseconds });
 
     /// <summary>Forgets the bucket of <paramref name="partitionKey"/>: it is full again.</summary>
-    internal void Forget(TokenBucketPolicy policy, string partitionKey)
+    internal void Forget(TokenBucketPolicy policy, string partitionKey) => ForgetStored(policy.Name, BucketKey.Normalize(partitionKey));
+
+    /// <summary>
+    /// Forgets the bucket named <paramref name="bucket"/> of the client value stored as <paramref name="storedValue"/>
+    /// (<see cref="BucketKey.Normalize"/>): it is full again.
+    /// </summary>
+    internal void ForgetStored(string bucket, string storedValue)
     {
         if (_buckets.IsEmpty)
         {
             return;
         }
-        var id = new BucketId(policy.Name, BucketKey.Normalize(partitionKey));
+        var id = new BucketId(bucket, storedValue);
         // Retired first, as the sweep does, so a decision racing with this one starts over on a fresh bucket.
         if (_buckets.TryGetValue(id, out var cell) && Volatile.Read(ref cell.FullAt) is var fullAt && fullAt != Retired
             && Interlocked.CompareExchange(ref cell.FullAt, Retired, fullAt) == fullAt)

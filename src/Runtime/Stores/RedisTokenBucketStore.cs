@@ -90,6 +90,47 @@ public sealed class RedisTokenBucketStore : ITokenBucketStore, IAsyncDisposable,
         return RunAsync(TokenBucketScript.Script, keys, args, static result => result);
     }
 
+    /// <summary>Removes the bucket stored at <paramref name="storageKey"/>: a missing key is a full bucket.</summary>
+    internal Task DeleteAsync(string storageKey) =>
+        Connection is { IsConnected: true } connection
+            ? connection.GetDatabase().KeyDeleteAsync(storageKey)
+            : Task.FromException(NotConnected());
+
+    /// <summary>
+    /// Tells every instance subscribed through <see cref="OnReset"/> that the bucket named <paramref name="bucket"/>
+    /// was reset for the client value stored as <paramref name="storedValue"/> (<see cref="BucketKey.Normalize"/>).
+    /// Pub/sub reaches every subscriber, on a cluster too, whichever node each is connected to.
+    /// </summary>
+    internal Task PublishResetAsync(string bucket, string storedValue) =>
+        Connection is { IsConnected: true } connection
+            ? connection.GetSubscriber().PublishAsync(ResetChannel, string.Concat(bucket, ":", storedValue))
+            : Task.FromException(NotConnected());
+
+    /// <summary>
+    /// Calls <paramref name="reset"/> with a bucket's name and a stored client value whenever any instance on this key
+    /// prefix resets that bucket, from the moment the connection is first made; the client subscribes again after a
+    /// reconnect on its own.
+    /// </summary>
+    internal void OnReset(Action<string, string> reset, Action<Exception> failed)
+    {
+        _redis.ContinueWith(t => t.Result.GetSubscriber().SubscribeAsync(ResetChannel, (_, message) =>
+        {
+            // Bucket names cannot hold ':', so the first one ends the name and the rest is the value, colons and all.
+            var text = (string?)message;
+            var colon = text?.IndexOf(':') ?? -1;
+            if (colon > 0)
+            {
+                reset(text![..colon], text[(colon + 1)..]);
+            }
+        }).ContinueWith(s => failed(s.Exception!.GetBaseException()), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default),
+            CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    private RedisChannel ResetChannel => RedisChannel.Literal(_prefix + ":resets");
+
+    private static RedisConnectionException NotConnected() =>
+        new(ConnectionFailureType.UnableToConnect, CommandFlags.None, "Redis is not connected.", null, CommandStatus.WaitingToBeSent);
+
     /// <summary>The hash slot of <paramref name="storageKey"/>; -1 without a cluster.</summary>
     internal int SlotOf(string storageKey) => Connection is { } connection ? connection.HashSlot(storageKey) : -1;
 
@@ -109,7 +150,7 @@ public sealed class RedisTokenBucketStore : ITokenBucketStore, IAsyncDisposable,
         // reconnecting can block its caller synchronously, where no time budget can reach it.
         if (Connection is not { IsConnected: true } connection)
         {
-            return Task.FromException<T>(new RedisConnectionException(ConnectionFailureType.UnableToConnect, CommandFlags.None, "Redis is not connected.", null, CommandStatus.WaitingToBeSent));
+            return Task.FromException<T>(NotConnected());
         }
         return Run(connection.GetDatabase(), script, keys, args, parse);
 

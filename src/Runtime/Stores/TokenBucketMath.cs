@@ -86,6 +86,17 @@ internal static class TokenBucketMath
         return admitted;
     }
 
+    /// <summary>
+    /// A bucket as it stands, without deciding anything: what the script answers for a cost of 0 (its whole tokens and
+    /// time to full), admitted because nothing is asked of it.
+    /// </summary>
+    public static RateLimitDecision Peek(long fullAt, long now, TokenBucketPolicy policy)
+    {
+        var debt = Math.Max(fullAt, now) - now;
+        var tokens = Math.Max(0, FloorDiv(policy.WindowMicroseconds - debt, policy.IntervalMicroseconds));
+        return RateLimitDecision.FromMicroseconds(true, tokens, 0, debt);
+    }
+
     // Lua's math.floor of a quotient, for integers.
     private static long FloorDiv(long a, long b)
     {

@@ -98,7 +98,7 @@ public sealed class ProblemWordingTests
             a.UseTokenBuckets();
             a.MapGet("/named/{id:int}", [TokenBucket(capacity: 1, rate: 0.01)] (int id) => id);
         });
-        using var decisions = new MetricCollector<long>(app.App.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), TokenBucketMetrics.MeterName, TokenBucketMetrics.DecisionsInstrument);
+        using var decisions = new MetricCollector<long>(app.App.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), TokenBucketMetrics.MeterName, TokenBucketMetrics.RequestsInstrument);
 
         using var admitted = await app.Client.Get("/named/1");
         using var rejected = await app.Client.Get("/named/2");
@@ -108,6 +108,6 @@ public sealed class ProblemWordingTests
         Assert.Equal($"\"{name}\";q=1;w=100", rejected.Header("RateLimit-Policy"));
         var (_, _, detail) = await ProblemAsync(rejected);
         Assert.StartsWith($"Rate limit '{name}' exceeded", detail);
-        Assert.Equal([name, name], decisions.GetMeasurementSnapshot().Select(m => (string)m.Tags["rateguard.bucket"]!));
+        Assert.Equal([name, name], decisions.GetMeasurementSnapshot().Select(m => (string)m.Tags["rateguard.rate_limiting.policy"]!));
     }
 }

@@ -26,7 +26,7 @@ public sealed class StoreCalls : IDisposable
             var outcome = "";
             foreach (var tag in tags)
             {
-                if (tag.Key == "rateguard.outcome")
+                if (tag.Key == "rateguard.rate_limiting.store.outcome")
                 {
                     outcome = tag.Value as string ?? "";
                 }

@@ -48,10 +48,10 @@ public sealed class MultiBucketTests(ITestOutputHelper output)
         var probe = await harness.Acquire(shared.WithCost(1), "everyone");
         output.WriteLine($"shared bucket after: {probe.Decision.Remaining} left");
         Assert.Equal(shared.Capacity - 64 * own.Capacity - 1, probe.Decision.Remaining);
-        Assert.Equal(64 * own.Capacity, harness.Count(own.Name, DecisionResults.Admitted));
-        Assert.Equal(64 * (40 - own.Capacity), harness.Count(own.Name, DecisionResults.Rejected));
-        Assert.Equal(0, harness.Count(shared.Name, DecisionResults.Rejected)); // it never rejected anyone
-        Assert.Equal(64 * own.Capacity + 1, harness.Count(shared.Name, DecisionResults.Admitted)); // nor admitted what it was not charged for
+        Assert.Equal(64 * own.Capacity, harness.Count(own.Name, RequestResults.Acquired));
+        Assert.Equal(64 * (40 - own.Capacity), harness.Count(own.Name, RequestResults.EndpointLimiter));
+        Assert.Equal(0, harness.Count(shared.Name, RequestResults.EndpointLimiter)); // it never rejected anyone
+        Assert.Equal(64 * own.Capacity + 1, harness.Count(shared.Name, RequestResults.Acquired)); // nor admitted what it was not charged for
     }
 
     [Fact]

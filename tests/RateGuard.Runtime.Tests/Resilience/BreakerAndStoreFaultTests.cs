@@ -67,7 +67,7 @@ public sealed class BreakerAndStoreFaultTests
 
         Assert.Equal(DecisionSource.Store, other.Source);
         Assert.True(other.IsAdmitted);
-        Assert.Equal(1, harness.Count(strict.Name, DecisionResults.DenyCache));
+        Assert.Equal(1, harness.Count(strict.Name, RequestResults.DenyCache));
     }
 
     private sealed class FaultyStore(Exception fault) : ITokenBucketStore

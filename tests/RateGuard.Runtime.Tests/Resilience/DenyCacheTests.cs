@@ -59,7 +59,7 @@ public sealed class DenyCacheTests(ITestOutputHelper output) : IDisposable
 
         output.WriteLine($"{served} requests served from the deny cache across {advanced.TotalMilliseconds:F0} ms of the limiter's clock; evalsha calls: {_redis.CommandCalls("evalsha")}");
         Assert.Equal(0, _redis.CommandCalls("evalsha"));
-        Assert.Equal(served, harness.Count(policy.Name, DecisionResults.DenyCache));
+        Assert.Equal(served, harness.Count(policy.Name, RequestResults.DenyCache));
 
         // Once the retry-after has passed, on Redis's clock and on the limiter's, Redis decides again and admits.
         var wait = rejected.Decision.RetryAfter - sinceRejection.Elapsed + TimeSpan.FromMilliseconds(20);

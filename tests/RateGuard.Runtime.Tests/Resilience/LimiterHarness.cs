@@ -51,9 +51,9 @@ public sealed class LimiterHarness : IDisposable
         _services = services.BuildServiceProvider();
         Limiter = _services.GetRequiredService<TokenBucketLimiter>();
         var meters = _services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
-        Decisions = new MetricCollector<long>(meters, TokenBucketMetrics.MeterName, TokenBucketMetrics.DecisionsInstrument);
+        Decisions = new MetricCollector<long>(meters, TokenBucketMetrics.MeterName, TokenBucketMetrics.RequestsInstrument);
         StoreDurations = new MetricCollector<double>(meters, TokenBucketMetrics.MeterName, TokenBucketMetrics.StoreDurationInstrument);
-        Breaker = new MetricCollector<int>(meters, TokenBucketMetrics.MeterName, TokenBucketMetrics.BreakerStateInstrument);
+        Breaker = new MetricCollector<int>(meters, TokenBucketMetrics.MeterName, TokenBucketMetrics.CircuitStateInstrument);
         Logs = _services.GetRequiredService<FakeLogCollector>();
     }
 
@@ -76,6 +76,9 @@ public sealed class LimiterHarness : IDisposable
 
     internal TokenBucketLimiter Limiter { get; }
 
+    /// <summary>The operations service of the same app.</summary>
+    public RateGuard.Operations.ITokenBucketOperations Operations => _services.GetRequiredService<RateGuard.Operations.ITokenBucketOperations>();
+
     public MetricCollector<long> Decisions { get; }
 
     public MetricCollector<double> StoreDurations { get; }
@@ -88,7 +91,7 @@ public sealed class LimiterHarness : IDisposable
     /// <summary>How many decisions of <paramref name="result"/> the meter counted for <paramref name="bucket"/>.</summary>
     public long Count(string bucket, string result) =>
         Decisions.GetMeasurementSnapshot()
-            .Where(m => (string?)m.Tags["rateguard.bucket"] == bucket && (string?)m.Tags["rateguard.result"] == result)
+            .Where(m => (string?)m.Tags["rateguard.rate_limiting.policy"] == bucket && (string?)m.Tags["rateguard.rate_limiting.result"] == result)
             .Sum(m => m.Value);
 
     public void Dispose()

@@ -48,8 +48,8 @@ public sealed class LimiterResilienceTests(ITestOutputHelper output)
         }
         Assert.Equal(2000, all.Count);
         Assert.All(all, source => Assert.Equal(DecisionSource.Store, source));
-        Assert.Equal(2000, harness.Count(policy.Name, DecisionResults.Admitted));
-        Assert.Equal(0, harness.Count(policy.Name, DecisionResults.FailedOpen));
+        Assert.Equal(2000, harness.Count(policy.Name, RequestResults.Acquired));
+        Assert.Equal(0, harness.Count(policy.Name, RequestResults.FailedOpen));
         Assert.True(redis.CommandCalls("eval") > 0, "The flushes never forced a reload, so the test proved nothing.");
     }
 
@@ -90,9 +90,9 @@ public sealed class LimiterResilienceTests(ITestOutputHelper output)
             }
 
             Assert.All(sources, s => Assert.Equal(DecisionSource.FailedOpen, s));
-            Assert.Equal(20, harness.Count(policy.Name, DecisionResults.FailedOpen));
+            Assert.Equal(20, harness.Count(policy.Name, RequestResults.FailedOpen));
             // Three timeouts opened the circuit, each ended by the budget to the tick of the limiter's clock.
-            var timeouts = harness.StoreDurations.GetMeasurementSnapshot().Where(m => (string?)m.Tags["rateguard.outcome"] == "timeout").Select(m => m.Value).ToList();
+            var timeouts = harness.StoreDurations.GetMeasurementSnapshot().Where(m => (string?)m.Tags["rateguard.rate_limiting.store.outcome"] == "timeout").Select(m => m.Value).ToList();
             Assert.Equal([budget.TotalSeconds, budget.TotalSeconds, budget.TotalSeconds], timeouts);
             harness.Breaker.RecordObservableInstruments();
             Assert.Equal((int)CircuitState.Open, harness.Breaker.LastMeasurement?.Value);
@@ -139,7 +139,7 @@ public sealed class LimiterResilienceTests(ITestOutputHelper output)
             output.WriteLine($"limiting resumed {back.Elapsed.TotalMilliseconds:F0} ms after Redis restarted");
 
             Assert.Equal(DecisionSource.Store, result.Source);
-            Assert.True(harness.Count(policy.Name, DecisionResults.FailedClosed) >= 1);
+            Assert.True(harness.Count(policy.Name, RequestResults.FailedClosed) >= 1);
         }
         finally
         {
@@ -165,8 +165,8 @@ public sealed class LimiterResilienceTests(ITestOutputHelper output)
         }
 
         Assert.Equal([true, true, true, false, false], outcomes);
-        Assert.Equal(3, harness.Count(policy.Name, DecisionResults.FallbackAdmitted));
-        Assert.Equal(2, harness.Count(policy.Name, DecisionResults.FallbackRejected));
+        Assert.Equal(3, harness.Count(policy.Name, RequestResults.FallbackAcquired));
+        Assert.Equal(2, harness.Count(policy.Name, RequestResults.FallbackRejected));
     }
 
     [Fact]

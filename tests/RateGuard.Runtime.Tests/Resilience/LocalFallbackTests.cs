@@ -122,7 +122,7 @@ public sealed class LocalFallbackTests(ITestOutputHelper output)
             var bound = policy.Capacity + policy.Rate * clock.Elapsed.TotalSeconds;
             var window = TimeSpan.FromMilliseconds(200);
             int AdmittedBetween(TimeSpan from) => admissions.Count(t => t >= from && t < from + window);
-            var local = instances.Sum(i => i.Count(policy.Name, DecisionResults.FallbackAdmitted));
+            var local = instances.Sum(i => i.Count(policy.Name, RequestResults.FallbackAcquired));
             output.WriteLine($"admitted {admissions.Count} (locally {local}) against a bound of {bound:F1}; in the 200 ms after the stop {AdmittedBetween(stoppedAt)}, after the continue {AdmittedBetween(continuedAt)}");
 
             Assert.True(local > 0, "Nothing was decided locally, so the test proved little.");

@@ -48,7 +48,7 @@ public sealed class RedisFaultTests(ITestOutputHelper output)
         stop.Cancel();
         var admitted = (await Task.WhenAll(workers)).Sum();
         var bound = policy.Capacity + policy.Rate * clock.Elapsed.TotalSeconds;
-        output.WriteLine($"{resets} resets seen; admitted {admitted} against an exact bound of {bound:F1}; failed open {harness.Count(policy.Name, DecisionResults.FailedOpen)}");
+        output.WriteLine($"{resets} resets seen; admitted {admitted} against an exact bound of {bound:F1}; failed open {harness.Count(policy.Name, RequestResults.FailedOpen)}");
 
         Assert.True(resets >= 3, $"Only {resets} connection resets were seen, so the test proved little.");
         Assert.True(admitted <= bound + policy.Capacity, $"{admitted} admitted against a bound of {bound:F1}.");
@@ -163,7 +163,7 @@ public sealed class RedisFaultTests(ITestOutputHelper output)
 
         var lines = harness.Logs.GetSnapshot();
         output.WriteLine(string.Join("\n", lines.Select(l => $"{l.Level}: {l.Message}")));
-        Assert.Equal(2000, harness.Count(policy.Name, DecisionResults.FailedOpen));
+        Assert.Equal(2000, harness.Count(policy.Name, RequestResults.FailedOpen));
         Assert.InRange(lines.Count(l => l.Id.Name == "StoreFailed"), 1, 2);
         Assert.InRange(lines.Count, 1, 12);
     }

@@ -1,0 +1,99 @@
+using RateGuard.Configuration;
+using RateGuard.Limiting;
+using StackExchange.Redis;
+
+namespace RateGuard.Operations;
+
+/// <summary>
+/// The operations service over the app's limiter: buckets are found by name among those the app declares or has used,
+/// and each call goes through the limiter's own key composition and store.
+/// </summary>
+internal sealed class TokenBucketOperations(TokenBucketLimiter limiter, KnownBuckets known) : ITokenBucketOperations
+{
+    // An operator's call may wait longer than a request's budget: a person is waiting, not a queue of requests.
+    private static readonly TimeSpan s_storeTimeout = TimeSpan.FromSeconds(5);
+
+    public IReadOnlyList<TokenBucketSummary> GetBuckets()
+    {
+        var names = known.Names;
+        var buckets = new List<TokenBucketSummary>(names.Count);
+        foreach (var name in names)
+        {
+            known.TryGetPolicy(name, out var declared);
+            var activity = limiter.Activity.Activity(name);
+            if (declared is null)
+            {
+                // Declared for the adapter but not used yet: its shape comes with its first request.
+                buckets.Add(new TokenBucketSummary(name, 0, 0, 0, limiter.Options.FailureModeOf(name), activity));
+                continue;
+            }
+            var (policy, failureMode) = limiter.Configured(declared);
+            buckets.Add(new TokenBucketSummary(name, policy.Capacity, policy.Rate, policy.Cost, failureMode, activity));
+        }
+        return buckets;
+    }
+
+    public IReadOnlyList<StoreServerState> GetServers() =>
+        limiter.Circuits.Select(c => new StoreServerState(c.Server, c.State)).ToArray();
+
+    public IReadOnlyList<RejectedClient> GetTopRejected(string bucket, int count = 10)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        Find(bucket);
+        return limiter.Activity.TopRejected(bucket, count);
+    }
+
+    public async ValueTask<TokenBucketState> InspectAsync(string bucket, string key, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        var declared = Find(bucket) ?? throw new UnknownTokenBucketException(bucket,
+            $"Bucket '{bucket}' is declared (AddTokenBucketNames) but no request has used it on this instance yet, so its capacity and rate are not known here.");
+        var policy = limiter.Configured(declared).Policy;
+        RateLimitDecision state;
+        try
+        {
+            state = await limiter.PeekAsync(policy, key, s_storeTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (IsStoreFailure(e, cancellationToken))
+        {
+            throw new TokenBucketStoreUnavailableException($"Bucket '{bucket}' could not be read from the store: {e.Message}", e);
+        }
+        return new TokenBucketState(bucket, key, state.Remaining, policy.Capacity, policy.Rate, state.ResetAfter);
+    }
+
+    public async ValueTask ResetAsync(string bucket, string key, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        Find(bucket);
+        try
+        {
+            await limiter.ResetAsync(bucket, key, s_storeTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (IsStoreFailure(e, cancellationToken))
+        {
+            throw new TokenBucketStoreUnavailableException($"Bucket '{bucket}' could not be reset in the store: {e.Message}", e);
+        }
+    }
+
+    // The declared policy of a known bucket (null for a name declared without a shape), or an exception that names the
+    // buckets there are.
+    private TokenBucketPolicy? Find(string bucket)
+    {
+        ArgumentNullException.ThrowIfNull(bucket);
+        if (known.TryGetPolicy(bucket, out var policy))
+        {
+            return policy;
+        }
+        var names = known.Names;
+        var closest = names.Count == 0 ? null : names.MinBy(n => EditDistance.Between(n, bucket));
+        var message = names.Count == 0
+            ? $"There is no bucket '{bucket}': this app declares no token buckets yet (endpoints' limits are known once the app has started)."
+            : closest is not null && EditDistance.Between(closest, bucket) <= Math.Max(2, bucket.Length / 4)
+                ? $"There is no bucket '{bucket}'. Did you mean '{closest}'? Bucket names are case-sensitive, as rate-limit headers give them."
+                : $"There is no bucket '{bucket}'. The buckets are: {string.Join(", ", names.Select(n => $"'{n}'"))}.";
+        throw new UnknownTokenBucketException(bucket, message);
+    }
+
+    private static bool IsStoreFailure(Exception e, CancellationToken cancellationToken) =>
+        e is RedisException or TimeoutException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested);
+}
