@@ -2,7 +2,6 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
-using RateGuard.Operations;
 
 namespace RateGuard.Integration.Tests.Operations;
 
@@ -60,15 +59,27 @@ public sealed class AdminStartupTests
         Assert.NotNull(group);
     }
 
-    private static WebApplication Build(bool authorization)
+    [Fact]
+    public async Task Without_token_buckets_the_error_says_to_add_them()
+    {
+        await using var app = Build(authorization: true, tokenBuckets: false);
+
+        var error = Assert.Throws<InvalidOperationException>(() => app.MapTokenBucketAdmin("/admin/rate-limits", AdminApp.Policy));
+
+        Assert.Contains("AddTokenBuckets(", error.Message);
+    }
+
+    private static WebApplication Build(bool authorization, bool tokenBuckets = true)
     {
         // The empty builder registers nothing by itself, so "no authorization services" means none.
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.WebHost.UseTestServer();
         builder.Services.AddRouting();
         builder.Services.AddLogging();
-        builder.Services.AddTokenBuckets();
-        builder.Services.AddSingleton<ITokenBucketOperations>(new FakeTokenBucketOperations());
+        if (tokenBuckets)
+        {
+            builder.Services.AddTokenBuckets();
+        }
         if (authorization)
         {
             builder.Services.AddAuthorization(o => o.AddPolicy(AdminApp.Policy, p => p.RequireRole(AdminTestAuthentication.OperatorRole)));

@@ -14,6 +14,9 @@ public sealed class FakeTokenBucketOperations : ITokenBucketOperations
 
     public IReadOnlyList<StoreServerState> Servers { get; set; } = [new("memory", CircuitState.Closed)];
 
+    /// <summary>The one client every bucket lists as rejected.</summary>
+    public string RejectedKey { get; set; } = "203.0.113.7";
+
     /// <summary>Thrown by <see cref="InspectAsync"/> and <see cref="ResetAsync"/> when set.</summary>
     public Exception? Failure { get; set; }
 
@@ -25,7 +28,7 @@ public sealed class FakeTokenBucketOperations : ITokenBucketOperations
     public IReadOnlyList<StoreServerState> GetServers() => Servers;
 
     public IReadOnlyList<RejectedClient> GetTopRejected(string bucket, int count = 10) =>
-        Known(bucket) ? [new RejectedClient("203.0.113.7", 3, DateTimeOffset.UtcNow)] : throw Unknown(bucket);
+        Known(bucket) ? [new RejectedClient(RejectedKey, 3, DateTimeOffset.UtcNow)] : throw Unknown(bucket);
 
     public ValueTask<TokenBucketState> InspectAsync(string bucket, string key, CancellationToken cancellationToken = default)
     {
