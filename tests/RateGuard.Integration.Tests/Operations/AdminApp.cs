@@ -46,13 +46,14 @@ public sealed class AdminApp : IAsyncDisposable
         Action<IServiceCollection>? services = null,
         bool kestrel = false,
         bool everyoneIsOperator = false,
-        Action<WebApplication>? map = null)
+        Action<WebApplication>? map = null,
+        bool itemsEndpoint = true)
     {
         // A port found free can be taken before Kestrel binds it; a few tries make that race harmless.
         for (var attempt = 1; ; attempt++)
         {
             var port = kestrel ? LoopbackPorts.Free() : 0;
-            var app = Build(services, kestrel, port, everyoneIsOperator, map);
+            var app = Build(services, kestrel, port, everyoneIsOperator, map, itemsEndpoint);
             try
             {
                 await app.StartAsync();
@@ -69,7 +70,7 @@ public sealed class AdminApp : IAsyncDisposable
         }
     }
 
-    private static WebApplication Build(Action<IServiceCollection>? services, bool kestrel, int port, bool everyoneIsOperator, Action<WebApplication>? map)
+    private static WebApplication Build(Action<IServiceCollection>? services, bool kestrel, int port, bool everyoneIsOperator, Action<WebApplication>? map, bool itemsEndpoint)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
         if (kestrel)
@@ -92,7 +93,10 @@ public sealed class AdminApp : IAsyncDisposable
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseTokenBuckets();
-        app.MapGet("/items/{id}", (string id) => id).RequireTokenBucket(Capacity, Rate, key: "header:" + ClientHeader);
+        if (itemsEndpoint)
+        {
+            app.MapGet("/items/{id}", (string id) => id).RequireTokenBucket(Capacity, Rate, key: "header:" + ClientHeader);
+        }
         map?.Invoke(app);
         app.MapTokenBucketAdmin(Pattern, Policy);
         return app;
@@ -123,7 +127,7 @@ public sealed class AdminApp : IAsyncDisposable
     /// <summary>A request to an admin route, as an operator unless <paramref name="user"/> says otherwise.</summary>
     public Task<HttpResponseMessage> AdminAsync(HttpMethod method, string route, string? json = null, string contentType = "application/json", string? user = "operator", string roles = AdminTestAuthentication.OperatorRole)
     {
-        var request = new HttpRequestMessage(method, route.Length == 0 ? Pattern : $"{Pattern}/{route}");
+        var request = new HttpRequestMessage(method, route.Length == 0 || route[0] == '?' ? Pattern + route : $"{Pattern}/{route}");
         if (user is not null)
         {
             request.Headers.Add(AdminTestAuthentication.UserHeader, user);

@@ -29,6 +29,13 @@ public sealed partial class AdminPageTests
         // The page's own script is the only one.
         Assert.Single(ScriptTag().Matches(html));
 
+        using var part = await app.AdminAsync(HttpMethod.Get, "?part=data");
+        var fragment = await part.Content.ReadAsStringAsync();
+        Assert.StartsWith("<div id=\"data\">", fragment);
+        Assert.DoesNotContain("<script", fragment);
+        Assert.Contains("&lt;script&gt;alert(1)&lt;/script&gt;", fragment);
+        Assert.Equal("default-src 'none'; frame-ancestors 'none'", part.Header("Content-Security-Policy"));
+
         using var buckets = await AdminJsonTests.ReadJsonAsync(await app.AdminAsync(HttpMethod.Get, "buckets"));
         var rejected = buckets.RootElement.GetProperty("buckets")[0].GetProperty("topRejected")[0];
         Assert.Equal(Hostile, rejected.GetProperty("key").GetString());

@@ -12,23 +12,34 @@ namespace RateGuard.Http.Admin;
 /// </summary>
 internal static class AdminEndpoints
 {
-    /// <summary><c>GET {pattern}</c>: the page, rendered on the server with every value HTML-encoded.</summary>
+    /// <summary>
+    /// <c>GET {pattern}</c>: the page, rendered on the server with every value HTML-encoded; with <c>?part=data</c>,
+    /// only its data section, which the page's script fetches to refresh itself.
+    /// </summary>
     public static Task PageAsync(HttpContext context) => HandleAsync(context, static async (context, operations) =>
     {
         var snapshot = AdminSnapshot.Take(operations);
-        var time = context.RequestServices.GetService<TimeProvider>() ?? TimeProvider.System;
-        // A fresh nonce per response: the page's own script and style run, anything injected into it would not.
-        var nonce = Convert.ToBase64String(RandomNumberGenerator.GetBytes(16));
-        var basePath = (context.Request.PathBase + context.Request.Path).Value!.TrimEnd('/');
-        var html = AdminPage.Render(snapshot, basePath, nonce, time.GetUtcNow());
-
+        var now = (context.RequestServices.GetService<TimeProvider>() ?? TimeProvider.System).GetUtcNow();
         var response = context.Response;
+        string html;
+        if (context.Request.Query["part"] == "data")
+        {
+            // A fragment with nothing to run: opened on its own, it runs nothing and loads nothing either.
+            html = AdminPage.RenderData(snapshot, now);
+            response.Headers.ContentSecurityPolicy = "default-src 'none'; frame-ancestors 'none'";
+        }
+        else
+        {
+            // A fresh nonce per response: the page's own script and style run, anything injected into it would not.
+            var nonce = Convert.ToBase64String(RandomNumberGenerator.GetBytes(16));
+            html = AdminPage.Render(snapshot, (context.Request.PathBase + context.Request.Path).ToUriComponent().TrimEnd('/'), nonce, now);
+            response.Headers.ContentSecurityPolicy =
+                "default-src 'none'; " +
+                $"script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; " +
+                "connect-src 'self'; img-src data:; " +
+                "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+        }
         response.ContentType = "text/html; charset=utf-8";
-        response.Headers.ContentSecurityPolicy =
-            "default-src 'none'; " +
-            $"script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; " +
-            "connect-src 'self'; img-src data:; " +
-            "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
         response.Headers["Referrer-Policy"] = "no-referrer";
         var bytes = Encoding.UTF8.GetBytes(html);
         response.ContentLength = bytes.Length;

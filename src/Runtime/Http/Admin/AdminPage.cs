@@ -34,22 +34,33 @@ internal static class AdminPage
             .Append("</head>\n<body data-api=\"").Append(Encode(basePath)).Append("\">\n")
             .Append("<header><h1>Rate limits</h1><button type=\"button\" id=\"refresh\">Refresh</button></header>\n")
             .Append("<p id=\"status\" role=\"status\" aria-live=\"polite\"></p>\n");
+        AppendData(html, snapshot, now);
+        AppendInspectForm(html, snapshot.Buckets);
+        html.Append("<script nonce=\"").Append(Encode(nonce)).Append("\">\n").Append(s_script).Append("</script>\n")
+            .Append("</body>\n</html>\n");
+        return html.ToString();
+    }
 
-        // The part a refresh replaces: the script fetches this page again and swaps in its #data.
+    /// <summary>
+    /// The page's <c>#data</c> section alone: what a refresh fetches and swaps in, with no script or style of its own.
+    /// </summary>
+    public static string RenderData(AdminSnapshot snapshot, DateTimeOffset now)
+    {
+        var html = new StringBuilder(8 * 1024);
+        AppendData(html, snapshot, now);
+        return html.ToString();
+    }
+
+    private static void AppendData(StringBuilder html, AdminSnapshot snapshot, DateTimeOffset now)
+    {
         html.Append("<div id=\"data\">\n");
-        var window = TokenBucketActivity.Window;
-        html.Append("<p class=\"meta\">What this instance decided over the last ").Append(Duration(window))
+        html.Append("<p class=\"meta\">What this instance decided over the last ").Append(Duration(TokenBucketActivity.Window))
             .Append(", as of <time datetime=\"").Append(now.UtcDateTime.ToString("O", CultureInfo.InvariantCulture)).Append("\">")
             .Append(now.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)).Append(" UTC</time>.</p>\n");
         AppendServers(html, snapshot.Servers);
         AppendBuckets(html, snapshot.Buckets);
         AppendRejected(html, snapshot.Buckets, now);
         html.Append("</div>\n");
-
-        AppendInspectForm(html, snapshot.Buckets);
-        html.Append("<script nonce=\"").Append(Encode(nonce)).Append("\">\n").Append(s_script).Append("</script>\n")
-            .Append("</body>\n</html>\n");
-        return html.ToString();
     }
 
     private static void AppendServers(StringBuilder html, IReadOnlyList<StoreServerState> servers)
@@ -130,7 +141,7 @@ internal static class AdminPage
                 }
                 html.Append("</td><td class=\"num\">").Append(Number(client.Rejections)).Append("</td>")
                     .Append("<td><time datetime=\"").Append(client.LastRejected.UtcDateTime.ToString("O", CultureInfo.InvariantCulture)).Append("\">")
-                    .Append(Ago(now - client.LastRejected)).Append("</time></td><td>");
+                    .Append(Ago(now - client.LastRejected)).Append("</time></td><td class=\"action\">");
                 if (client.IsHashed)
                 {
                     // The value itself is not kept, and a reset needs it: the hash would be hashed again.
@@ -155,7 +166,7 @@ internal static class AdminPage
             var name = Encode(bucket.Summary.Name);
             html.Append("<option value=\"").Append(name).Append("\">").Append(name).Append("</option>");
         }
-        html.Append("</select></label>\n<label>Client value <input name=\"key\" required autocomplete=\"off\" placeholder=\"203.0.113.7, a user, a header value\"></label>\n")
+        html.Append("</select></label>\n<label>Client value <input name=\"key\" required autocomplete=\"off\" placeholder=\"e.g. 203.0.113.7\"></label>\n")
             .Append("<button type=\"submit\" class=\"primary\">Inspect</button>\n</form>\n")
             .Append("<dl id=\"inspect-result\" class=\"result\" hidden></dl>\n");
     }

@@ -24,15 +24,15 @@
     }
   }
 
-  // Loads the page again and swaps in its data section, rendered and encoded by the server as on the first load.
+  // Fetches the page's data section again, rendered and encoded by the server as on the first load, and swaps it in.
   // DOMParser's document is inert: nothing in it runs.
   async function refresh() {
-    const response = await fetch(location.href, { cache: 'no-store', credentials: 'same-origin' });
+    const response = await fetch(`${api}?part=data`, { cache: 'no-store', credentials: 'same-origin' });
     if (!response.ok) {
       throw new Error(`the page answered ${response.status}`);
     }
-    const page = new DOMParser().parseFromString(await response.text(), 'text/html');
-    const fresh = page.getElementById('data');
+    const fragment = new DOMParser().parseFromString(await response.text(), 'text/html');
+    const fresh = fragment.getElementById('data');
     if (!fresh) {
       throw new Error('the page came back without its data');
     }
