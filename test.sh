@@ -29,6 +29,15 @@ for tool in wrk openssl; do
   fi
 done
 
+# The admin page tests drive the page in headless Chromium over its DevTools protocol.
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "chromium is missing: installing it from Debian packages"
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo -n"
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium </dev/null \
+    || echo "could not install chromium; the admin page browser tests will fail"
+fi
+
 # Native AOT (checked by one of the tests) needs a C toolchain and zlib.
 if ! command -v clang >/dev/null 2>&1 || [ ! -e /usr/include/zlib.h ]; then
   echo "clang or zlib1g-dev is missing: installing them for the Native AOT check"
