@@ -139,6 +139,6 @@ public sealed partial class AdminPageTests
     [GeneratedRegex("<script", RegexOptions.IgnoreCase)]
     private static partial Regex ScriptTag();
 
-    [GeneratedRegex("script-src 'nonce-(?<nonce>[A-Za-z0-9+/=]+)'")]
+    [GeneratedRegex("script-src 'nonce-(?<nonce>[A-Za-z0-9_-]{22})'")]
     private static partial Regex Nonce();
 }

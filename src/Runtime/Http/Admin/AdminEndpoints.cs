@@ -1,3 +1,4 @@
+using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Http;
@@ -31,7 +32,8 @@ internal static class AdminEndpoints
         else
         {
             // A fresh nonce per response: the page's own script and style run, anything injected into it would not.
-            var nonce = Convert.ToBase64String(RandomNumberGenerator.GetBytes(16));
+            // Base64url, which CSP accepts, has no character that HTML encoding would rewrite in the attribute.
+            var nonce = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(16));
             html = AdminPage.Render(snapshot, (context.Request.PathBase + context.Request.Path).ToUriComponent().TrimEnd('/'), nonce, now);
             response.Headers.ContentSecurityPolicy =
                 "default-src 'none'; " +
