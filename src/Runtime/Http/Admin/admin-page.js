@@ -55,11 +55,18 @@
         report('error', `Reset failed: ${await problemText(response)}`);
         return;
       }
-      await refresh();
-      report('reset', `Reset ${key} in ${bucket}: its bucket is full again on every instance.`);
     } catch (error) {
       button.disabled = false;
       report('error', `Reset failed: ${error.message}`);
+      return;
+    }
+    const done = `Reset ${key} in ${bucket}: its bucket is full again on every instance.`;
+    try {
+      await refresh();
+      report('reset', done);
+    } catch (error) {
+      // The reset itself went through; only the view is stale.
+      report('error', `${done} The page could not refresh: ${error.message}`);
     }
   }
 
