@@ -105,7 +105,7 @@ public sealed class HeadlessChromium : IAsyncDisposable
         {
             if (!_process.HasExited)
             {
-                // By its process id, with the renderer and helper processes it started.
+                // By its process id, with the renderer and other child processes it started.
                 _process.Kill(entireProcessTree: true);
             }
             using var exited = new CancellationTokenSource(TimeSpan.FromSeconds(30));
@@ -119,7 +119,7 @@ public sealed class HeadlessChromium : IAsyncDisposable
         {
             _process.Dispose();
         }
-        // A helper process may still be closing files in the profile for a moment after the kill.
+        // A child process may still be closing files in the profile for a moment after the kill.
         for (var attempt = 0; attempt < 20 && Directory.Exists(ProfileDirectory); attempt++)
         {
             try
@@ -140,7 +140,7 @@ public sealed class HeadlessChromium : IAsyncDisposable
     private static IEnumerable<string> Arguments(int port, string profile)
     {
         yield return "--headless=new";
-        // Chromium's sandbox needs user namespaces or a setuid helper; test machines and CI run as root in containers,
+        // Chromium's sandbox needs user namespaces or a setuid sandbox binary; test machines and CI run as root in containers,
         // where it cannot start. The pages it opens here are the test's own.
         yield return "--no-sandbox";
         yield return "--disable-gpu";
