@@ -140,8 +140,8 @@ public sealed class HeadlessChromium : IAsyncDisposable
     private static IEnumerable<string> Arguments(int port, string profile)
     {
         yield return "--headless=new";
-        // Chromium's sandbox needs user namespaces or a setuid sandbox binary; test machines and CI run as root in containers,
-        // where it cannot start. The pages it opens here are the test's own.
+        // Chromium's sandbox needs user namespaces or a setuid sandbox binary; test machines and CI run as root in
+        // containers, where it cannot start. The pages it opens here are the test's own.
         yield return "--no-sandbox";
         yield return "--disable-gpu";
         yield return "--disable-dev-shm-usage";
