@@ -9,7 +9,8 @@ var builder = WebApplication.CreateSlimBuilder(args);
 builder.Services.AddTokenBuckets(builder.Configuration.GetSection("TokenBuckets"));
 builder.Services.AddAuthentication(DemoAuthenticationHandler.SchemeName)
     .AddScheme<AuthenticationSchemeOptions, DemoAuthenticationHandler>(DemoAuthenticationHandler.SchemeName, null);
-builder.Services.AddAuthorization();
+// The admin endpoints' policy: operators only (send X-Demo-User and X-Demo-Role: ops).
+builder.Services.AddAuthorization(o => o.AddPolicy("ratelimit-admins", policy => policy.RequireRole("ops")));
 builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, SampleJsonContext.Default));
 
 var app = builder.Build();
@@ -59,6 +60,9 @@ reports.MapGet("/health", () => new Message("unlimited")).DisableTokenBucket();
 
 // Costlier requests take more tokens: three exports drain the bucket.
 app.MapPost("/exports", [TokenBucket(capacity: 6, rate: 0.5, Cost = 2)] (ExportRequest request) => new Message($"export of {request.Name} queued"));
+
+// Operators inspect and reset clients' buckets at /ratelimits (JSON, and a page for people), behind a policy.
+app.MapTokenBucketAdmin("/ratelimits", "ratelimit-admins");
 
 app.Run();
 

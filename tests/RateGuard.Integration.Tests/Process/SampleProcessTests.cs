@@ -1,4 +1,9 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
 using RateGuard.Integration.Tests.Infrastructure;
+using Xunit.Abstractions;
 using static RateGuard.Integration.Tests.Infrastructure.HttpAssertions;
 
 namespace RateGuard.Integration.Tests.Process;
@@ -8,7 +13,7 @@ namespace RateGuard.Integration.Tests.Process;
 /// real process: in memory, and as two copies sharing one Redis.
 /// </summary>
 [Collection(TimingCollection.Name)]
-public sealed class SampleProcessTests(SampleBuild build, RedisFixture redis) : IClassFixture<SampleBuild>, IClassFixture<RedisFixture>
+public sealed class SampleProcessTests(SampleBuild build, RedisFixture redis, ITestOutputHelper output) : IClassFixture<SampleBuild>, IClassFixture<RedisFixture>
 {
     [Fact]
     public void The_request_delegate_generator_and_the_token_bucket_generator_both_ran()
@@ -65,5 +70,56 @@ public sealed class SampleProcessTests(SampleBuild build, RedisFixture redis) : 
         Assert.DoesNotContain("applies per process", first.Output);
         using var last = await first.Client.GetAsync("/ping");
         Assert.Equal("\"GET /ping\";q=10;w=1000", string.Join(",", last.Headers.GetValues("RateLimit-Policy")));
+    }
+
+    [Fact]
+    public async Task A_reset_on_one_copy_lets_a_rejected_client_through_on_the_other_within_a_second()
+    {
+        var prefix = "--TokenBuckets:KeyPrefix=r" + Guid.NewGuid().ToString("N")[..8];
+        const string budget = "--TokenBuckets:Timeout=00:00:05";
+        // One request a minute: a rejected client is told to come back in about 60 s, on both copies.
+        string[] oneAMinute = ["--TokenBuckets:Buckets:GET_ping:Capacity=1", "--TokenBuckets:Buckets:GET_ping:Rate=0.0166667"];
+        await using var a = await SampleProcess.StartAsync(build.Assembly, [$"--TokenBuckets:Redis={redis.Server.Configuration}", prefix, budget, .. oneAMinute]);
+        await using var b = await SampleProcess.StartAsync(build.Assembly, [$"--TokenBuckets:Redis={redis.Server.Configuration}", prefix, budget, .. oneAMinute]);
+        using var admin = new HttpClient { BaseAddress = a.BaseAddress };
+        admin.DefaultRequestHeaders.Add("X-Demo-User", "operator");
+        admin.DefaultRequestHeaders.Add("X-Demo-Role", "ops");
+        var client = Uri.EscapeDataString("127.0.0.1");
+        var bucket = Uri.EscapeDataString("GET /ping");
+
+        // Inspect agrees with the decision that follows it: the bucket is full, and the request leaves one token fewer.
+        using var inspected = JsonDocument.Parse(await admin.GetStringAsync($"/ratelimits/inspect?bucket={bucket}&key={client}"));
+        using var admitted = await a.Client.GetAsync("/ping");
+        var tokens = inspected.RootElement.GetProperty("tokens").GetInt64();
+        Assert.Equal(HttpStatusCode.OK, admitted.StatusCode);
+        Assert.Equal(1, tokens);
+        Assert.StartsWith($"\"GET /ping\";r={tokens - 1};", admitted.Headers.GetValues("RateLimit").Single());
+
+        // Rejected on both copies, each told to wait about a minute; each copy's deny cache now holds the rejection.
+        foreach (var copy in new[] { a, b, a, b })
+        {
+            using var rejected = await copy.Client.GetAsync("/ping");
+            Assert.Equal(HttpStatusCode.TooManyRequests, rejected.StatusCode);
+            Assert.InRange(int.Parse(rejected.Headers.GetValues("Retry-After").Single()), 50, 60);
+        }
+
+        using var reset = await admin.PostAsync("/ratelimits/reset", JsonContent.Create(new Dictionary<string, string> { ["bucket"] = "GET /ping", ["key"] = "127.0.0.1" }));
+        Assert.Equal(HttpStatusCode.NoContent, reset.StatusCode);
+        var sinceReset = Stopwatch.StartNew();
+        var refused = 0;
+        while (true)
+        {
+            using var response = await b.Client.GetAsync("/ping");
+            if (response.StatusCode == HttpStatusCode.OK)
+            {
+                break;
+            }
+            refused++;
+            Assert.True(sinceReset.Elapsed < TimeSpan.FromSeconds(30), $"B still rejects the client 30 s after the reset on A ({refused} refusals).");
+            await Task.Delay(10);
+        }
+        var elapsed = sinceReset.Elapsed;
+        output.WriteLine($"B admitted the client {elapsed.TotalMilliseconds:F0} ms after the reset on A returned, after {refused} refusals.");
+        Assert.True(elapsed < TimeSpan.FromSeconds(1), $"B admitted the client only {elapsed.TotalMilliseconds:F0} ms after the reset on A ({refused} refusals).");
     }
 }
