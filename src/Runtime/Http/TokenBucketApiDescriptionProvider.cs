@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
-using Microsoft.AspNetCore.Mvc.Abstractions;
 using Microsoft.AspNetCore.Mvc.ApiExplorer;
 
 namespace RateGuard.Http;
@@ -24,7 +23,7 @@ internal sealed class TokenBucketApiDescriptionProvider : IApiDescriptionProvide
     {
         foreach (var description in context.Results)
         {
-            if (!IsLimited(description.ActionDescriptor) || description.SupportedResponseTypes.Any(r => r.StatusCode == StatusCodes.Status429TooManyRequests))
+            if (EndpointLimits.InForce(description.ActionDescriptor.EndpointMetadata).Count == 0 || description.SupportedResponseTypes.Any(r => r.StatusCode == StatusCodes.Status429TooManyRequests))
             {
                 continue;
             }
@@ -36,21 +35,5 @@ internal sealed class TokenBucketApiDescriptionProvider : IApiDescriptionProvide
                 ModelMetadata = null,
             });
         }
-    }
-
-    private static bool IsLimited(ActionDescriptor action)
-    {
-        var limited = false;
-        foreach (var item in action.EndpointMetadata)
-        {
-            // The same ordering rule the request path applies: [DisableTokenBucket] removes the limits before it.
-            limited = item switch
-            {
-                TokenBucketAttribute => true,
-                DisableTokenBucketAttribute => false,
-                _ => limited,
-            };
-        }
-        return limited;
     }
 }
