@@ -1,14 +1,16 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.ApiExplorer;
+using Microsoft.Extensions.Options;
 
 namespace RateGuard.Http;
 
 /// <summary>
-/// Declares the 429 that a token-bucket limit can answer, with its problem body, on every limited endpoint that API
-/// Explorer describes, so an OpenAPI document (Microsoft.AspNetCore.OpenApi, Swashbuckle) lists it.
+/// Declares the problem responses that token-bucket limits can answer, on every limited endpoint that API Explorer
+/// describes, so any OpenAPI document generator (Microsoft.AspNetCore.OpenApi, Swashbuckle) lists them: the 429 of a
+/// rejected request, and the missing-key status of a request without a value for a key that can be missing.
 /// </summary>
-internal sealed class TokenBucketApiDescriptionProvider : IApiDescriptionProvider
+internal sealed class TokenBucketApiDescriptionProvider(IOptions<TokenBucketOptions> options) : IApiDescriptionProvider
 {
     private const string ProblemJson = "application/problem+json";
 
@@ -21,19 +23,40 @@ internal sealed class TokenBucketApiDescriptionProvider : IApiDescriptionProvide
 
     public void OnProvidersExecuted(ApiDescriptionProviderContext context)
     {
+        // MissingKey and its status code are read once at startup, as the middleware reads them.
+        var settings = options.Value;
         foreach (var description in context.Results)
         {
-            if (EndpointLimits.InForce(description.ActionDescriptor.EndpointMetadata).Count == 0 || description.SupportedResponseTypes.Any(r => r.StatusCode == StatusCodes.Status429TooManyRequests))
+            var limits = EndpointLimits.InForce(description.ActionDescriptor.EndpointMetadata);
+            if (limits.Count == 0)
             {
                 continue;
             }
-            description.SupportedResponseTypes.Add(new ApiResponseType
+            AddProblem(description, StatusCodes.Status429TooManyRequests, text: null);
+            if (settings.MissingKey == MissingKeyBehavior.Reject && MissingKeyResponse.Describe(description, limits) is { } missing)
             {
-                StatusCode = StatusCodes.Status429TooManyRequests,
-                Type = typeof(ProblemDetails),
-                ApiResponseFormats = [new ApiResponseFormat { MediaType = ProblemJson }],
-                ModelMetadata = null,
-            });
+                AddProblem(description, settings.MissingKeyStatusCode, missing);
+            }
         }
+    }
+
+    // A status the endpoint already declares keeps the endpoint's own description of it.
+    private static void AddProblem(ApiDescription description, int status, string? text)
+    {
+        foreach (var declared in description.SupportedResponseTypes)
+        {
+            if (declared.StatusCode == status)
+            {
+                return;
+            }
+        }
+        description.SupportedResponseTypes.Add(new ApiResponseType
+        {
+            StatusCode = status,
+            Description = text,
+            Type = typeof(ProblemDetails),
+            ApiResponseFormats = [new ApiResponseFormat { MediaType = ProblemJson }],
+            ModelMetadata = null,
+        });
     }
 }
