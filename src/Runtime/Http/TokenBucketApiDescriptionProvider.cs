@@ -32,6 +32,13 @@ internal sealed class TokenBucketApiDescriptionProvider(IOptions<TokenBucketOpti
             {
                 continue;
             }
+            if (description.SupportedResponseTypes.Count == 0)
+            {
+                // An endpoint that declares no response (an MVC action returning IActionResult or object, a handler
+                // returning IResult) is documented with a 200 by the generators, but only while it declares none: the
+                // problems added below would otherwise take its success response out of the document.
+                description.SupportedResponseTypes.Add(new ApiResponseType { StatusCode = StatusCodes.Status200OK, Type = typeof(void) });
+            }
             AddProblem(description, StatusCodes.Status429TooManyRequests, text: null);
             if (settings.MissingKey == MissingKeyBehavior.Reject && MissingKeyResponse.Describe(description, limits) is { } missing)
             {

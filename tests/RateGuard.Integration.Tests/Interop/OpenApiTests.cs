@@ -137,13 +137,7 @@ public sealed class OpenApiTests
     [Fact]
     public async Task Mvc_actions_document_the_403_for_keys_a_request_can_lack_including_the_controllers_own_limit()
     {
-        var paths = await PathsAsync(configure: null, app => app.MapControllers(), services =>
-            services.AddControllers().ConfigureApplicationPartManager(parts =>
-            {
-                // Only the sample's controllers, so this document does not depend on which other test controllers exist.
-                parts.ApplicationParts.Clear();
-                parts.ApplicationParts.Add(new AssemblyPart(typeof(MvcSample.SampleMarker).Assembly));
-            }));
+        var paths = await PathsAsync(configure: null, app => app.MapControllers(), SampleControllersOnly);
 
         foreach (var path in new[] { "/api-key", "/search", "/me", "/tenant-report", "/client", "/reports/daily", "/reports/expensive" })
         {
@@ -162,11 +156,45 @@ public sealed class OpenApiTests
         Assert.False(health.TryGetProperty("429", out _), health.ToString());
     }
 
+    [Fact]
+    public async Task A_limited_endpoint_that_declares_no_response_keeps_the_200_that_an_open_one_is_documented_with()
+    {
+        var paths = await PathsAsync(configure: null, app =>
+        {
+            app.MapGet("/limited", [TokenBucket(10, 5)] () => Results.Ok());
+            app.MapGet("/open", () => Results.Ok());
+            app.MapControllers();
+        }, SampleControllersOnly);
+
+        foreach (var path in new[] { "/open", "/reports/health" })
+        {
+            var ok = Responses(paths, path).GetProperty("200");
+            Assert.Equal(["description"], ok.EnumerateObject().Select(p => p.Name));
+            Assert.Equal("OK", ok.GetProperty("description").GetString());
+        }
+        foreach (var path in new[] { "/limited", "/ping" })
+        {
+            var responses = Responses(paths, path);
+            Assert.Equal(["200", "429"], responses.EnumerateObject().Select(r => r.Name));
+            var ok = responses.GetProperty("200");
+            Assert.Equal(["description"], ok.EnumerateObject().Select(p => p.Name));
+            Assert.Equal("OK", ok.GetProperty("description").GetString());
+        }
+    }
+
     /// <summary>A custom key, which may be missing: the resolver returns null without an <c>X-Client</c> header.</summary>
     public sealed class ClientKey : ITokenBucketKeyResolver
     {
         public string? ResolveKey(HttpContext context) => context.Request.Headers["X-Client"].FirstOrDefault();
     }
+
+    // The MVC sample's controllers, and only those, so the document does not depend on which test controllers exist.
+    private static void SampleControllersOnly(IServiceCollection services) =>
+        services.AddControllers().ConfigureApplicationPartManager(parts =>
+        {
+            parts.ApplicationParts.Clear();
+            parts.ApplicationParts.Add(new AssemblyPart(typeof(MvcSample.SampleMarker).Assembly));
+        });
 
     private static JsonElement Responses(JsonElement paths, string path) =>
         paths.GetProperty(path).GetProperty("get").GetProperty("responses");
