@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc.ApplicationParts;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
@@ -157,6 +158,113 @@ public sealed class OpenApiTests
     }
 
     [Fact]
+    public async Task The_draft_style_documents_Retry_After_RateLimit_and_RateLimit_Policy_on_the_429_and_RateLimit_and_RateLimit_Policy_on_each_success()
+    {
+        var paths = await PathsAsync(configure: null, app =>
+        {
+            app.MapGet("/limited", [TokenBucket(10, 5)] () => "ok");
+            app.MapPost("/created", [TokenBucket(10, 5, Key = "header:X-Api-Key")] Results<Created, Ok<string>> () => TypedResults.Created("/created/1"));
+        });
+
+        Assert.Equal(["RateLimit: string", "RateLimit-Policy: string", "Retry-After: integer"], HeaderTypes(Responses(paths, "/limited").GetProperty("429")));
+        Assert.Equal(["RateLimit: string", "RateLimit-Policy: string"], HeaderTypes(Responses(paths, "/limited").GetProperty("200")));
+        var created = paths.GetProperty("/created").GetProperty("post").GetProperty("responses");
+        Assert.Equal(["RateLimit: string", "RateLimit-Policy: string"], HeaderTypes(created.GetProperty("200")));
+        Assert.Equal(["RateLimit: string", "RateLimit-Policy: string"], HeaderTypes(created.GetProperty("201")));
+        Assert.Equal(["RateLimit: string", "RateLimit-Policy: string", "Retry-After: integer"], HeaderTypes(created.GetProperty("429")));
+        // A request without a key is answered before any bucket is consulted, so without rate-limit headers.
+        Assert.Empty(HeaderTypes(created.GetProperty("403")));
+        var retryAfter = Responses(paths, "/limited").GetProperty("429").GetProperty("headers").GetProperty("Retry-After");
+        Assert.Equal(1, retryAfter.GetProperty("schema").GetProperty("minimum").GetInt32());
+        Assert.Contains("\"<bucket>\";q=<capacity in tokens>;w=<seconds an empty bucket takes to fill>",
+            Responses(paths, "/limited").GetProperty("200").GetProperty("headers").GetProperty("RateLimit-Policy").GetProperty("description").GetString());
+    }
+
+    [Fact]
+    public async Task The_legacy_style_documents_the_X_RateLimit_headers_the_runtime_writes_instead_of_the_draft_fields()
+    {
+        var paths = await PathsAsync(o => o.Headers = RateLimitHeaderStyle.Legacy, app =>
+            app.MapGet("/limited", [TokenBucket(10, 0.5)] () => "ok"));
+
+        string[] legacy =
+        [
+            "X-RateLimit-Burst-Capacity: integer",
+            "X-RateLimit-Remaining: integer",
+            "X-RateLimit-Replenish-Rate: number",
+            "X-RateLimit-Requested-Tokens: integer",
+        ];
+        Assert.Equal(["Retry-After: integer", .. legacy], HeaderTypes(Responses(paths, "/limited").GetProperty("429")));
+        Assert.Equal(legacy, HeaderTypes(Responses(paths, "/limited").GetProperty("200")));
+    }
+
+    [Fact]
+    public async Task The_None_style_documents_only_Retry_After_on_the_429_and_no_header_on_success()
+    {
+        var paths = await PathsAsync(o => o.Headers = RateLimitHeaderStyle.None, app =>
+            app.MapGet("/limited", [TokenBucket(10, 5)] () => "ok"));
+
+        Assert.Equal(["Retry-After: integer"], HeaderTypes(Responses(paths, "/limited").GetProperty("429")));
+        Assert.False(Responses(paths, "/limited").GetProperty("200").TryGetProperty("headers", out _), Responses(paths, "/limited").ToString());
+    }
+
+    [Fact]
+    public async Task Open_and_opted_out_endpoints_document_no_rate_limit_header()
+    {
+        var paths = await PathsAsync(configure: null, app =>
+        {
+            app.MapGet("/open", () => "ok");
+            var group = app.MapGroup("/group").RequireTokenBucket(10, 5);
+            group.MapGet("/opted-out", () => "ok").DisableTokenBucket();
+            group.MapGet("/opted-out-by-attribute", [DisableTokenBucket] () => "ok");
+        });
+
+        foreach (var path in new[] { "/open", "/group/opted-out", "/group/opted-out-by-attribute" })
+        {
+            var responses = Responses(paths, path);
+            Assert.Equal(["200"], responses.EnumerateObject().Select(r => r.Name));
+            Assert.False(responses.GetProperty("200").TryGetProperty("headers", out _), $"{path}: {responses}");
+        }
+    }
+
+    [Fact]
+    public async Task Every_named_openapi_document_gets_the_rate_limit_headers_whichever_of_AddOpenApi_and_AddTokenBuckets_comes_first()
+    {
+        var builder = WebApplication.CreateBuilder();
+        builder.WebHost.UseTestServer();
+        builder.Services.AddOpenApi();
+        builder.Services.AddTokenBuckets();
+        builder.Services.AddOpenApi("internal");
+        // A second registration must not document the headers twice over, nor fail.
+        builder.Services.AddTokenBuckets();
+        await using var app = builder.Build();
+        app.UseTokenBuckets();
+        app.MapOpenApi();
+        app.MapGet("/limited", [TokenBucket(10, 5)] () => "ok");
+        await app.StartAsync();
+
+        foreach (var name in new[] { "v1", "internal" })
+        {
+            using var document = JsonDocument.Parse(await app.GetTestClient().GetStringAsync($"/openapi/{name}.json"));
+            var responses = Responses(document.RootElement.GetProperty("paths"), "/limited");
+            Assert.Equal(["RateLimit: string", "RateLimit-Policy: string", "Retry-After: integer"], HeaderTypes(responses.GetProperty("429")));
+            Assert.Equal(["RateLimit: string", "RateLimit-Policy: string"], HeaderTypes(responses.GetProperty("200")));
+        }
+    }
+
+    [Fact]
+    public async Task Mvc_actions_document_the_rate_limit_headers_and_an_opted_out_action_none()
+    {
+        var paths = await PathsAsync(configure: null, app => app.MapControllers(), SampleControllersOnly);
+
+        foreach (var path in new[] { "/ping", "/reports/daily" })
+        {
+            Assert.Equal(["RateLimit: string", "RateLimit-Policy: string", "Retry-After: integer"], HeaderTypes(Responses(paths, path).GetProperty("429")));
+            Assert.Equal(["RateLimit: string", "RateLimit-Policy: string"], HeaderTypes(Responses(paths, path).GetProperty("200")));
+        }
+        Assert.False(Responses(paths, "/reports/health").GetProperty("200").TryGetProperty("headers", out _), Responses(paths, "/reports/health").ToString());
+    }
+
+    [Fact]
     public async Task A_limited_endpoint_that_declares_no_response_keeps_the_200_that_an_open_one_is_documented_with()
     {
         var paths = await PathsAsync(configure: null, app =>
@@ -177,7 +285,8 @@ public sealed class OpenApiTests
             var responses = Responses(paths, path);
             Assert.Equal(["200", "429"], responses.EnumerateObject().Select(r => r.Name));
             var ok = responses.GetProperty("200");
-            Assert.Equal(["description"], ok.EnumerateObject().Select(p => p.Name));
+            // The open endpoint's 200, with the rate-limit headers and nothing else added.
+            Assert.Equal(["description", "headers"], ok.EnumerateObject().Select(p => p.Name));
             Assert.Equal("OK", ok.GetProperty("description").GetString());
         }
     }
@@ -195,6 +304,12 @@ public sealed class OpenApiTests
             parts.ApplicationParts.Clear();
             parts.ApplicationParts.Add(new AssemblyPart(typeof(MvcSample.SampleMarker).Assembly));
         });
+
+    // Each documented header of a response as "name: schema type", in ordinal order of the names; empty when it documents none.
+    private static string[] HeaderTypes(JsonElement response) =>
+        response.TryGetProperty("headers", out var headers)
+            ? [.. headers.EnumerateObject().OrderBy(h => h.Name, StringComparer.Ordinal).Select(h => $"{h.Name}: {h.Value.GetProperty("schema").GetProperty("type").GetString()}")]
+            : [];
 
     private static JsonElement Responses(JsonElement paths, string path) =>
         paths.GetProperty(path).GetProperty("get").GetProperty("responses");
