@@ -38,8 +38,8 @@ internal static class MissingKeyResponse
         };
     }
 
-    /// <summary>Whether a request to <paramref name="description"/>'s endpoint can have no value for <paramref name="limit"/>'s key.</summary>
-    public static bool CanBeMissing(TokenBucketAttribute limit, ApiDescription description)
+    // Whether a request to the described endpoint can have no value for the limit's key.
+    private static bool CanBeMissing(TokenBucketAttribute limit, ApiDescription description)
     {
         // A resolver may answer null or empty for any request, and the gate reads either as no key.
         if (limit.KeyResolver is not null)
@@ -54,10 +54,11 @@ internal static class MissingKeyResponse
         return kind switch
         {
             TokenBucketKeyKind.Header or TokenBucketKeyKind.Query => true,
-            // An anonymous caller has neither, and an authenticated one may lack the claim.
+            // An anonymous caller has neither, and an authenticated one may lack the claim, or every claim that names it.
             TokenBucketKeyKind.User or TokenBucketKeyKind.Claim => true,
             TokenBucketKeyKind.Route => RouteValueCanBeMissing(argument!, description),
-            // ip: the server gives every network connection a remote address. global: one constant key.
+            // ip: every TCP connection has a remote address (only a Unix-socket or named-pipe listener leaves it unset).
+            // global: one constant key.
             _ => false,
         };
     }
