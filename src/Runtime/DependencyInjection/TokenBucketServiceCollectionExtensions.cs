@@ -67,8 +67,11 @@ public static class TokenBucketServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TokenBucketOptions>, TokenBucketOptionsValidator>());
         services.AddOptions<TokenBucketOptions>().ValidateOnStart();
         services.AddMetrics();
-        // Limited endpoints declare their 429 to API Explorer, and so to OpenAPI documents.
+        // Limited endpoints declare their 429 and missing-key responses to API Explorer, and so to OpenAPI documents.
         services.TryAddEnumerable(ServiceDescriptor.Transient<Microsoft.AspNetCore.Mvc.ApiExplorer.IApiDescriptionProvider, TokenBucketApiDescriptionProvider>());
+        // Their rate-limit headers, which API Explorer cannot carry, go into each Microsoft.AspNetCore.OpenApi document;
+        // TryAddEnumerable keeps a second AddTokenBuckets from adding the transformer twice.
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<Microsoft.AspNetCore.OpenApi.OpenApiOptions>, TokenBucketOpenApiOptionsSetup>());
         services.TryAddSingleton<ITokenBucketStore>(CreateStore);
         services.TryAddSingleton(static services => new TokenBucketMetrics(services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
         services.TryAddSingleton(static services => new TokenBucketLimiter(

@@ -1,15 +1,16 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
-using Microsoft.AspNetCore.Mvc.Abstractions;
 using Microsoft.AspNetCore.Mvc.ApiExplorer;
+using Microsoft.Extensions.Options;
 
 namespace RateGuard.Http;
 
 /// <summary>
-/// Declares the 429 that a token-bucket limit can answer, with its problem body, on every limited endpoint that API
-/// Explorer describes, so an OpenAPI document (Microsoft.AspNetCore.OpenApi, Swashbuckle) lists it.
+/// Declares the problem responses that token-bucket limits can answer, on every limited endpoint that API Explorer
+/// describes, so any OpenAPI document generator (Microsoft.AspNetCore.OpenApi, Swashbuckle) lists them: the 429 of a
+/// rejected request, and the missing-key status of a request without a value for a key that can be missing.
 /// </summary>
-internal sealed class TokenBucketApiDescriptionProvider : IApiDescriptionProvider
+internal sealed class TokenBucketApiDescriptionProvider(IOptions<TokenBucketOptions> options) : IApiDescriptionProvider
 {
     private const string ProblemJson = "application/problem+json";
 
@@ -22,35 +23,47 @@ internal sealed class TokenBucketApiDescriptionProvider : IApiDescriptionProvide
 
     public void OnProvidersExecuted(ApiDescriptionProviderContext context)
     {
+        // MissingKey and its status code are read once at startup, as the middleware reads them.
+        var settings = options.Value;
         foreach (var description in context.Results)
         {
-            if (!IsLimited(description.ActionDescriptor) || description.SupportedResponseTypes.Any(r => r.StatusCode == StatusCodes.Status429TooManyRequests))
+            var limits = EndpointLimits.InForce(description.ActionDescriptor.EndpointMetadata);
+            if (limits.Count == 0)
             {
                 continue;
             }
-            description.SupportedResponseTypes.Add(new ApiResponseType
+            if (description.SupportedResponseTypes.Count == 0)
             {
-                StatusCode = StatusCodes.Status429TooManyRequests,
-                Type = typeof(ProblemDetails),
-                ApiResponseFormats = [new ApiResponseFormat { MediaType = ProblemJson }],
-                ModelMetadata = null,
-            });
+                // An endpoint that declares no response (an MVC action returning IActionResult or object, a handler
+                // returning IResult) is documented with a 200 by the generators, but only while it declares none: the
+                // problems added below would otherwise take its success response out of the document.
+                description.SupportedResponseTypes.Add(new ApiResponseType { StatusCode = StatusCodes.Status200OK, Type = typeof(void) });
+            }
+            AddProblem(description, StatusCodes.Status429TooManyRequests, text: null);
+            if (settings.MissingKey == MissingKeyBehavior.Reject && MissingKeyResponse.Describe(description, limits) is { } missing)
+            {
+                AddProblem(description, settings.MissingKeyStatusCode, missing);
+            }
         }
     }
 
-    private static bool IsLimited(ActionDescriptor action)
+    // A status the endpoint already declares keeps the endpoint's own description of it.
+    private static void AddProblem(ApiDescription description, int status, string? text)
     {
-        var limited = false;
-        foreach (var item in action.EndpointMetadata)
+        foreach (var declared in description.SupportedResponseTypes)
         {
-            // The same ordering rule the request path applies: [DisableTokenBucket] removes the limits before it.
-            limited = item switch
+            if (declared.StatusCode == status)
             {
-                TokenBucketAttribute => true,
-                DisableTokenBucketAttribute => false,
-                _ => limited,
-            };
+                return;
+            }
         }
-        return limited;
+        description.SupportedResponseTypes.Add(new ApiResponseType
+        {
+            StatusCode = status,
+            Description = text,
+            Type = typeof(ProblemDetails),
+            ApiResponseFormats = [new ApiResponseFormat { MediaType = ProblemJson }],
+            ModelMetadata = null,
+        });
     }
 }

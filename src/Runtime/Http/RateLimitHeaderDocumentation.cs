@@ -1,0 +1,60 @@
+using Microsoft.OpenApi;
+
+namespace RateGuard.Http;
+
+/// <summary>
+/// The OpenAPI description of each header that <see cref="RateLimitHeaders"/> and the middleware write, for the header
+/// style in force. None is marked required: a bucket that fails open, or a request let through without a key, leaves
+/// the rate-limit headers out.
+/// </summary>
+internal static class RateLimitHeaderDocumentation
+{
+    /// <summary>Adds the headers of a request that a bucket rejected: <c>Retry-After</c> and the style's rate-limit headers.</summary>
+    public static void AddRejected(OpenApiResponse response, RateLimitHeaderStyle style)
+    {
+        Add(response, "Retry-After", JsonSchemaType.Integer, minimum: "1",
+            "Seconds until the request can be admitted: the longest wait of the buckets that rejected it, rounded up to a whole second. "
+            + "Not sent when the request costs more tokens than its bucket holds, and so can never be admitted.");
+        AddAdmitted(response, style);
+    }
+
+    /// <summary>Adds the style's rate-limit headers, which admitted and rejected requests carry alike.</summary>
+    public static void AddAdmitted(OpenApiResponse response, RateLimitHeaderStyle style)
+    {
+        switch (style)
+        {
+            case RateLimitHeaderStyle.Draft:
+                Add(response, RateLimitHeaders.Draft, JsonSchemaType.String, minimum: null,
+                    "The state of each bucket that decided the request, as the IETF RateLimit header fields draft writes it: "
+                    + "\"<bucket>\";r=<tokens left>;t=<seconds until the bucket is full, or, for a bucket that rejected the request, until it can admit it>, "
+                    + "comma-separated.");
+                Add(response, RateLimitHeaders.DraftPolicy, JsonSchemaType.String, minimum: null,
+                    "Each of the endpoint's buckets, as the IETF RateLimit header fields draft writes it: "
+                    + "\"<bucket>\";q=<capacity in tokens>;w=<seconds an empty bucket takes to fill>, comma-separated, "
+                    + "as in \"search\";q=10;w=2.");
+                break;
+            case RateLimitHeaderStyle.Legacy:
+                // The legacy headers describe one bucket: the one the middleware found closest to rejecting.
+                Add(response, RateLimitHeaders.LegacyRemaining, JsonSchemaType.Integer, minimum: "0",
+                    "Tokens left in the bucket closest to rejecting the request (on a rejection, the bucket that rejected it). The other X-RateLimit headers describe the same bucket.");
+                Add(response, RateLimitHeaders.LegacyReplenishRate, JsonSchemaType.Number, minimum: null,
+                    "Tokens that bucket regains per second; may be fractional, as 0.5.");
+                Add(response, RateLimitHeaders.LegacyBurstCapacity, JsonSchemaType.Integer, minimum: "1",
+                    "The most tokens that bucket holds: the largest burst.");
+                Add(response, RateLimitHeaders.LegacyRequestedTokens, JsonSchemaType.Integer, minimum: "1",
+                    "Tokens one request takes from that bucket.");
+                break;
+        }
+    }
+
+    // A header the endpoint documents itself keeps the endpoint's own description.
+    private static void Add(OpenApiResponse response, string name, JsonSchemaType type, string? minimum, string description)
+    {
+        response.Headers ??= new Dictionary<string, IOpenApiHeader>(StringComparer.OrdinalIgnoreCase);
+        response.Headers.TryAdd(name, new OpenApiHeader
+        {
+            Description = description,
+            Schema = new OpenApiSchema { Type = type, Minimum = minimum },
+        });
+    }
+}

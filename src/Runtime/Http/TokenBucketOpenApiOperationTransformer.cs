@@ -1,0 +1,48 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Microsoft.OpenApi;
+
+namespace RateGuard.Http;
+
+/// <summary>
+/// Documents the rate-limit headers of a limited endpoint's responses in the documents of Microsoft.AspNetCore.OpenApi:
+/// <c>Retry-After</c> and the configured rate-limit headers on the 429, the rate-limit headers on each success response
+/// the endpoint declares. API Explorer has no place for response headers, so this cannot go through
+/// <see cref="TokenBucketApiDescriptionProvider"/> as the responses themselves do.
+/// </summary>
+internal sealed class TokenBucketOpenApiOperationTransformer : IOpenApiOperationTransformer
+{
+    private static readonly string s_rejected = StatusCodes.Status429TooManyRequests.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    public Task TransformAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
+    {
+        if (operation.Responses is not { Count: > 0 } responses || EndpointLimits.InForce(context.Description.ActionDescriptor.EndpointMetadata).Count == 0)
+        {
+            return Task.CompletedTask;
+        }
+        // Headers is read once at startup, as the middleware reads it.
+        var style = context.ApplicationServices.GetRequiredService<IOptions<TokenBucketOptions>>().Value.Headers;
+        foreach (var (status, response) in responses)
+        {
+            // A response referenced from the document's components is shared with other operations: not this one's to change.
+            if (response is not OpenApiResponse own)
+            {
+                continue;
+            }
+            if (status == s_rejected)
+            {
+                RateLimitHeaderDocumentation.AddRejected(own, style);
+            }
+            else if (IsSuccess(status))
+            {
+                RateLimitHeaderDocumentation.AddAdmitted(own, style);
+            }
+        }
+        return Task.CompletedTask;
+    }
+
+    // "200", "201"..., and the range "2XX".
+    private static bool IsSuccess(string status) => status.Length == 3 && status[0] == '2';
+}
