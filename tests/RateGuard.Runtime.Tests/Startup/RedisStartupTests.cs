@@ -14,7 +14,7 @@ namespace RateGuard.Runtime.Tests.Startup;
 public sealed class RedisStartupTests
 {
     /// <summary>The ACL of a least-privilege RateGuard user, exactly as the README's "Securing Redis" gives it.</summary>
-    public const string DocumentedAcl = "on >rateguard-secret resetkeys ~rg:* resetchannels -@all +evalsha +eval +get +set +time +zadd +zrem +zremrangebyscore +zcard +pexpire +ping +echo +info +cluster|nodes";
+    public const string DocumentedAcl = "on >rateguard-secret resetkeys ~rg:* resetchannels &rg:resets -@all +evalsha +eval +get +set +time +unlink +publish +subscribe +zadd +zrem +zremrangebyscore +zcard +pexpire +ping +echo +info +cluster|nodes";
 
     [Fact]
     public async Task Unreachable_redis_is_named_in_a_warning_at_startup_and_its_connection_is_logged_when_made()
@@ -67,6 +67,15 @@ public sealed class RedisStartupTests
 
         Assert.Equal(DecisionSource.Store, (await app.Acquire()).Source);
         await Eventually.Until(() => app.Limiter.FallbackInstances == 1 && server.Command("ZCARD", "rg:instances").StartsWith(":1", StringComparison.Ordinal), "the heartbeat is counted");
+        // An operator's reset: the bucket's key deleted, and the reset published to every instance.
+        var policy = TestPolicies.Create(5, 0.01);
+        for (var i = 0; i < 3; i++)
+        {
+            await app.Limiter.AcquireAsync(policy, FailureMode.Open, "client", CancellationToken.None);
+        }
+        await app.Limiter.ResetAsync(policy.Name, "client", TimeSpan.FromSeconds(5), CancellationToken.None);
+        var afterReset = await app.Limiter.AcquireAsync(policy, FailureMode.Open, "client", CancellationToken.None);
+        Assert.Equal((DecisionSource.Store, 4L), (afterReset.Source, afterReset.Decision.Remaining));
         Assert.Contains(app.Logs.GetSnapshot(), l => l.Id.Name == "ScriptChecked");
         Assert.DoesNotContain(app.Logs.GetSnapshot(), l => l.Level >= LogLevel.Warning);
     }
