@@ -7,8 +7,8 @@ namespace RateGuard.Http;
 
 /// <summary>
 /// Declares the problem responses that token-bucket limits can answer, on every limited endpoint that API Explorer
-/// describes, so any OpenAPI document generator (Microsoft.AspNetCore.OpenApi, Swashbuckle) lists them: the 429 of a
-/// rejected request, and the missing-key status of a request without a value for a key that can be missing.
+/// describes, so any OpenAPI document generator (Microsoft.AspNetCore.OpenApi, Swashbuckle) lists them: the rejection of a
+/// rejected request (429 unless <see cref="TokenBucketOptions.RejectionStatusCode"/> says otherwise), and the missing-key status of a request without a value for a key that can be missing.
 /// </summary>
 internal sealed class TokenBucketApiDescriptionProvider(IOptions<TokenBucketOptions> options) : IApiDescriptionProvider
 {
@@ -23,7 +23,7 @@ internal sealed class TokenBucketApiDescriptionProvider(IOptions<TokenBucketOpti
 
     public void OnProvidersExecuted(ApiDescriptionProviderContext context)
     {
-        // MissingKey and its status code are read once at startup, as the middleware reads them.
+        // The rejection status, MissingKey and its status code are read once at startup, as the middleware reads them.
         var settings = options.Value;
         foreach (var description in context.Results)
         {
@@ -39,7 +39,7 @@ internal sealed class TokenBucketApiDescriptionProvider(IOptions<TokenBucketOpti
                 // problems added below would otherwise take its success response out of the document.
                 description.SupportedResponseTypes.Add(new ApiResponseType { StatusCode = StatusCodes.Status200OK, Type = typeof(void) });
             }
-            AddProblem(description, StatusCodes.Status429TooManyRequests, text: null);
+            AddProblem(description, settings.RejectionStatusCode, text: null);
             if (settings.MissingKey == MissingKeyBehavior.Reject && MissingKeyResponse.Describe(description, limits) is { } missing)
             {
                 AddProblem(description, settings.MissingKeyStatusCode, missing);

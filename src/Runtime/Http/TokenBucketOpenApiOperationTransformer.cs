@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -8,22 +7,22 @@ namespace RateGuard.Http;
 
 /// <summary>
 /// Documents the rate-limit headers of a limited endpoint's responses in the documents of Microsoft.AspNetCore.OpenApi:
-/// <c>Retry-After</c> and the configured rate-limit headers on the 429, the rate-limit headers on each success response
+/// <c>Retry-After</c> and the configured rate-limit headers on the rejection (429 unless configured otherwise), the rate-limit headers on each success response
 /// the endpoint declares. API Explorer has no place for response headers, so this cannot go through
 /// <see cref="TokenBucketApiDescriptionProvider"/> as the responses themselves do.
 /// </summary>
 internal sealed class TokenBucketOpenApiOperationTransformer : IOpenApiOperationTransformer
 {
-    private static readonly string s_rejected = StatusCodes.Status429TooManyRequests.ToString(System.Globalization.CultureInfo.InvariantCulture);
-
     public Task TransformAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
     {
         if (operation.Responses is not { Count: > 0 } responses || EndpointLimits.InForce(context.Description.ActionDescriptor.EndpointMetadata).Count == 0)
         {
             return Task.CompletedTask;
         }
-        // Headers is read once at startup, as the middleware reads it.
-        var style = context.ApplicationServices.GetRequiredService<IOptions<TokenBucketOptions>>().Value.Headers;
+        // Headers and the rejection status are read once at startup, as the middleware reads them.
+        var settings = context.ApplicationServices.GetRequiredService<IOptions<TokenBucketOptions>>().Value;
+        var style = settings.Headers;
+        var rejected = settings.RejectionStatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture);
         foreach (var (status, response) in responses)
         {
             // A response referenced from the document's components is shared with other operations: not this one's to change.
@@ -31,7 +30,7 @@ internal sealed class TokenBucketOpenApiOperationTransformer : IOpenApiOperation
             {
                 continue;
             }
-            if (status == s_rejected)
+            if (status == rejected)
             {
                 RateLimitHeaderDocumentation.AddRejected(own, style);
             }

@@ -208,6 +208,18 @@ public sealed class OpenApiTests
     }
 
     [Fact]
+    public async Task A_configured_rejection_status_is_documented_with_the_headers_in_place_of_the_429()
+    {
+        var paths = await PathsAsync(o => o.RejectionStatusCode = StatusCodes.Status503ServiceUnavailable, app =>
+            app.MapGet("/limited", [TokenBucket(10, 5)] () => "ok"));
+        var responses = Responses(paths, "/limited");
+
+        Assert.False(responses.TryGetProperty("429", out _), responses.ToString());
+        Assert.True(responses.GetProperty("503").GetProperty("content").TryGetProperty("application/problem+json", out _), responses.ToString());
+        Assert.Equal(["RateLimit: string", "RateLimit-Policy: string", "Retry-After: integer"], HeaderTypes(responses.GetProperty("503")));
+    }
+
+    [Fact]
     public async Task Open_and_opted_out_endpoints_document_no_rate_limit_header()
     {
         var paths = await PathsAsync(configure: null, app =>

@@ -84,6 +84,15 @@ public sealed partial class PackageConsumerTests : IDisposable
         var (buildExit, buildOutput) = await Shell.RunAsync("dotnet build -nologo", app, BuildTimeout);
         Assert.NotEqual(0, buildExit);
         Assert.Matches(new Regex($@"Program\.cs\({line},\d+\): error RG0001:"), buildOutput);
+
+        // The OpenAPI package RateGuard depends on brings a source generator for apps that serve OpenAPI documents;
+        // this app serves none, so nothing of it is compiled in. Only RateGuard's own generator runs.
+        File.WriteAllText(Path.Combine(app, "Program.cs"), program);
+        var (generatedExit, generatedOutput) = await Shell.RunAsync("dotnet build -nologo -p:EmitCompilerGeneratedFiles=true -p:CompilerGeneratedFilesOutputPath=generated", app, BuildTimeout);
+        Assert.True(generatedExit == 0, generatedOutput);
+        var generators = Directory.EnumerateDirectories(Path.Combine(app, "generated")).SelectMany(Directory.EnumerateDirectories).Select(Path.GetFileName).ToList();
+        Assert.Contains("RateGuard.Generator.TokenBucketGenerator", generators);
+        Assert.DoesNotContain(generators, g => g!.Contains("OpenApi", StringComparison.Ordinal));
     }
 
     [GeneratedRegex(@"<PackageReference Include=""RateGuard"" Version=""(?<version>[^""]+)""")]
