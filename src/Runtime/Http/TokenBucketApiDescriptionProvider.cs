@@ -12,8 +12,6 @@ namespace RateGuard.Http;
 /// </summary>
 internal sealed class TokenBucketApiDescriptionProvider(IOptions<TokenBucketOptions> options) : IApiDescriptionProvider
 {
-    private const string ProblemJson = "application/problem+json";
-
     // After the built-in providers have described each endpoint's own responses.
     public int Order => 1000;
 
@@ -62,7 +60,7 @@ internal sealed class TokenBucketApiDescriptionProvider(IOptions<TokenBucketOpti
             StatusCode = status,
             Description = text,
             Type = typeof(ProblemDetails),
-            ApiResponseFormats = [new ApiResponseFormat { MediaType = ProblemJson }],
+            ApiResponseFormats = [new ApiResponseFormat { MediaType = ProblemJson.ContentType }],
             ModelMetadata = null,
         });
     }

@@ -19,8 +19,6 @@ namespace RateGuard.Http;
 /// </summary>
 internal sealed class TokenBucketMiddleware
 {
-    private const string ProblemContentType = "application/problem+json";
-
     private readonly RequestDelegate _next;
     private readonly EndpointGateTable _table;
     private readonly TokenBucketLimiter _limiter;
@@ -226,20 +224,14 @@ internal sealed class TokenBucketMiddleware
         await WriteProblemAsync(context.Response, problem);
     }
 
-    // Written by hand rather than serialized, so the fallback body needs no reflection or JSON contract.
     private static async Task WriteProblemAsync(HttpResponse response, ProblemDetails problem)
     {
-        response.ContentType = ProblemContentType;
+        response.ContentType = ProblemJson.ContentType;
         var buffer = new ArrayBufferWriter<byte>(512);
         // A JSON body, never embedded in HTML, so the relaxed encoder's plain apostrophes and quotes are safe.
         using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
-            json.WriteStartObject();
-            json.WriteString("type", problem.Type);
-            json.WriteString("title", problem.Title);
-            json.WriteNumber("status", problem.Status ?? response.StatusCode);
-            json.WriteString("detail", problem.Detail);
-            json.WriteEndObject();
+            ProblemJson.Write(json, problem.Type, problem.Title, problem.Status ?? response.StatusCode, problem.Detail);
         }
         response.ContentLength = buffer.WrittenCount;
         await response.Body.WriteAsync(buffer.WrittenMemory, response.HttpContext.RequestAborted);

@@ -12,7 +12,6 @@ namespace RateGuard.Http.Admin;
 internal static class AdminResponses
 {
     public const string JsonContentType = "application/json; charset=utf-8";
-    private const string ProblemContentType = "application/problem+json";
 
     // The default encoder escapes <, >, & and quotes as \uXXXX: client values are attacker-chosen, and a JSON body
     // that something renders as HTML after all must still not run a script.
@@ -36,15 +35,8 @@ internal static class AdminResponses
     public static Task WriteProblemAsync(HttpContext context, int status, string detail)
     {
         var (type, title) = ProblemType.For(status);
-        return WriteAsync(context, status, ProblemContentType, (type, title, status, detail), static (json, problem) =>
-        {
-            json.WriteStartObject();
-            json.WriteString("type", problem.type);
-            json.WriteString("title", problem.title);
-            json.WriteNumber("status", problem.status);
-            json.WriteString("detail", problem.detail);
-            json.WriteEndObject();
-        });
+        return WriteAsync(context, status, ProblemJson.ContentType, (type, title, status, detail),
+            static (json, problem) => ProblemJson.Write(json, problem.type, problem.title, problem.status, problem.detail));
     }
 
     private static async Task WriteAsync<TState>(HttpContext context, int status, string contentType, TState state, Action<Utf8JsonWriter, TState> write)
