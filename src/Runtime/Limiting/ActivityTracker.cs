@@ -9,29 +9,39 @@ namespace RateGuard.Limiting;
 /// counts in ten-second steps, and the clients rejected most often in one-minute steps, for operators.
 /// </summary>
 /// <remarks>
-/// Admissions cost one interlocked increment. Rejections also update a small table of the most rejected clients
-/// (the Space-Saving scheme: a bounded table in which a newcomer takes the place of the least counted entry and
-/// inherits its count), so a flood spread over millions of client values still holds memory to a few entries per
-/// bucket, while any client that keeps being rejected cannot be crowded out of the table.
+/// An admission costs a lookup and one interlocked increment: a timer moves every bucket on to the next step, so a
+/// decision reads no clock. Rejections also update a small table of the most rejected clients (the Space-Saving
+/// scheme: a bounded table in which a newcomer takes the place of the least counted entry and inherits its count), so
+/// a flood spread over millions of client values still holds memory to a few entries per bucket, while a client that
+/// keeps being rejected cannot be crowded out of the table.
 /// </remarks>
-internal sealed class ActivityTracker(TimeProvider time)
+internal sealed class ActivityTracker : IDisposable
 {
     // Buckets are named in code and configuration, so few; the bound only guards against a runaway adapter caller.
     private const int MaxBuckets = 1024;
     private const int CountSteps = 30;
-    private const int KeySteps = 5;
+    private const int StepsPerKeyStep = 6;
+    private const int KeySteps = CountSteps / StepsPerKeyStep;
     private const int KeysPerStep = 64;
 
-    private static readonly TimeSpan s_countStep = TokenBucketActivity.Window / CountSteps;
-    private static readonly TimeSpan s_keyStep = TokenBucketActivity.Window / KeySteps;
-
     private readonly ConcurrentDictionary<string, Bucket> _buckets = new(StringComparer.Ordinal);
+    private readonly TimeProvider _time;
+    private readonly ITimer _timer;
+    // Counts up once per step, for good; a bucket's slot for the current step is this modulo the number of slots.
+    private int _step;
+
+    public ActivityTracker(TimeProvider time)
+    {
+        _time = time;
+        var step = TokenBucketActivity.Window / CountSteps;
+        _timer = time.CreateTimer(static state => ((ActivityTracker)state!).NextStep(), this, step, step);
+    }
 
     public void Admitted(string bucket)
     {
         if (Find(bucket) is { } activity)
         {
-            Interlocked.Increment(ref activity.Step(time.GetTimestamp(), time).Admitted);
+            Interlocked.Increment(ref activity.Admitted[Volatile.Read(ref _step) % CountSteps]);
         }
     }
 
@@ -41,9 +51,9 @@ internal sealed class ActivityTracker(TimeProvider time)
         {
             return;
         }
-        var now = time.GetTimestamp();
-        Interlocked.Increment(ref activity.Step(now, time).Rejected);
-        activity.Keys(now, time).Add(key.Length <= RejectedClient.MaxTrackedKeyLength ? key : BucketKey.Normalize(key), now);
+        var step = Volatile.Read(ref _step);
+        Interlocked.Increment(ref activity.Rejected[step % CountSteps]);
+        activity.Keys[step / StepsPerKeyStep % KeySteps].Add(key.Length <= RejectedClient.MaxTrackedKeyLength ? key : BucketKey.Normalize(key), _time.GetTimestamp());
     }
 
     /// <summary>Counts over the window for <paramref name="bucket"/>; zero for a bucket with no decisions yet.</summary>
@@ -53,15 +63,11 @@ internal sealed class ActivityTracker(TimeProvider time)
         {
             return new TokenBucketActivity(0, 0);
         }
-        var current = Period(time.GetTimestamp(), s_countStep);
         long admitted = 0, rejected = 0;
-        foreach (var step in activity.Steps)
+        for (var i = 0; i < CountSteps; i++)
         {
-            if (current - Volatile.Read(ref step.Period) < CountSteps)
-            {
-                admitted += Volatile.Read(ref step.Admitted);
-                rejected += Volatile.Read(ref step.Rejected);
-            }
+            admitted += Volatile.Read(ref activity.Admitted[i]);
+            rejected += Volatile.Read(ref activity.Rejected[i]);
         }
         return new TokenBucketActivity(admitted, rejected);
     }
@@ -73,18 +79,17 @@ internal sealed class ActivityTracker(TimeProvider time)
         {
             return [];
         }
-        var now = time.GetTimestamp();
-        var current = Period(now, s_keyStep);
         var merged = new Dictionary<string, (long Count, long Last)>(StringComparer.Ordinal);
-        foreach (var table in activity.KeyTables)
+        foreach (var table in activity.Keys)
         {
-            table.CopyTo(merged, current);
+            table.CopyTo(merged);
         }
-        var utcNow = time.GetUtcNow();
+        var now = _time.GetTimestamp();
+        var utcNow = _time.GetUtcNow();
         return merged
             .OrderByDescending(e => e.Value.Count).ThenBy(e => e.Key, StringComparer.Ordinal)
             .Take(count)
-            .Select(e => new RejectedClient(e.Key, e.Value.Count, utcNow - time.GetElapsedTime(e.Value.Last, now)))
+            .Select(e => new RejectedClient(e.Key, e.Value.Count, utcNow - _time.GetElapsedTime(e.Value.Last, now)))
             .ToArray();
     }
 
@@ -93,84 +98,37 @@ internal sealed class ActivityTracker(TimeProvider time)
         : _buckets.Count >= MaxBuckets ? null
         : _buckets.GetOrAdd(bucket, static _ => new Bucket());
 
-    private static long Period(long timestamp, TimeSpan step, TimeProvider time) => (long)(timestamp / (step.TotalSeconds * time.TimestampFrequency));
+    // The slots the next step counts in start empty: what they held fell out of the window. Cleared before the step
+    // moves on, so no decision counts into a slot that is about to be cleared.
+    private void NextStep()
+    {
+        var next = Volatile.Read(ref _step) + 1;
+        foreach (var activity in _buckets.Values)
+        {
+            Volatile.Write(ref activity.Admitted[next % CountSteps], 0);
+            Volatile.Write(ref activity.Rejected[next % CountSteps], 0);
+            if (next % StepsPerKeyStep == 0)
+            {
+                activity.Keys[next / StepsPerKeyStep % KeySteps].Clear();
+            }
+        }
+        Volatile.Write(ref _step, next);
+    }
 
-    private long Period(long timestamp, TimeSpan step) => Period(timestamp, step, time);
+    public void Dispose() => _timer.Dispose();
 
     private sealed class Bucket
     {
-        public Bucket()
-        {
-            for (var i = 0; i < Steps.Length; i++)
-            {
-                Steps[i] = new CountStep();
-            }
-            for (var i = 0; i < KeyTables.Length; i++)
-            {
-                KeyTables[i] = new KeyTable();
-            }
-        }
+        public long[] Admitted { get; } = new long[CountSteps];
 
-        public CountStep[] Steps { get; } = new CountStep[CountSteps];
+        public long[] Rejected { get; } = new long[CountSteps];
 
-        public KeyTable[] KeyTables { get; } = new KeyTable[KeySteps];
-
-        public CountStep Step(long now, TimeProvider time)
-        {
-            var period = Period(now, s_countStep, time);
-            var step = Steps[period % CountSteps];
-            if (Volatile.Read(ref step.Period) != period)
-            {
-                lock (step)
-                {
-                    if (step.Period != period)
-                    {
-                        // A step of the previous round: its counts fell out of the window.
-                        step.Admitted = 0;
-                        step.Rejected = 0;
-                        Volatile.Write(ref step.Period, period);
-                    }
-                }
-            }
-            return step;
-        }
-
-        public KeyTable Keys(long now, TimeProvider time)
-        {
-            var period = Period(now, s_keyStep, time);
-            var table = KeyTables[period % KeySteps];
-            table.StartIfOlder(period);
-            return table;
-        }
-    }
-
-    private sealed class CountStep
-    {
-        public long Period = -1;
-        public long Admitted;
-        public long Rejected;
+        public KeyTable[] Keys { get; } = [new(), new(), new(), new(), new()];
     }
 
     private sealed class KeyTable
     {
         private readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
-        private long _period = -1;
-
-        public void StartIfOlder(long period)
-        {
-            if (Volatile.Read(ref _period) == period)
-            {
-                return;
-            }
-            lock (_entries)
-            {
-                if (_period != period)
-                {
-                    _entries.Clear();
-                    Volatile.Write(ref _period, period);
-                }
-            }
-        }
 
         public void Add(string key, long now)
         {
@@ -202,14 +160,18 @@ internal sealed class ActivityTracker(TimeProvider time)
             }
         }
 
-        public void CopyTo(Dictionary<string, (long Count, long Last)> merged, long current)
+        public void Clear()
         {
             lock (_entries)
             {
-                if (current - _period >= KeySteps)
-                {
-                    return; // from a round that fell out of the window
-                }
+                _entries.Clear();
+            }
+        }
+
+        public void CopyTo(Dictionary<string, (long Count, long Last)> merged)
+        {
+            lock (_entries)
+            {
                 foreach (var (key, entry) in _entries)
                 {
                     merged[key] = merged.TryGetValue(key, out var sum) ? (sum.Count + entry.Count, Math.Max(sum.Last, entry.Last)) : (entry.Count, entry.Last);

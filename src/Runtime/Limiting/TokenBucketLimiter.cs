@@ -955,5 +955,6 @@ internal sealed class TokenBucketLimiter : IDisposable
         _reloadSubscription?.Dispose();
         _heartbeat?.Dispose();
         _fallback?.Dispose();
+        _activity.Dispose();
     }
 }
