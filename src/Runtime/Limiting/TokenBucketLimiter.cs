@@ -74,6 +74,7 @@ internal sealed class TokenBucketLimiter : IDisposable
     private TokenBucketOptions _options;
     private readonly KnownBuckets? _known;
     private readonly ActivityTracker _activity;
+    private readonly IDisposable? _resets;
 
     public TokenBucketLimiter(ITokenBucketStore store, IOptionsMonitor<TokenBucketOptions> options, TokenBucketMetrics metrics, ILoggerFactory loggers, TimeProvider time, KnownBuckets? known = null)
     {
@@ -96,7 +97,7 @@ internal sealed class TokenBucketLimiter : IDisposable
         if (_redis is not null)
         {
             // An operator's reset on any instance: what this one remembers of that bucket no longer holds.
-            _redis.OnReset(ForgetReset, e => Log.ResetSubscriptionFailed(_logger, e));
+            _resets = _redis.OnReset(ForgetReset, e => Log.ResetSubscriptionFailed(_logger, e));
             _redis.ServerRestored += endpoint =>
             {
                 NodeOf(endpoint).Restored();
@@ -956,5 +957,6 @@ internal sealed class TokenBucketLimiter : IDisposable
         _heartbeat?.Dispose();
         _fallback?.Dispose();
         _activity.Dispose();
+        _resets?.Dispose();
     }
 }

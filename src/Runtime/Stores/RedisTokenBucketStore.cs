@@ -108,12 +108,12 @@ public sealed class RedisTokenBucketStore : ITokenBucketStore, IAsyncDisposable,
 
     /// <summary>
     /// Calls <paramref name="reset"/> with a bucket's name and a stored client value whenever any instance on this key
-    /// prefix resets that bucket, from the moment the connection is first made; the client subscribes again after a
-    /// reconnect on its own.
+    /// prefix resets that bucket, from the moment the connection is first made until the returned object is disposed;
+    /// the client subscribes again after a reconnect on its own.
     /// </summary>
-    internal void OnReset(Action<string, string> reset, Action<Exception> failed)
+    internal IDisposable OnReset(Action<string, string> reset, Action<Exception> failed)
     {
-        _redis.ContinueWith(t => t.Result.GetSubscriber().SubscribeAsync(ResetChannel, (_, message) =>
+        Action<RedisChannel, RedisValue> handler = (_, message) =>
         {
             // Bucket names cannot hold ':', so the first one ends the name and the rest is the value, colons and all.
             var text = (string?)message;
@@ -122,8 +122,23 @@ public sealed class RedisTokenBucketStore : ITokenBucketStore, IAsyncDisposable,
             {
                 reset(text![..colon], text[(colon + 1)..]);
             }
-        }).ContinueWith(s => failed(s.Exception!.GetBaseException()), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default),
+        };
+        _redis.ContinueWith(t => t.Result.GetSubscriber().SubscribeAsync(ResetChannel, handler)
+            .ContinueWith(s => failed(s.Exception!.GetBaseException()), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default),
             CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        // A connection the app shares outlives this store: its handler goes when the store's owner does.
+        return new Unsubscribe(this, handler);
+    }
+
+    private sealed class Unsubscribe(RedisTokenBucketStore store, Action<RedisChannel, RedisValue> handler) : IDisposable
+    {
+        public void Dispose()
+        {
+            if (store.Connection is { } connection)
+            {
+                _ = connection.GetSubscriber().UnsubscribeAsync(store.ResetChannel, handler, CommandFlags.FireAndForget);
+            }
+        }
     }
 
     private RedisChannel ResetChannel => RedisChannel.Literal(_prefix + ":resets");
