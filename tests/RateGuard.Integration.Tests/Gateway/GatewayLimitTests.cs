@@ -18,11 +18,12 @@ public sealed class GatewayLimitTests(GatewayRedisFixture redis) : IClassFixture
     {
         await using var backend = await CountingBackend.StartAsync();
         // 0.01 tokens a second: no token comes back during the test, so the counts are exact.
+        var settings = Redis();
         await using var proxy = await StartAsync(backend,
         [
             Route("orders", "/orders/{**rest}", ("TokenBucket.Capacity", "3"), ("TokenBucket.Rate", "0.01"), ("TokenBucket.Key", "global")),
             Route("search", "/search/{**rest}", ("TokenBucket.Capacity", "5"), ("TokenBucket.Rate", "0.01"), ("TokenBucket.Key", "global")),
-        ], Redis());
+        ], settings);
 
         var orders = new List<int>();
         var search = new List<int>();
@@ -35,6 +36,10 @@ public sealed class GatewayLimitTests(GatewayRedisFixture redis) : IClassFixture
         Assert.Equal([200, 200, 200, 429, 429, 429, 429, 429], orders);
         Assert.Equal([200, 200, 200, 200, 200, 429, 429, 429], search);
         Assert.Equal(8, backend.Requests);
+        // The buckets are Redis's, not the process's.
+        var keys = redis.Server.Command("KEYS", settings["KeyPrefix"] + "*");
+        Assert.Contains("orders", keys);
+        Assert.Contains("search", keys);
     }
 
     [Fact]
