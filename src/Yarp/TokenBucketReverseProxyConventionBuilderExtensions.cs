@@ -14,8 +14,9 @@ public static class TokenBucketReverseProxyConventionBuilderExtensions
     /// <param name="builder">The builder <c>MapReverseProxy()</c> returned.</param>
     /// <returns><paramref name="builder"/>, for chaining.</returns>
     /// <exception cref="InvalidOperationException">
-    /// Thrown when the endpoints are built (at startup) if <c>AddTokenBuckets()</c> was not called on the reverse
-    /// proxy's builder, without which an invalid limit in a reload would not be refused.
+    /// Thrown when the proxy endpoints are built, which <c>app.UseTokenBuckets()</c> does as the app starts, if
+    /// <c>AddTokenBuckets()</c> was not called on the reverse proxy's builder: without its check an invalid limit in a
+    /// reload would not be refused.
     /// </exception>
     public static ReverseProxyConventionBuilder WithTokenBuckets(this ReverseProxyConventionBuilder builder)
     {

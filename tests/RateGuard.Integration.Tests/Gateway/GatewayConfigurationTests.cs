@@ -76,7 +76,7 @@ public sealed class GatewayConfigurationTests(GatewayRedisFixture redis) : IClas
         await using var backend = await CountingBackend.StartAsync();
         var pairs = metadata.Chunk(2).Select(p => (p[0], p[1])).ToArray();
 
-        var failure = await Assert.ThrowsAnyAsync<Exception>(() => StartAsync(backend, [Route("api", "/api/{**rest}", pairs)]));
+        var failure = await Assert.ThrowsAsync<InvalidOperationException>(() => StartAsync(backend, [Route("api", "/api/{**rest}", pairs)]));
 
         Assert.Contains(message, Chain(failure).Select(e => e.Message));
         Assert.Equal(0, backend.Requests);
@@ -87,11 +87,11 @@ public sealed class GatewayConfigurationTests(GatewayRedisFixture redis) : IClas
     {
         await using var backend = await CountingBackend.StartAsync();
 
-        var failure = await Assert.ThrowsAnyAsync<Exception>(() => StartAsync(backend, [Api("2")], checkRoutes: false));
+        var failure = await Assert.ThrowsAsync<InvalidOperationException>(() => StartAsync(backend, [Api("2")], checkRoutes: false));
 
-        Assert.Contains(
+        Assert.Equal(
             "MapReverseProxy().WithTokenBuckets() found route 'api' unchecked: call AddTokenBuckets() on the reverse proxy's builder, as in services.AddReverseProxy().LoadFromConfig(...).AddTokenBuckets(), so that every route's limits are checked when the configuration loads and reloads.",
-            Chain(failure).Select(e => e.Message));
+            failure.Message);
     }
 
     [Fact]
