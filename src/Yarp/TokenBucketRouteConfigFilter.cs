@@ -15,9 +15,14 @@ internal sealed class TokenBucketRouteConfigFilter : IProxyConfigFilter
     {
         RouteTokenBucketLimits.Parse(route);
         // Mark the route as checked, so the endpoint convention can tell that this filter is registered.
-        var metadata = route.Metadata is null
-            ? new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
-            : new Dictionary<string, string>(route.Metadata, StringComparer.OrdinalIgnoreCase);
+        // The copy compares keys as the original does (configuration's are case-insensitive), so whoever reads the
+        // route's metadata later finds what it found before; an unknown dictionary is copied case-sensitively, which
+        // loses no key.
+        var metadata = new Dictionary<string, string>((route.Metadata as Dictionary<string, string>)?.Comparer ?? StringComparer.Ordinal);
+        foreach (var (key, value) in route.Metadata ?? new Dictionary<string, string>())
+        {
+            metadata[key] = value;
+        }
         metadata[RouteMetadataKeys.Checked] = "true";
         return new(route with { Metadata = metadata });
     }
