@@ -136,4 +136,21 @@ public sealed class GatewayLimitTests(GatewayRedisFixture redis) : IClassFixture
         Assert.Contains("\"api everyone\"", rejected.Header("RateLimit-Policy"));
         Assert.Equal(3, backend.Requests);
     }
+
+    [Fact]
+    public async Task A_TokenBuckets_Buckets_override_named_by_the_route_id_changes_the_routes_limit_as_for_any_endpoint()
+    {
+        await using var backend = await CountingBackend.StartAsync();
+        var settings = Redis();
+        settings["Buckets:api:Capacity"] = "1";
+        await using var proxy = await StartAsync(backend,
+        [
+            Route("api", "/api/{**rest}", ("TokenBucket.Capacity", "3"), ("TokenBucket.Rate", "0.01")),
+        ], settings);
+
+        var statuses = new[] { (await proxy.GetAsync("/api/a")).Status, (await proxy.GetAsync("/api/a")).Status };
+
+        Assert.Equal([200, 429], statuses);
+        Assert.Equal(1, backend.Requests);
+    }
 }
