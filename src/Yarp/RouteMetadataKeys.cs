@@ -1,0 +1,42 @@
+namespace RateGuard.Yarp;
+
+/// <summary>
+/// The names a YARP route's <c>Metadata</c> gives its token-bucket limits: RateGuard's own, and Spring Cloud Gateway's
+/// <c>RequestRateLimiter</c> arguments for the unlabelled limit, so a route moved from Spring keeps its words.
+/// </summary>
+internal static class RouteMetadataKeys
+{
+    public const string Prefix = "TokenBucket.";
+    public const string Capacity = "Capacity";
+    public const string Rate = "Rate";
+    public const string Cost = "Cost";
+    public const string Key = "Key";
+    public const string Bucket = "Bucket";
+
+    /// <summary>Every property a limit has, in the order messages list them.</summary>
+    public static readonly string[] Properties = [Capacity, Rate, Cost, Key, Bucket];
+
+    public const string SpringPrefix = "redis-rate-limiter.";
+    public const string SpringReplenishRate = "redis-rate-limiter.replenishRate";
+    public const string SpringBurstCapacity = "redis-rate-limiter.burstCapacity";
+    public const string SpringRequestedTokens = "redis-rate-limiter.requestedTokens";
+    public const string SpringKeyResolver = "key-resolver";
+
+    /// <summary>Spring's names and the RateGuard property each stands for.</summary>
+    public static readonly (string Spring, string Property)[] SpringNames =
+    [
+        (SpringBurstCapacity, Capacity),
+        (SpringReplenishRate, Rate),
+        (SpringRequestedTokens, Cost),
+        (SpringKeyResolver, Key),
+    ];
+
+    /// <summary>
+    /// Set by the configuration filter on every route it has checked. The endpoint convention looks for it, because a
+    /// route it did not pass through could reload with limits nothing checked.
+    /// </summary>
+    public const string Checked = "RateGuard.TokenBuckets.Checked";
+
+    /// <summary>The full name of <paramref name="property"/> for the limit <paramref name="label"/> (null: the unlabelled one).</summary>
+    public static string Name(string? label, string property) => label is null ? Prefix + property : Prefix + label + "." + property;
+}
