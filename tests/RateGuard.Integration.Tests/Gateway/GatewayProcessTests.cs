@@ -6,7 +6,7 @@ namespace RateGuard.Integration.Tests.Gateway;
 
 /// <summary>
 /// The YARP gateway sample run as real processes over a real redis-server: route limits from route metadata shared
-/// between gateway instances, and each route's failure mode when Redis dies under load.
+/// between gateway instances, each route's failure mode when Redis dies under load, and a reload of the routes' limits.
 /// </summary>
 [Collection(TimingCollection.Name)]
 public sealed class GatewayProcessTests(GatewayProcessBuild build) : IClassFixture<GatewayProcessBuild>
@@ -91,6 +91,75 @@ public sealed class GatewayProcessTests(GatewayProcessBuild build) : IClassFixtu
         Assert.False(gateway.HasExited);
         using var open = await gateway.GetAsync("/open/still-there");
         Assert.Equal(200, (int)open.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_reload_with_an_invalid_route_limit_is_logged_and_refused_whole_and_a_valid_reload_applies()
+    {
+        // A copy of the built gateway whose appsettings.json the test rewrites while it runs.
+        var directory = Directory.CreateTempSubdirectory("rateguard-gateway-reload-").FullName;
+        try
+        {
+            foreach (var file in Directory.EnumerateFiles(Path.GetDirectoryName(build.Assembly)!, "*", SearchOption.AllDirectories))
+            {
+                var target = Path.Combine(directory, Path.GetRelativePath(Path.GetDirectoryName(build.Assembly)!, file));
+                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                File.Copy(file, target);
+            }
+            var settings = Path.Combine(directory, "appsettings.json");
+            var original = await File.ReadAllTextAsync(settings);
+            await using var gateway = await GatewayProcess.StartAsync(Path.Combine(directory, "Gateway.dll"));
+            Assert.Equal("\"api\";q=10;w=2", await PolicyAsync(gateway, "/api/x"));
+            Assert.Equal("\"reports\";q=3;w=6", await PolicyAsync(gateway, "/reports/x"));
+
+            // One bad value (a capacity below 1) next to a good change (the api route's burst doubled).
+            await ReplaceAsync(settings, original
+                .Replace("\"TokenBucket.Capacity\": \"3\"", "\"TokenBucket.Capacity\": \"-1\"")
+                .Replace("\"redis-rate-limiter.burstCapacity\": \"10\"", "\"redis-rate-limiter.burstCapacity\": \"20\""));
+            await Poll(() => gateway.Output.Contains("Route 'reports': metadata 'TokenBucket.Capacity' = '-1' is invalid"), gateway);
+
+            // Refused whole: neither route changed, and the gateway kept serving.
+            Assert.Equal("\"api\";q=10;w=2", await PolicyAsync(gateway, "/api/x"));
+            Assert.Equal("\"reports\";q=3;w=6", await PolicyAsync(gateway, "/reports/x"));
+            Assert.False(gateway.HasExited);
+
+            await ReplaceAsync(settings, original.Replace("\"TokenBucket.Capacity\": \"3\"", "\"TokenBucket.Capacity\": \"5\""));
+            var reports = "";
+            await Poll(async () => (reports = await PolicyAsync(gateway, "/reports/x")) == "\"reports\";q=5;w=10", gateway);
+            Assert.Equal("\"reports\";q=5;w=10", reports);
+            Assert.Equal("\"api\";q=10;w=2", await PolicyAsync(gateway, "/api/x"));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    private static async Task<string> PolicyAsync(GatewayProcess gateway, string path)
+    {
+        using var response = await gateway.GetAsync(path, apiKey: "reload-" + Guid.NewGuid().ToString("N"));
+        Assert.Equal(200, (int)response.StatusCode);
+        return string.Join(",", response.Headers.GetValues("RateLimit-Policy"));
+    }
+
+    /// <summary>Replaces the file in one rename, as editors and deployment tools do, so it is never read half written.</summary>
+    private static async Task ReplaceAsync(string path, string content)
+    {
+        var temporary = path + ".new";
+        await File.WriteAllTextAsync(temporary, content);
+        File.Move(temporary, path, overwrite: true);
+    }
+
+    private static Task Poll(Func<bool> condition, GatewayProcess gateway) => Poll(() => Task.FromResult(condition()), gateway);
+
+    private static async Task Poll(Func<Task<bool>> condition, GatewayProcess gateway)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"Not within 30 s. Gateway output:\n{gateway.Output}");
+            await Task.Delay(100);
+        }
     }
 
     private sealed record Result(string Route, int Status, bool RateLimitHeader, bool RetryAfter, string? ContentType, string Body);
