@@ -177,8 +177,12 @@ internal static class RouteTokenBucketLimits
         {
             if (!TokenBucketKey.TryParse(key.Value, out _, out _))
             {
-                // Spring's key-resolver names a bean (#{@userKeyResolver}); here the value is the key itself.
-                throw Invalid(route, key, $"a key is one of {TokenBucketKey.ValidForms}.", "Write one of these forms, such as 'header:X-Api-Key'.");
+                // Spring's key-resolver names a bean (#{@userKeyResolver}); here the value is the key itself, and a
+                // resolver class can only be named in code, where [TokenBucket(KeyResolver = ...)] gives it a type.
+                var spring = key.Value.StartsWith("#{", StringComparison.Ordinal)
+                    ? " A Spring bean reference cannot be resolved here: write the key it computes in one of these forms."
+                    : "";
+                throw Invalid(route, key, $"a key is one of {TokenBucketKey.ValidForms}.{spring}", "Write one of these forms, such as 'header:X-Api-Key'.");
             }
             keyValue = key.Value;
         }

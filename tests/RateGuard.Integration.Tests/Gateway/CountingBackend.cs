@@ -1,0 +1,55 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace RateGuard.Integration.Tests.Gateway;
+
+/// <summary>The service behind the proxy: a Kestrel app on loopback that answers every request and counts them.</summary>
+internal sealed class CountingBackend : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private int _requests;
+
+    private CountingBackend(WebApplication app, int port)
+    {
+        _app = app;
+        Address = $"http://127.0.0.1:{port}/";
+    }
+
+    /// <summary>The address the proxy forwards to.</summary>
+    public string Address { get; }
+
+    /// <summary>How many requests reached the backend.</summary>
+    public int Requests => Volatile.Read(ref _requests);
+
+    public static Task<CountingBackend> StartAsync() => LoopbackPorts.StartAsync(async port =>
+    {
+        var builder = WebApplication.CreateBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        var app = builder.Build();
+        var backend = new CountingBackend(app, port);
+        app.Run(context =>
+        {
+            Interlocked.Increment(ref backend._requests);
+            return context.Response.WriteAsync("backend");
+        });
+        try
+        {
+            await app.StartAsync();
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
+        return backend;
+    });
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
