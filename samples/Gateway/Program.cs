@@ -4,7 +4,7 @@ using RateGuard;
 //   api      /api/{**rest}      10 at once per client IP, 5 per second back, in Spring Cloud Gateway's words
 //   reports  /reports/{**rest}  3 at once per X-Api-Key header, one every 2 seconds, in RateGuard's words
 //   open     /open/{**rest}     no limit
-// It proxies to a small backend that it starts itself on a free loopback port (Backend:Port chooses one).
+// It proxies to a small backend that it starts itself on a free loopback port (--Backend:Port=<port> chooses one).
 var backend = await Backend.StartAsync(args);
 
 // The content root is the output directory, so appsettings.json is found wherever the gateway is started from.
@@ -21,16 +21,11 @@ builder.Services.AddReverseProxy().LoadFromConfig(builder.Configuration.GetSecti
 var app = builder.Build();
 app.UseTokenBuckets();
 app.MapReverseProxy().WithTokenBuckets();
-app.Lifetime.ApplicationStopped.Register(() => backend.App.StopAsync().GetAwaiter().GetResult());
 app.Logger.LogInformation("Proxying to the backend at {Address}", backend.Address);
 
 await app.RunAsync();
-
-namespace GatewaySample
-{
-    /// <summary>Marks this sample's assembly.</summary>
-    public sealed class SampleMarker;
-}
+await backend.App.StopAsync();
+await backend.App.DisposeAsync();
 
 /// <summary>The service behind the gateway: answers every path with its own name and the path it was asked for.</summary>
 internal sealed record Backend(WebApplication App, string Address)
