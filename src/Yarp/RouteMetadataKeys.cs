@@ -13,6 +13,9 @@ internal static class RouteMetadataKeys
     public const string Key = "Key";
     public const string Bucket = "Bucket";
 
+    /// <summary>A key value naming a resolver registered with <c>AddTokenBucketKeyResolver&lt;T&gt;(name)</c>.</summary>
+    public const string ResolverPrefix = "resolver:";
+
     /// <summary>Every property a limit has, in the order messages list them.</summary>
     public static readonly string[] Properties = [Capacity, Rate, Cost, Key, Bucket];
 

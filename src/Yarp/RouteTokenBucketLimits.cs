@@ -173,16 +173,28 @@ internal static class RouteTokenBucketLimits
         }
 
         var keyValue = TokenBucketKey.Ip;
-        if (properties.TryGetValue(Key, out var key))
+        Type? resolver = null;
+        if (properties.TryGetValue(Key, out var key) && key.Value.StartsWith(ResolverPrefix, StringComparison.Ordinal))
+        {
+            // A resolver registered in code under a name: the attribute can only name a type, so it names the one that
+            // calls the resolver of that name, and keeps the name in its key, which a resolver makes unused.
+            if (!IsValidResolverName(key.Value.AsSpan(ResolverPrefix.Length)))
+            {
+                throw Invalid(route, key, $"'{ResolverPrefix}' is followed by the name a key resolver was registered under: letters, digits, '.', '_' and '-'.", "Write it as registered with AddTokenBucketKeyResolver<T>(\"tenant\"), for example 'resolver:tenant'.");
+            }
+            keyValue = key.Value;
+            resolver = typeof(NamedRouteKeyResolver);
+        }
+        else if (key.Key is not null)
         {
             if (!TokenBucketKey.TryParse(key.Value, out _, out _))
             {
-                // Spring's key-resolver names a bean (#{@userKeyResolver}); here the value is the key itself, and a
-                // resolver class can only be named in code, where [TokenBucket(KeyResolver = ...)] gives it a type.
+                // Spring's key-resolver names a bean (#{@userKeyResolver}); here the value is the key itself, or the name
+                // a resolver class was registered under in code.
                 var spring = key.Value.StartsWith("#{", StringComparison.Ordinal)
                     ? " A Spring bean reference cannot be resolved here: write the key it computes in one of these forms."
                     : "";
-                throw Invalid(route, key, $"a key is one of {TokenBucketKey.ValidForms}.{spring}", "Write one of these forms, such as 'header:X-Api-Key'.");
+                throw Invalid(route, key, $"a key is one of {TokenBucketKey.ValidForms}, or '{ResolverPrefix}<name>' for a resolver registered in code.{spring}", "Write one of these forms, such as 'header:X-Api-Key'.");
             }
             keyValue = key.Value;
         }
@@ -202,7 +214,27 @@ internal static class RouteTokenBucketLimits
                 $"Route '{route.RouteId}': its limit would use the bucket name '{bucketValue}' taken from the route id, which is not a valid bucket name (1 to {TokenBucketLimits.MaxNameLength} printable ASCII characters other than ':', not starting or ending with a space). Set '{Name(label, Bucket)}' to a valid name.");
         }
 
-        return new TokenBucketAttribute(capacityValue, rateValue) { Cost = costValue, Key = keyValue, Bucket = bucketValue };
+        return new TokenBucketAttribute(capacityValue, rateValue) { Cost = costValue, Key = keyValue, Bucket = bucketValue, KeyResolver = resolver };
+    }
+
+    /// <summary>The resolver name of a limit keyed <c>resolver:&lt;name&gt;</c>, or <see langword="null"/>.</summary>
+    public static string? ResolverName(TokenBucketAttribute limit) =>
+        limit.KeyResolver == typeof(NamedRouteKeyResolver) ? limit.Key[ResolverPrefix.Length..] : null;
+
+    private static bool IsValidResolverName(ReadOnlySpan<char> name)
+    {
+        if (name.IsEmpty)
+        {
+            return false;
+        }
+        foreach (var c in name)
+        {
+            if (!char.IsAsciiLetterOrDigit(c) && c is not ('.' or '_' or '-'))
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static (string Key, string Value) Required(RouteConfig route, string? label, Dictionary<string, (string Key, string Value)> properties, string property)

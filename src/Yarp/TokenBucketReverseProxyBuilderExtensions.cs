@@ -1,4 +1,6 @@
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using RateGuard;
 using RateGuard.Yarp;
 using Yarp.ReverseProxy.Configuration;
 
@@ -27,6 +29,51 @@ public static class TokenBucketReverseProxyBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         // Once, however often it is called: a second registration would check every route twice.
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IProxyConfigFilter, TokenBucketRouteConfigFilter>());
+        Resolvers(builder.Services);
+        builder.Services.TryAddSingleton(static services => new NamedRouteKeyResolver(services.GetRequiredService<RouteKeyResolvers>(), services));
         return builder;
+    }
+
+    /// <summary>
+    /// Registers <typeparamref name="TResolver"/> under <paramref name="name"/>, so a route's limit can be keyed by it
+    /// in configuration: <c>"TokenBucket.Key": "resolver:&lt;name&gt;"</c> (or Spring Cloud Gateway's
+    /// <c>key-resolver</c>). The resolver is taken from DI when registered there, and registered as a singleton
+    /// otherwise. A route's limits may name one resolver between them.
+    /// </summary>
+    /// <typeparam name="TResolver">The resolver.</typeparam>
+    /// <param name="builder">The reverse proxy's builder.</param>
+    /// <param name="name">The name routes use: letters, digits, '.', '_' and '-'.</param>
+    /// <returns><paramref name="builder"/>, for chaining.</returns>
+    public static IReverseProxyBuilder AddTokenBucketKeyResolver<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TResolver>(this IReverseProxyBuilder builder, string name)
+        where TResolver : class, ITokenBucketKeyResolver
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        foreach (var c in name)
+        {
+            if (!char.IsAsciiLetterOrDigit(c) && c is not ('.' or '_' or '-'))
+            {
+                throw new ArgumentException($"The key resolver name '{name}' may hold only letters, digits, '.', '_' and '-', as a route writes it after 'resolver:'.", nameof(name));
+            }
+        }
+        builder.AddTokenBuckets();
+        builder.Services.TryAddSingleton<TResolver>();
+        Resolvers(builder.Services).Add(name, static services => services.GetRequiredService<TResolver>());
+        return builder;
+    }
+
+    // The names, kept in the service collection as they are registered, so every route's check sees all of them.
+    private static RouteKeyResolvers Resolvers(IServiceCollection services)
+    {
+        foreach (var descriptor in services)
+        {
+            if (descriptor.ServiceType == typeof(RouteKeyResolvers) && descriptor.ImplementationInstance is RouteKeyResolvers existing)
+            {
+                return existing;
+            }
+        }
+        var resolvers = new RouteKeyResolvers();
+        services.AddSingleton(resolvers);
+        return resolvers;
     }
 }

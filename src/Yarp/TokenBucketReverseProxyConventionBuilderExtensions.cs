@@ -38,6 +38,11 @@ public static class TokenBucketReverseProxyConventionBuilderExtensions
                 foreach (var limit in limits)
                 {
                     endpointBuilder.Metadata.Add(limit);
+                    if (RouteTokenBucketLimits.ResolverName(limit) is { } resolver)
+                    {
+                        // Added once per limit; the filter made sure every one names the same resolver.
+                        endpointBuilder.Metadata.Add(new RouteKeyResolverName(resolver));
+                    }
                 }
             });
         });

@@ -45,7 +45,7 @@ public sealed class GatewayConfigurationTests(GatewayRedisFixture redis) : IClas
         { ["TokenBucket.Capacity", "0", "TokenBucket.Rate", "1"], CapacityZero },
         {
             ["TokenBucket.Capacity", "5", "TokenBucket.Rate", "1", "TokenBucket.Key", "keyy:x"],
-            $"Route 'api': metadata 'TokenBucket.Key' = 'keyy:x' is invalid: a key is one of {TokenBucketKey.ValidForms}. Write one of these forms, such as 'header:X-Api-Key'."
+            $"Route 'api': metadata 'TokenBucket.Key' = 'keyy:x' is invalid: a key is one of {TokenBucketKey.ValidForms}, or 'resolver:<name>' for a resolver registered in code. Write one of these forms, such as 'header:X-Api-Key'."
         },
         {
             ["TokenBucket.Capacity", "2", "TokenBucket.Rate", "1", "TokenBucket.Cost", "3"],

@@ -52,7 +52,8 @@ internal sealed class ProxyHost : IAsyncDisposable
         Dictionary<string, string?>? settings = null,
         Action<IServiceCollection>? services = null,
         Action<WebApplication>? middleware = null,
-        bool checkRoutes = true) => LoopbackPorts.StartAsync(async port =>
+        bool checkRoutes = true,
+        Action<IReverseProxyBuilder>? reverseProxy = null) => LoopbackPorts.StartAsync(async port =>
     {
         var clusters = new[]
         {
@@ -71,6 +72,7 @@ internal sealed class ProxyHost : IAsyncDisposable
         {
             proxy.AddTokenBuckets();
         }
+        reverseProxy?.Invoke(proxy);
         builder.Services.AddTokenBuckets(builder.Configuration.GetSection("TokenBuckets"));
         services?.Invoke(builder.Services);
         var app = builder.Build();
