@@ -3,6 +3,8 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
+using RateGuard.Integration.Tests.Infrastructure;
+
 namespace RateGuard.Integration.Tests.Gateway;
 
 /// <summary>The service behind the proxy: a Kestrel app on loopback that answers every request and counts them.</summary>
@@ -23,7 +25,7 @@ internal sealed class CountingBackend : IAsyncDisposable
     /// <summary>How many requests reached the backend.</summary>
     public int Requests => Volatile.Read(ref _requests);
 
-    public static Task<CountingBackend> StartAsync() => LoopbackPorts.StartAsync(async port =>
+    public static Task<CountingBackend> StartAsync() => PortRange.Gateway.StartAsync(async port =>
     {
         var builder = WebApplication.CreateBuilder();
         builder.Logging.ClearProviders();

@@ -6,6 +6,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 
+using RateGuard.Integration.Tests.Infrastructure;
+
 namespace RateGuard.Integration.Tests.Gateway;
 
 /// <summary>
@@ -20,7 +22,7 @@ public sealed class GatewayConfigurationFileTests
     public async Task Limits_in_a_routes_configuration_section_apply_and_follow_a_configuration_reload_and_a_bad_reload_keeps_them()
     {
         await using var backend = await CountingBackend.StartAsync();
-        await using var app = await LoopbackPorts.StartAsync(async port =>
+        await using var app = await PortRange.Gateway.StartAsync(async port =>
         {
             var builder = WebApplication.CreateBuilder();
             builder.WebHost.UseUrls($"http://127.0.0.1:{port}");

@@ -4,6 +4,8 @@ using System.Net.Sockets;
 using System.Text;
 using RateGuard.Integration.Tests.Process;
 
+using RateGuard.Integration.Tests.Infrastructure;
+
 namespace RateGuard.Integration.Tests.Gateway;
 
 /// <summary>Builds the gateway sample once, into a directory of its own, for tests that run it as a real process.</summary>
@@ -34,35 +36,6 @@ public sealed class GatewayProcessBuild : IDisposable
     }
 }
 
-/// <summary>
-/// Loopback ports for the gateway tests, from a range of their own (48500-48999), each checked free before it is handed
-/// out and never handed out twice by one test run.
-/// </summary>
-public static class GatewayPorts
-{
-    private const int First = 48500;
-    private const int Count = 500;
-    private static int _next = Random.Shared.Next(Count);
-
-    public static int Next()
-    {
-        for (var attempt = 0; attempt < Count; attempt++)
-        {
-            var port = First + (int)((uint)Interlocked.Increment(ref _next) % Count);
-            try
-            {
-                using var listener = new TcpListener(IPAddress.Loopback, port);
-                listener.Start();
-                return port;
-            }
-            catch (SocketException)
-            {
-            }
-        }
-        throw new InvalidOperationException($"No free loopback port in {First}-{First + Count - 1}.");
-    }
-}
-
 /// <summary>The built gateway sample running as its own process, on a loopback port, with its backend on another.</summary>
 public sealed class GatewayProcess : IAsyncDisposable
 {
@@ -71,8 +44,8 @@ public sealed class GatewayProcess : IAsyncDisposable
 
     private GatewayProcess(string assembly, string[] arguments)
     {
-        Port = GatewayPorts.Next();
-        BackendPort = GatewayPorts.Next();
+        Port = PortRange.GatewayProcesses.Next();
+        BackendPort = PortRange.GatewayProcesses.Next();
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add(assembly);
         start.ArgumentList.Add("--urls");

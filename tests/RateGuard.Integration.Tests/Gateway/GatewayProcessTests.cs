@@ -14,7 +14,7 @@ public sealed class GatewayProcessTests(GatewayProcessBuild build) : IClassFixtu
     [Fact]
     public async Task Two_gateways_over_one_redis_share_each_routes_limit_exactly()
     {
-        using var redis = RedisServer.Start(GatewayPorts.Next());
+        using var redis = RedisServer.Start(PortRange.GatewayProcesses.Next());
         string[] arguments =
         [
             $"--TokenBuckets:Redis={redis.Configuration}",
@@ -59,7 +59,7 @@ public sealed class GatewayProcessTests(GatewayProcessBuild build) : IClassFixtu
     [Fact]
     public async Task Redis_killed_under_load_the_open_route_keeps_admitting_and_the_closed_route_answers_503_with_retry_after()
     {
-        using var redis = RedisServer.Start(GatewayPorts.Next());
+        using var redis = RedisServer.Start(PortRange.GatewayProcesses.Next());
         await using var gateway = await GatewayProcess.StartAsync(build.Assembly,
             $"--TokenBuckets:Redis={redis.Configuration}",
             "--TokenBuckets:KeyPrefix=k" + Guid.NewGuid().ToString("N")[..8],

@@ -1,5 +1,7 @@
 using RateGuard.Testing;
 
+using RateGuard.Integration.Tests.Infrastructure;
+
 namespace RateGuard.Integration.Tests.Gateway;
 
 /// <summary>A real redis-server on a loopback port in the gateway tests' range, for one test class.</summary>
@@ -11,7 +13,7 @@ public sealed class GatewayRedisFixture : IDisposable
         {
             try
             {
-                Server = RedisServer.Start(LoopbackPorts.Next());
+                Server = RedisServer.Start(PortRange.Gateway.Next());
                 return;
             }
             catch (Exception) when (attempt < 5)

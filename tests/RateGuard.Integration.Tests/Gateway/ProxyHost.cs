@@ -6,6 +6,8 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 using Yarp.ReverseProxy.Configuration;
 
+using RateGuard.Integration.Tests.Infrastructure;
+
 namespace RateGuard.Integration.Tests.Gateway;
 
 /// <summary>
@@ -53,7 +55,7 @@ internal sealed class ProxyHost : IAsyncDisposable
         Action<IServiceCollection>? services = null,
         Action<WebApplication>? middleware = null,
         bool checkRoutes = true,
-        Action<IReverseProxyBuilder>? reverseProxy = null) => LoopbackPorts.StartAsync(async port =>
+        Action<IReverseProxyBuilder>? reverseProxy = null) => PortRange.Gateway.StartAsync(async port =>
     {
         var clusters = new[]
         {

@@ -52,7 +52,7 @@ public sealed class AdminApp : IAsyncDisposable
         // A port found free can be taken before Kestrel binds it; a few tries make that race harmless.
         for (var attempt = 1; ; attempt++)
         {
-            var port = kestrel ? LoopbackPorts.Free() : 0;
+            var port = kestrel ? PortRange.Admin.Next() : 0;
             var app = Build(services, kestrel, port, everyoneIsOperator, map, itemsEndpoint);
             try
             {

@@ -3,6 +3,8 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 
+using RateGuard.Integration.Tests.Infrastructure;
+
 namespace RateGuard.Integration.Tests.Operations;
 
 /// <summary>
@@ -67,7 +69,7 @@ public sealed class HeadlessChromium : IAsyncDisposable
         for (var attempt = 1; ; attempt++)
         {
             var profile = Directory.CreateTempSubdirectory("rateguard-chromium-").FullName;
-            var browser = new HeadlessChromium(executable, LoopbackPorts.Free(), profile);
+            var browser = new HeadlessChromium(executable, PortRange.Admin.Next(), profile);
             try
             {
                 if (await browser.WaitUntilListeningAsync(lastTry: attempt == 3))
