@@ -1,10 +1,5 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
-using System.Text;
-using RateGuard.Integration.Tests.Process;
-
 using RateGuard.Integration.Tests.Infrastructure;
+using RateGuard.Integration.Tests.Process;
 
 namespace RateGuard.Integration.Tests.Gateway;
 
@@ -14,10 +9,7 @@ public sealed class GatewayProcessBuild : IDisposable
     public GatewayProcessBuild()
     {
         ArtifactsPath = Directory.CreateTempSubdirectory("rateguard-gateway-").FullName;
-        var project = Path.Combine(SampleBuild.RepositoryRoot(), "samples", "Gateway", "Gateway.csproj");
-        var (exitCode, output) = SampleBuild.Run("dotnet", ["build", project, "-c", "Release", "--artifacts-path", ArtifactsPath, "-warnaserror", "-nologo"], TimeSpan.FromMinutes(5));
-        Assert.True(exitCode == 0, $"Building the gateway sample failed:\n{output}");
-        Assembly = Directory.EnumerateFiles(ArtifactsPath, "Gateway.dll", SearchOption.AllDirectories).Single(p => p.Contains(Path.Combine("bin", "Gateway")));
+        Assembly = SampleBuild.Build("Gateway", ArtifactsPath);
     }
 
     public string ArtifactsPath { get; }
@@ -39,52 +31,17 @@ public sealed class GatewayProcessBuild : IDisposable
 /// <summary>The built gateway sample running as its own process, on a loopback port, with its backend on another.</summary>
 public sealed class GatewayProcess : IAsyncDisposable
 {
-    private readonly System.Diagnostics.Process _process;
-    private readonly StringBuilder _output = new();
+    private readonly SampleProcess _process;
 
-    private GatewayProcess(string assembly, string[] arguments)
-    {
-        Port = PortRange.GatewayProcesses.Next();
-        BackendPort = PortRange.GatewayProcesses.Next();
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(assembly);
-        start.ArgumentList.Add("--urls");
-        start.ArgumentList.Add(BaseAddress.ToString());
-        start.ArgumentList.Add($"--Backend:Port={BackendPort}");
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-        _process = System.Diagnostics.Process.Start(start)!;
-        _process.OutputDataReceived += (_, e) => { lock (_output) { _output.AppendLine(e.Data); } };
-        _process.ErrorDataReceived += (_, e) => { lock (_output) { _output.AppendLine(e.Data); } };
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
-        Client = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(10) };
-    }
+    private GatewayProcess(SampleProcess process) => _process = process;
 
-    public int Port { get; }
-
-    public int BackendPort { get; }
-
-    public int ProcessId => _process.Id;
+    public int ProcessId => _process.ProcessId;
 
     public bool HasExited => _process.HasExited;
 
-    public Uri BaseAddress => new($"http://127.0.0.1:{Port}");
+    public HttpClient Client => _process.Client;
 
-    public HttpClient Client { get; }
-
-    public string Output
-    {
-        get
-        {
-            lock (_output)
-            {
-                return _output.ToString();
-            }
-        }
-    }
+    public string Output => _process.Output;
 
     /// <summary>
     /// Starts the gateway and waits until its unlimited route answers and a limited route is decided by the store (a
@@ -92,35 +49,23 @@ public sealed class GatewayProcess : IAsyncDisposable
     /// </summary>
     public static async Task<GatewayProcess> StartAsync(string assembly, params string[] arguments)
     {
-        var gateway = new GatewayProcess(assembly, arguments);
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (true)
+        var backendPort = PortRange.GatewayProcesses.Next();
+        var process = await SampleProcess.StartAsync(assembly, PortRange.GatewayProcesses.Next(), [$"--Backend:Port={backendPort}", .. arguments],
+            IsReadyAsync, TimeSpan.FromSeconds(60), clientTimeout: TimeSpan.FromSeconds(10));
+        return new GatewayProcess(process);
+    }
+
+    private static async Task<bool> IsReadyAsync(HttpClient client)
+    {
+        using var open = await client.GetAsync("/open/ready");
+        if (!open.IsSuccessStatusCode)
         {
-            try
-            {
-                using var open = await gateway.Client.GetAsync("/open/ready");
-                if (open.IsSuccessStatusCode)
-                {
-                    using var warmUp = new HttpRequestMessage(HttpMethod.Get, "/reports/warm-up");
-                    warmUp.Headers.Add("X-Api-Key", "warm-up-" + Guid.NewGuid().ToString("N"));
-                    using var decided = await gateway.Client.SendAsync(warmUp);
-                    if (decided.IsSuccessStatusCode && decided.Headers.Contains("RateLimit"))
-                    {
-                        return gateway;
-                    }
-                }
-            }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-            {
-            }
-            if (gateway._process.HasExited || DateTime.UtcNow > deadline)
-            {
-                var output = gateway.Output;
-                await gateway.DisposeAsync();
-                throw new InvalidOperationException($"The gateway did not start:\n{output}");
-            }
-            await Task.Delay(100);
+            return false;
         }
+        using var warmUp = new HttpRequestMessage(HttpMethod.Get, "/reports/warm-up");
+        warmUp.Headers.Add("X-Api-Key", "warm-up-" + Guid.NewGuid().ToString("N"));
+        using var decided = await client.SendAsync(warmUp);
+        return decided.IsSuccessStatusCode && decided.Headers.Contains("RateLimit");
     }
 
     public async Task<HttpResponseMessage> GetAsync(string path, string? apiKey = null)
@@ -133,14 +78,5 @@ public sealed class GatewayProcess : IAsyncDisposable
         return await Client.SendAsync(request);
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        Client.Dispose();
-        if (!_process.HasExited)
-        {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync();
-        }
-        _process.Dispose();
-    }
+    public ValueTask DisposeAsync() => _process.DisposeAsync();
 }

@@ -11,11 +11,7 @@ public sealed class SampleBuild : IDisposable
     public SampleBuild()
     {
         ArtifactsPath = Directory.CreateTempSubdirectory("rateguard-rdg-").FullName;
-        var project = Path.Combine(RepositoryRoot(), "samples", "MinimalApi", "MinimalApi.csproj");
-        var (exitCode, output) = Run("dotnet", ["build", project, "-c", "Release", "--artifacts-path", ArtifactsPath,
-            "-p:EnableRequestDelegateGenerator=true", "-p:EmitCompilerGeneratedFiles=true", "-warnaserror", "-nologo"], TimeSpan.FromMinutes(5));
-        Assert.True(exitCode == 0, $"Building the sample with RDG failed:\n{output}");
-        Assembly = Directory.EnumerateFiles(ArtifactsPath, "MinimalApi.dll", SearchOption.AllDirectories).Single(p => p.Contains(Path.Combine("bin", "MinimalApi")));
+        Assembly = Build("MinimalApi", ArtifactsPath, "-p:EnableRequestDelegateGenerator=true", "-p:EmitCompilerGeneratedFiles=true");
         GeneratedFiles = Directory.EnumerateFiles(ArtifactsPath, "*.cs", SearchOption.AllDirectories).Where(p => p.Contains("generated")).ToArray();
     }
 
@@ -34,6 +30,18 @@ public sealed class SampleBuild : IDisposable
         catch (IOException)
         {
         }
+    }
+
+    /// <summary>
+    /// Builds <c>samples/&lt;sample&gt;</c> in Release, with warnings as errors and <paramref name="properties"/>, into
+    /// <paramref name="artifactsPath"/>, and returns the path of its assembly.
+    /// </summary>
+    public static string Build(string sample, string artifactsPath, params string[] properties)
+    {
+        var project = Path.Combine(RepositoryRoot(), "samples", sample, sample + ".csproj");
+        var (exitCode, output) = Run("dotnet", ["build", project, "-c", "Release", "--artifacts-path", artifactsPath, .. properties, "-warnaserror", "-nologo"], TimeSpan.FromMinutes(5));
+        Assert.True(exitCode == 0, $"Building samples/{sample} ({string.Join(' ', properties)}) failed:\n{output}");
+        return Directory.EnumerateFiles(artifactsPath, sample + ".dll", SearchOption.AllDirectories).Single(p => p.Contains(Path.Combine("bin", sample)));
     }
 
     public static (int ExitCode, string Output) Run(string file, string[] arguments, TimeSpan timeout)

@@ -10,9 +10,9 @@ public sealed class SampleProcess : IAsyncDisposable
     private readonly System.Diagnostics.Process _process;
     private readonly StringBuilder _output = new();
 
-    private SampleProcess(string assembly, string[] arguments)
+    private SampleProcess(string assembly, int port, string[] arguments, TimeSpan? clientTimeout)
     {
-        Port = RedisServer.FreePort();
+        Port = port;
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add(assembly);
         start.ArgumentList.Add("--urls");
@@ -27,12 +27,18 @@ public sealed class SampleProcess : IAsyncDisposable
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
         Client = new HttpClient { BaseAddress = BaseAddress };
+        if (clientTimeout is { } timeout)
+        {
+            Client.Timeout = timeout;
+        }
     }
 
     public int Port { get; }
 
     /// <summary>The process id, to pin it to a core.</summary>
     public int ProcessId => _process.Id;
+
+    public bool HasExited => _process.HasExited;
 
     public Uri BaseAddress => new($"http://127.0.0.1:{Port}");
 
@@ -50,46 +56,50 @@ public sealed class SampleProcess : IAsyncDisposable
     }
 
     /// <summary>Starts a sample and waits until it is ready and warmed up.</summary>
-    public static Task<SampleProcess> StartAsync(string assembly, params string[] arguments) => StartCoreAsync(assembly, null, arguments);
+    public static Task<SampleProcess> StartAsync(string assembly, params string[] arguments) =>
+        StartAsync(assembly, RedisServer.FreePort(), arguments, IsWarmAsync, TimeSpan.FromSeconds(30));
 
-    /// <summary>Starts any app and waits only until <paramref name="readyPath"/> answers.</summary>
-    public static Task<SampleProcess> StartAppAsync(string assembly, string readyPath) => StartCoreAsync(assembly, readyPath, []);
-
-    private static async Task<SampleProcess> StartCoreAsync(string assembly, string? readyPath, string[] arguments)
+    /// <summary>
+    /// Starts any app on <paramref name="port"/> and waits, up to <paramref name="wait"/>, until <paramref name="ready"/>
+    /// says it is; an app that exits or is not ready by then fails the test with its output.
+    /// </summary>
+    public static async Task<SampleProcess> StartAsync(string assembly, int port, string[] arguments, Func<HttpClient, Task<bool>> ready, TimeSpan wait, TimeSpan? clientTimeout = null)
     {
-        var sample = new SampleProcess(assembly, arguments);
-        var deadline = DateTime.UtcNow.AddSeconds(30);
+        var app = new SampleProcess(assembly, port, arguments, clientTimeout);
+        var deadline = DateTime.UtcNow + wait;
         while (true)
         {
             try
             {
-                using var response = await sample.Client.GetAsync(readyPath ?? "/reports/health");
-                if (readyPath is not null && response.IsSuccessStatusCode)
+                if (await ready(app.Client))
                 {
-                    return sample;
-                }
-                if (response.IsSuccessStatusCode)
-                {
-                    // Warm the limited path up on a bucket no test uses, so bursts run at full speed, and wait until the
-                    // store itself decides (a decided response carries the bucket's state), not the failure mode.
-                    using var warmUp = await sample.Client.GetAsync("/search?q=warm-up");
-                    if (warmUp.IsSuccessStatusCode && warmUp.Headers.Contains("RateLimit"))
-                    {
-                        return sample;
-                    }
+                    return app;
                 }
             }
-            catch (HttpRequestException)
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
             {
             }
-            if (sample._process.HasExited || DateTime.UtcNow > deadline)
+            if (app._process.HasExited || DateTime.UtcNow > deadline)
             {
-                var output = sample.Output;
-                await sample.DisposeAsync();
-                throw new InvalidOperationException($"The sample did not start:\n{output}");
+                var output = app.Output;
+                await app.DisposeAsync();
+                throw new InvalidOperationException($"{Path.GetFileNameWithoutExtension(assembly)} did not start:\n{output}");
             }
             await Task.Delay(100);
         }
+    }
+
+    // Warms the limited path up on a bucket no test uses, so bursts run at full speed, and waits until the store itself
+    // decides (a decided response carries the bucket's state), not the failure mode.
+    private static async Task<bool> IsWarmAsync(HttpClient client)
+    {
+        using var response = await client.GetAsync("/reports/health");
+        if (!response.IsSuccessStatusCode)
+        {
+            return false;
+        }
+        using var warmUp = await client.GetAsync("/search?q=warm-up");
+        return warmUp.IsSuccessStatusCode && warmUp.Headers.Contains("RateLimit");
     }
 
     public async ValueTask DisposeAsync()
