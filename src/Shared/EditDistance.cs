@@ -7,6 +7,27 @@ namespace RateGuard;
 /// </summary>
 internal static class EditDistance
 {
+    /// <summary>
+    /// The candidate nearest to <paramref name="typed"/>, when it is near enough to be what was meant (at most
+    /// max(2, a quarter of its length) edits away); otherwise <see langword="null"/>. The first of equally near ones wins.
+    /// </summary>
+    public static string? Closest(IEnumerable<string> candidates, string typed, bool ignoreCase)
+    {
+        var wanted = ignoreCase ? typed.ToLowerInvariant() : typed;
+        string? nearest = null;
+        var best = int.MaxValue;
+        foreach (var candidate in candidates)
+        {
+            var distance = Between(ignoreCase ? candidate.ToLowerInvariant() : candidate, wanted);
+            if (distance < best)
+            {
+                nearest = candidate;
+                best = distance;
+            }
+        }
+        return best <= System.Math.Max(2, typed.Length / 4) ? nearest : null;
+    }
+
     public static int Between(string a, string b)
     {
         var d = new int[a.Length + 1, b.Length + 1];

@@ -21,6 +21,23 @@ internal sealed class RouteKeyResolvers
 
     public bool Contains(string name) => _factories.ContainsKey(name);
 
+    /// <summary>Whether <paramref name="name"/> can follow <c>resolver:</c> in a route: letters, digits, '.', '_' and '-'.</summary>
+    public static bool IsValidName(ReadOnlySpan<char> name)
+    {
+        if (name.IsEmpty)
+        {
+            return false;
+        }
+        foreach (var c in name)
+        {
+            if (!char.IsAsciiLetterOrDigit(c) && c is not ('.' or '_' or '-'))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
     public IReadOnlyCollection<string> Names => _factories.Keys;
 
     public ITokenBucketKeyResolver Create(string name, IServiceProvider services) => _factories[name](services);

@@ -105,9 +105,7 @@ internal static class RouteTokenBucketLimits
             }
         }
         known.AddRange(SpringNames.Select(s => s.Spring));
-        var typed = key.ToLowerInvariant();
-        var nearest = known.MinBy(k => EditDistance.Between(k.ToLowerInvariant(), typed))!;
-        var hint = EditDistance.Between(nearest.ToLowerInvariant(), typed) <= Math.Max(2, key.Length / 4)
+        var hint = EditDistance.Closest(known, key, ignoreCase: true) is { } nearest
             ? $"Did you mean '{nearest}'?"
             : $"A limit's keys are {string.Join(", ", Properties.Select(p => $"'{Name(null, p)}'"))}, the same with a label as in 'TokenBucket.<label>.Capacity', or Spring Cloud Gateway's {string.Join(", ", SpringNames.Select(s => $"'{s.Spring}'"))}.";
         return $"Route '{route.RouteId}': metadata key '{key}' (value '{metadata[key]}') is not a token-bucket setting, so it would limit nothing. {hint}";
@@ -178,7 +176,7 @@ internal static class RouteTokenBucketLimits
         {
             // A resolver registered in code under a name: the attribute can only name a type, so it names the one that
             // calls the resolver of that name, and keeps the name in its key, which a resolver makes unused.
-            if (!IsValidResolverName(key.Value.AsSpan(ResolverPrefix.Length)))
+            if (!RouteKeyResolvers.IsValidName(key.Value.AsSpan(ResolverPrefix.Length)))
             {
                 throw Invalid(route, key, $"'{ResolverPrefix}' is followed by the name a key resolver was registered under: letters, digits, '.', '_' and '-'.", "Write it as registered with AddTokenBucketKeyResolver<T>(\"tenant\"), for example 'resolver:tenant'.");
             }
@@ -220,22 +218,6 @@ internal static class RouteTokenBucketLimits
     /// <summary>The resolver name of a limit keyed <c>resolver:&lt;name&gt;</c>, or <see langword="null"/>.</summary>
     public static string? ResolverName(TokenBucketAttribute limit) =>
         limit.KeyResolver == typeof(NamedRouteKeyResolver) ? limit.Key[ResolverPrefix.Length..] : null;
-
-    private static bool IsValidResolverName(ReadOnlySpan<char> name)
-    {
-        if (name.IsEmpty)
-        {
-            return false;
-        }
-        foreach (var c in name)
-        {
-            if (!char.IsAsciiLetterOrDigit(c) && c is not ('.' or '_' or '-'))
-            {
-                return false;
-            }
-        }
-        return true;
-    }
 
     private static (string Key, string Value) Required(RouteConfig route, string? label, Dictionary<string, (string Key, string Value)> properties, string property)
     {

@@ -49,12 +49,9 @@ public static class TokenBucketReverseProxyBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentException.ThrowIfNullOrEmpty(name);
-        foreach (var c in name)
+        if (!RouteKeyResolvers.IsValidName(name))
         {
-            if (!char.IsAsciiLetterOrDigit(c) && c is not ('.' or '_' or '-'))
-            {
-                throw new ArgumentException($"The key resolver name '{name}' may hold only letters, digits, '.', '_' and '-', as a route writes it after 'resolver:'.", nameof(name));
-            }
+            throw new ArgumentException($"The key resolver name '{name}' may hold only letters, digits, '.', '_' and '-', as a route writes it after 'resolver:'.", nameof(name));
         }
         builder.AddTokenBuckets();
         builder.Services.TryAddSingleton<TResolver>();

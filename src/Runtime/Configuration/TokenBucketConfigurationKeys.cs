@@ -81,9 +81,7 @@ internal sealed class TokenBucketConfigurationKeys(IConfigurationSection section
 
     private static string Unknown(string path, string key, string[] known, string what, string parent)
     {
-        var typed = key.ToLowerInvariant();
-        var nearest = known.MinBy(k => EditDistance.Between(k.ToLowerInvariant(), typed))!;
-        var hint = EditDistance.Between(nearest.ToLowerInvariant(), typed) <= Math.Max(2, key.Length / 4)
+        var hint = EditDistance.Closest(known, key, ignoreCase: true) is { } nearest
             ? $"did you mean {parent}:{nearest}?"
             : $"the settings are {string.Join(", ", known)}.";
         return $"{path} is not {what}, so it would change nothing: {hint}";

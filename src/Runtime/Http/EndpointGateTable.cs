@@ -160,24 +160,11 @@ internal sealed class EndpointGateTable
     private EndpointGates? Build(Endpoint endpoint, bool startup)
     {
         var metadata = endpoint.Metadata;
-        // [DisableTokenBucket] removes every bucket declared before it: those of the controller or the route group.
-        var start = 0;
-        for (var i = 0; i < metadata.Count; i++)
-        {
-            if (metadata[i] is DisableTokenBucketAttribute)
-            {
-                start = i + 1;
-            }
-        }
-
         List<TokenBucketGate>? gates = null;
         var unnamed = 0;
-        for (var i = start; i < metadata.Count; i++)
+        // The limits after the last [DisableTokenBucket], by the same rule API descriptions read them.
+        foreach (var attribute in EndpointLimits.InForce(metadata))
         {
-            if (metadata[i] is not TokenBucketAttribute attribute)
-            {
-                continue;
-            }
             if (gates is null)
             {
                 // Generated gates register themselves when their module initializes; make sure the module of this

@@ -1,6 +1,6 @@
 namespace RateGuard.Http;
 
-/// <summary>The <c>[TokenBucket]</c> limits in force on an endpoint, as its API description reads them.</summary>
+/// <summary>The <c>[TokenBucket]</c> limits in force on an endpoint, as the gate table and its API description read them.</summary>
 internal static class EndpointLimits
 {
     /// <summary>

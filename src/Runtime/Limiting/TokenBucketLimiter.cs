@@ -689,7 +689,7 @@ internal sealed class TokenBucketLimiter : IDisposable
         else if (_redis is { } redis)
         {
             // Removed before anyone is told, so an instance that forgets and asks again finds the bucket full.
-            await redis.DeleteAsync(BucketKey.ComposeEncoded(redis.Prefix, BucketKey.EncodeName(bucket), key)).WaitAsync(timeout, _time, cancellationToken).ConfigureAwait(false);
+            await redis.DeleteAsync(BucketKey.Compose(redis.Prefix, bucket, key)).WaitAsync(timeout, _time, cancellationToken).ConfigureAwait(false);
             await redis.PublishResetAsync(bucket, stored).WaitAsync(timeout, _time, cancellationToken).ConfigureAwait(false);
         }
         else

@@ -85,10 +85,9 @@ internal sealed class TokenBucketOperations(TokenBucketLimiter limiter, KnownBuc
             return policy;
         }
         var names = known.Names;
-        var closest = names.Count == 0 ? null : names.MinBy(n => EditDistance.Between(n, bucket));
         var message = names.Count == 0
             ? $"There is no bucket '{bucket}': this app declares no token buckets yet (endpoints' limits are known once the app has started)."
-            : closest is not null && EditDistance.Between(closest, bucket) <= Math.Max(2, bucket.Length / 4)
+            : EditDistance.Closest(names, bucket, ignoreCase: false) is { } closest
                 ? $"There is no bucket '{bucket}'. Did you mean '{closest}'? Bucket names are case-sensitive, as rate-limit headers give them."
                 : $"There is no bucket '{bucket}'. The buckets are: {string.Join(", ", names.Select(n => $"'{n}'"))}.";
         throw new UnknownTokenBucketException(bucket, message);
