@@ -78,6 +78,13 @@ public sealed class TokenBucketOptions
     public int DenyCacheSize { get; set; } = 10_000;
 
     /// <summary>
+    /// Sends the decisions that arrive for one Redis server (one cluster slot) while a call to it is in flight together,
+    /// as one script call that decides them one after another in arrival order: each decision is exactly what it would
+    /// have been alone. An idle app sends each decision at once. On by default; off sends one call per decision.
+    /// </summary>
+    public bool Batching { get; set; } = true;
+
+    /// <summary>
     /// The prefix length by which <c>ip</c> keys group IPv6 clients: 64 (the default) gives one bucket per /64 network,
     /// so a host cannot escape its bucket by rotating through its own addresses; 128 gives one per address.
     /// </summary>

@@ -19,7 +19,7 @@ internal sealed class TokenBucketConfigurationKeys(IConfigurationSection section
         nameof(TokenBucketOptions.RejectionStatusCode), nameof(TokenBucketOptions.MissingKey), nameof(TokenBucketOptions.MissingKeyStatusCode),
         nameof(TokenBucketOptions.FailureMode), nameof(TokenBucketOptions.Timeout), nameof(TokenBucketOptions.BreakerFailureThreshold),
         nameof(TokenBucketOptions.BreakDuration), nameof(TokenBucketOptions.LocalFallback), nameof(TokenBucketOptions.InstanceCount),
-        nameof(TokenBucketOptions.DenyCache), nameof(TokenBucketOptions.DenyCacheSize), nameof(TokenBucketOptions.IPv6PrefixLength),
+        nameof(TokenBucketOptions.DenyCache), nameof(TokenBucketOptions.DenyCacheSize), nameof(TokenBucketOptions.Batching), nameof(TokenBucketOptions.IPv6PrefixLength),
         nameof(TokenBucketOptions.Buckets),
     ];
 
