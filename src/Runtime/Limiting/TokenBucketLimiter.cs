@@ -96,6 +96,7 @@ internal sealed class TokenBucketLimiter : IDisposable
         metrics.ObserveCircuits(BreakerStates);
         if (_redis is not null)
         {
+            _redis.BatchStall = _options.Timeout;
             // An operator's reset on any instance: what this one remembers of that bucket no longer holds.
             _resets = _redis.OnReset(ForgetReset, e => Log.ResetSubscriptionFailed(_logger, e));
             _redis.ServerRestored += endpoint =>
@@ -111,6 +112,7 @@ internal sealed class TokenBucketLimiter : IDisposable
         _reloadSubscription = options.OnChange(o =>
         {
             _options = o;
+            _redis?.BatchStall = o.Timeout;
             _denyCache.Clear();
             StartFallback(o);
         });
@@ -732,7 +734,7 @@ internal sealed class TokenBucketLimiter : IDisposable
             var deadline = _redis!.UsesServerClock ? node.Clock.ToServer(Microseconds(budgetEnd)) : 0;
             try
             {
-                var call = _redis.DecideAsync(keys, charges.AsSpan(0, keys.Length), deadline);
+                var call = _redis.DecideAsync(keys, charges.AsSpan(0, keys.Length), deadline, options.Batching);
                 reply = TokenBucketScript.Read(await WaitAsync(call, node, budgetEnd, longest, options, cancellationToken).ConfigureAwait(false), decisions.AsSpan(0, keys.Length));
             }
             catch (Exception e) when (IsTransient(e) && _time.GetTimestamp() + Ticks(s_retryPause) < budgetEnd)
@@ -797,19 +799,29 @@ internal sealed class TokenBucketLimiter : IDisposable
                     until = now + Ticks(step);
                     continue;
                 }
-                Observe(call);
+                Abandon(call);
                 throw;
             }
             catch (TimeoutException)
             {
                 return await call.ConfigureAwait(false); // it came in while the timer's news was on its way
             }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                Abandon(call);
+                throw;
+            }
         }
     }
 
-    // Abandoned past the budget (or by its client): observe its eventual failure so it is not reported as unobserved.
-    private static void Observe(Task call)
+    // Abandoned past the budget (or by its client): left out of its batch if that has not gone yet, and its eventual
+    // failure observed so it is not reported as unobserved.
+    private static void Abandon(Task call)
     {
+        if (call is Task<ScriptResult> script)
+        {
+            ScriptBatcher.Abandon(script);
+        }
         if (!call.IsCompleted)
         {
             _ = call.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);

@@ -146,15 +146,28 @@ local key_index = 1
 -- Within one call a key may come up more than once (the same bucket in several requests, or twice in one); every
 -- read goes through this table so that each sees what the ones before it wrote.
 local state = {}
+-- Each key whose bucket this call changed, once, in the order first changed: written at the end, so that a bucket
+-- many requests of the call draw from (a global key, a big tenant) costs one write, not one per request.
+local changed, changed_keys = {}, {}
+
+local function change(key, full_at)
+  state[key] = full_at
+  if not changed[key] then
+    changed[key] = true
+    changed_keys[#changed_keys + 1] = key
+  end
+end
 -- Each bucket of the request being decided, in columns reused from one request to the next.
 local b_key, b_interval, b_window, b_cost, b_full, b_retry = {}, {}, {}, {}, {}, {}
 
 local function read(key)
   local full_at = state[key]
   if full_at == nil then
-    full_at = tonumber(redis.call('GET', key))
+    -- Read once per call: a missing key is a full bucket, the same as one full since the epoch.
+    full_at = tonumber(redis.call('GET', key)) or 0
+    state[key] = full_at
   end
-  if full_at == nil or full_at < now then
+  if full_at < now then
     return now
   end
   return full_at
@@ -191,8 +204,7 @@ for _ = 1, requests do
       local owed = owe(full_at, now, interval, window, debt)
       if owed ~= full_at then
         full_at = owed
-        state[key] = owed
-        store(key, owed, now)
+        change(key, owed)
       end
       local retry = -1
       if cost <= capacity then
@@ -212,19 +224,14 @@ for _ = 1, requests do
     n = n + 1
     if admitted then
       reply[n] = 1
+      -- A key that comes up twice ends with the sum of both costs; a bucket that costs nothing is not changed.
       for b = 1, count do
         local next_full_at = b_full[b] + b_cost[b] * b_interval[b]
-        state[b_key[b]] = next_full_at
+        if b_cost[b] > 0 then
+          change(b_key[b], next_full_at)
+        end
         reply[n + 1], reply[n + 2], reply[n + 3] = tokens_at(next_full_at, now, b_interval[b], b_window[b]), 0, next_full_at - now
         n = n + 3
-      end
-      -- A key that comes up twice is written once, with the sum of both costs; a bucket that costs nothing, not at all.
-      for b = 1, count do
-        local key = b_key[b]
-        if b_cost[b] > 0 and tentative[key] ~= nil then
-          store(key, tentative[key], now)
-          tentative[key] = nil
-        end
       end
     else
       reply[n] = 0
@@ -234,5 +241,8 @@ for _ = 1, requests do
       end
     end
   end
+end
+for _, key in ipairs(changed_keys) do
+  store(key, state[key], now)
 end
 return reply

@@ -19,6 +19,8 @@ public sealed class RedisTokenBucketStore : ITokenBucketStore, IAsyncDisposable,
     private readonly bool _ownsConnection;
     private readonly string _prefix;
     private readonly TimeProvider? _clientClock;
+    private readonly Func<long>? _clientNow;
+    private readonly ScriptBatcher _batcher;
 
     /// <summary>Creates a store over <paramref name="redis"/>.</summary>
     /// <param name="redis">The connection; it is not disposed with the store unless <paramref name="ownsConnection"/>.</param>
@@ -48,6 +50,8 @@ public sealed class RedisTokenBucketStore : ITokenBucketStore, IAsyncDisposable,
         _redis.ContinueWith(static (t, state) => ((RedisTokenBucketStore)state!).Watch(t.Result), this, CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         _prefix = keyPrefix;
         _clientClock = clientClock;
+        _clientNow = clientClock is null ? null : () => UnixClock.NowMicroseconds(clientClock);
+        _batcher = new ScriptBatcher(SendBatch, TimeProvider.System);
         _ownsConnection = ownsConnection;
     }
 
@@ -84,10 +88,31 @@ public sealed class RedisTokenBucketStore : ITokenBucketStore, IAsyncDisposable,
     /// server's clock is past <paramref name="deadline"/> (then nothing at all). Read the reply with
     /// <see cref="TokenBucketScript.Read"/>.
     /// </summary>
-    internal Task<RedisResult> DecideAsync(RedisKey[] keys, ReadOnlySpan<BucketCharge> charges, long deadline)
+    /// <param name="keys">The buckets' storage keys, all in one cluster slot.</param>
+    /// <param name="charges">Each bucket's cost and debt, in the order of <paramref name="keys"/>.</param>
+    /// <param name="deadline">The server time in µs after which the request must take nothing; 0 for none.</param>
+    /// <param name="batched">
+    /// Whether the request may go out with others of its slot (<see cref="ScriptBatcher"/>) rather than as a call of its own.
+    /// </param>
+    internal Task<ScriptResult> DecideAsync(RedisKey[] keys, ReadOnlySpan<BucketCharge> charges, long deadline, bool batched = false)
     {
+        if (batched)
+        {
+            if (Connection is not { IsConnected: true } connection)
+            {
+                return Task.FromException<ScriptResult>(NotConnected());
+            }
+            return _batcher.DecideAsync(connection.HashSlot(keys[0]), keys, charges, deadline, _clientNow);
+        }
         var args = TokenBucketScript.Arguments(charges, _clientClock is null ? null : UnixClock.NowMicroseconds(_clientClock), deadline);
-        return RunAsync(TokenBucketScript.Script, keys, args, static result => result);
+        return RunAsync(TokenBucketScript.Script, keys, args, static result => new ScriptResult((RedisResult[])result!, 1));
+    }
+
+    /// <summary>How long a script call may be out before the requests batched behind it go out without waiting for it.</summary>
+    internal TimeSpan BatchStall
+    {
+        get => _batcher.Stall;
+        set => _batcher.Stall = value;
     }
 
     /// <summary>Removes the bucket stored at <paramref name="storageKey"/>: a missing key is a full bucket.</summary>
@@ -158,6 +183,8 @@ public sealed class RedisTokenBucketStore : ITokenBucketStore, IAsyncDisposable,
     }
 
     internal static LuaScript InstancesScript { get; } = new("RateGuard.instances.lua");
+
+    private Task<RedisResult> SendBatch(RedisKey[] keys, RedisValue[] args) => RunAsync(TokenBucketScript.Script, keys, args, static result => result);
 
     private Task<T> RunAsync<T>(LuaScript script, RedisKey[] keys, RedisValue[] args, Func<RedisResult, T> parse)
     {

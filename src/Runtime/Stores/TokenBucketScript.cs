@@ -42,18 +42,19 @@ public static class TokenBucketScript
         return args;
     }
 
-    /// <summary>Reads the reply to one request into one decision per bucket.</summary>
-    internal static ScriptReply Read(RedisResult result, Span<RateLimitDecision> decisions)
+    /// <summary>Reads one request's part of a reply into one decision per bucket.</summary>
+    internal static ScriptReply Read(ScriptResult result, Span<RateLimitDecision> decisions)
     {
-        var items = (RedisResult[])result!;
-        if (items.Length != 2 + 3 * decisions.Length)
+        var (items, offset) = result;
+        if (items.Length < offset + 1 + 3 * decisions.Length)
         {
-            throw new InvalidOperationException($"The token-bucket script returned {items.Length} values for {decisions.Length} buckets instead of {2 + 3 * decisions.Length}.");
+            throw new InvalidOperationException($"The token-bucket script returned {items.Length} values, too few for a request of {decisions.Length} buckets at value {offset}.");
         }
-        var status = (int)items[1];
+        var status = (int)items[offset];
         for (var i = 0; i < decisions.Length; i++)
         {
-            decisions[i] = RateLimitDecision.FromMicroseconds(status == 1, (long)items[2 + 3 * i], (long)items[3 + 3 * i], (long)items[4 + 3 * i]);
+            var at = offset + 1 + 3 * i;
+            decisions[i] = RateLimitDecision.FromMicroseconds(status == 1, (long)items[at], (long)items[at + 1], (long)items[at + 2]);
         }
         return new ScriptReply((long)items[0], status == -1 ? ScriptStatus.Late : ScriptStatus.Decided);
     }

@@ -1,0 +1,250 @@
+using StackExchange.Redis;
+
+namespace RateGuard.Stores;
+
+/// <summary>
+/// Sends the token-bucket decisions for one lane (a Redis server, or one cluster slot, since the keys of one script
+/// call must share a slot) as few script calls as keeps them prompt: a decision that arrives while no call of its lane
+/// is in flight goes out at once, alone; the ones that arrive while a call is in flight wait for it to come back, then
+/// go out together as one call, in arrival order. The script decides a call's requests one after another, atomically,
+/// each exactly as it would have been alone in that order.
+/// </summary>
+/// <remarks>
+/// A call holds at most <see cref="MostRequests"/> requests; when that many are waiting they go out at once, behind the
+/// call in flight on the same connection, which keeps their order. So does a lane whose call has been out longer than
+/// <see cref="Stall"/>: requests queued behind a call that may never come back (a hung server, a connection being made
+/// again) go out on their own and meet their deadlines there, rather than waiting for it. Each request keeps its own
+/// deadline on the server's clock, so a batch can never take tokens for a request nobody waits for; a request whose
+/// caller stopped waiting before its batch was sent is left out of it (<see cref="Abandon"/>).
+/// </remarks>
+internal sealed class ScriptBatcher(Func<RedisKey[], RedisValue[], Task<RedisResult>> send, TimeProvider time)
+{
+    /// <summary>The most requests one script call carries.</summary>
+    public const int MostRequests = 64;
+
+    private static readonly RedisValue s_requestsForm = "rg2";
+    private static readonly RedisValue s_serverClock = "";
+
+    // One lane per cluster slot, and index 0 for a server without a cluster; made on first use.
+    private readonly Lane?[] _lanes = new Lane?[16385];
+
+    /// <summary>How long a call may be out before the requests queued behind it go out without waiting for it.</summary>
+    public TimeSpan Stall { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// Queues one request for the buckets of <paramref name="keys"/> (which share <paramref name="slot"/>, -1 without a
+    /// cluster). <paramref name="clientNow"/> gives the client clock's time when a call is sent (µs), or
+    /// <see langword="null"/> for the server's.
+    /// </summary>
+    public Task<ScriptResult> DecideAsync(int slot, RedisKey[] keys, ReadOnlySpan<BucketCharge> charges, long deadline, Func<long>? clientNow)
+    {
+        var lane = LaneOf(slot);
+        var call = new PendingCall(keys, charges, deadline);
+        List<PendingCall>? batch = null;
+        lock (lane)
+        {
+            if (lane.InFlight == 0)
+            {
+                batch = [call];
+            }
+            else
+            {
+                lane.Waiting.Add(call);
+                if (lane.Waiting.Count >= MostRequests || time.GetElapsedTime(lane.OldestSentAt) > Stall)
+                {
+                    batch = lane.TakeWaiting();
+                }
+            }
+            if (batch is not null)
+            {
+                lane.Sending(time.GetTimestamp());
+            }
+        }
+        if (batch is not null)
+        {
+            Send(lane, batch, clientNow);
+        }
+        return call.Task;
+    }
+
+    /// <summary>Leaves a request out of its batch if that has not been sent yet: its caller stopped waiting.</summary>
+    public static void Abandon(Task<ScriptResult> call)
+    {
+        if (call.AsyncState is PendingCall pending)
+        {
+            pending.Abandon();
+        }
+    }
+
+    private Lane LaneOf(int slot)
+    {
+        var index = slot + 1;
+        return Volatile.Read(ref _lanes[index]) ?? Interlocked.CompareExchange(ref _lanes[index], new Lane(), null) ?? _lanes[index]!;
+    }
+
+    // Sends a batch, then, as each call comes back, the requests that waited for it, until none wait. Never throws: a
+    // failure of any kind fails the requests of the call it ended.
+    private async void Send(Lane lane, List<PendingCall>? batch, Func<long>? clientNow)
+    {
+        while (batch is not null)
+        {
+            var sending = Claim(batch);
+            if (sending.Count > 0)
+            {
+                try
+                {
+                    var (keys, args) = Arguments(sending, clientNow?.Invoke());
+                    var items = (RedisResult[])(await send(keys, args).ConfigureAwait(false))!;
+                    Complete(sending, items);
+                }
+                catch (Exception e)
+                {
+                    // One call, one outcome: the script runs whole or not at all, so every request in it failed alike.
+                    foreach (var call in sending)
+                    {
+                        call.Fail(e);
+                    }
+                }
+            }
+            lock (lane)
+            {
+                batch = lane.Sent();
+                if (batch is not null)
+                {
+                    lane.Sending(time.GetTimestamp());
+                }
+            }
+        }
+    }
+
+    // The requests of a batch whose callers still wait; from here on none of them can be left out.
+    private static List<PendingCall> Claim(List<PendingCall> batch)
+    {
+        var kept = 0;
+        for (var i = 0; i < batch.Count; i++)
+        {
+            if (batch[i].TryClaim())
+            {
+                batch[kept++] = batch[i];
+            }
+        }
+        batch.RemoveRange(kept, batch.Count - kept);
+        return batch;
+    }
+
+    private static (RedisKey[] Keys, RedisValue[] Args) Arguments(List<PendingCall> batch, long? clientNow)
+    {
+        var buckets = 0;
+        foreach (var call in batch)
+        {
+            buckets += call.Keys.Length;
+        }
+        var keys = new RedisKey[buckets];
+        var args = new RedisValue[3 + 2 * batch.Count + 4 * buckets];
+        args[0] = s_requestsForm;
+        args[1] = clientNow is { } now ? now : s_serverClock;
+        args[2] = batch.Count;
+        var a = 3;
+        var k = 0;
+        foreach (var call in batch)
+        {
+            args[a++] = call.Deadline;
+            args[a++] = call.Keys.Length;
+            call.Keys.CopyTo(keys, k);
+            k += call.Keys.Length;
+            foreach (var charge in call.Charges)
+            {
+                args[a++] = charge.Policy.IntervalMicroseconds;
+                args[a++] = charge.Policy.Capacity;
+                args[a++] = charge.Cost;
+                args[a++] = charge.Debt;
+            }
+        }
+        return (keys, args);
+    }
+
+    private static void Complete(List<PendingCall> batch, RedisResult[] items)
+    {
+        var offset = 1;
+        foreach (var call in batch)
+        {
+            call.Answer(new ScriptResult(items, offset));
+            offset += 1 + 3 * call.Keys.Length;
+        }
+    }
+
+    // The calls of one lane: how many are out, since when, and the requests waiting for the next.
+    private sealed class Lane
+    {
+        public List<PendingCall> Waiting { get; private set; } = [];
+
+        public int InFlight { get; private set; }
+
+        public long OldestSentAt { get; private set; }
+
+        public List<PendingCall> TakeWaiting()
+        {
+            var waiting = Waiting;
+            Waiting = [];
+            return waiting;
+        }
+
+        public void Sending(long now)
+        {
+            if (InFlight++ == 0)
+            {
+                OldestSentAt = now;
+            }
+        }
+
+        // A call came back: the requests that waited for it go next, when no other call is out.
+        public List<PendingCall>? Sent()
+        {
+            InFlight--;
+            return InFlight == 0 && Waiting.Count > 0 ? TakeWaiting() : null;
+        }
+    }
+
+    // One request waiting for its batch. Its task's continuations run on the thread pool, so the requests of a batch
+    // carry on side by side rather than one after another on the thread that read the reply.
+    private sealed class PendingCall
+    {
+        private const int Queued = 0, Claimed = 1, Abandoned = 2;
+        private readonly TaskCompletionSource<ScriptResult> _completion;
+        private int _state;
+
+        public PendingCall(RedisKey[] keys, ReadOnlySpan<BucketCharge> charges, long deadline)
+        {
+            _completion = new TaskCompletionSource<ScriptResult>(this, TaskCreationOptions.RunContinuationsAsynchronously);
+            Keys = keys;
+            // Copied: the caller's buffers go back to their pool if it stops waiting.
+            Charges = charges.ToArray();
+            Deadline = deadline;
+        }
+
+        public Task<ScriptResult> Task => _completion.Task;
+
+        public RedisKey[] Keys { get; }
+
+        public BucketCharge[] Charges { get; }
+
+        public long Deadline { get; }
+
+        public bool TryClaim() => Interlocked.CompareExchange(ref _state, Claimed, Queued) == Queued;
+
+        public void Abandon()
+        {
+            if (Interlocked.CompareExchange(ref _state, Abandoned, Queued) == Queued)
+            {
+                _completion.TrySetCanceled();
+            }
+        }
+
+        public void Answer(ScriptResult result) => _completion.TrySetResult(result);
+
+        public void Fail(Exception e) => _completion.TrySetException(e);
+    }
+}
+
+/// <summary>A script reply and where one request's part of it starts (its status; the server's time is first).</summary>
+internal readonly record struct ScriptResult(RedisResult[] Items, int Offset);
