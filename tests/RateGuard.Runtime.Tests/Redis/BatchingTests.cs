@@ -1,0 +1,161 @@
+using RateGuard.Runtime.Tests.Infrastructure;
+using RateGuard.Stores;
+using StackExchange.Redis;
+using Xunit.Abstractions;
+
+namespace RateGuard.Runtime.Tests.Redis;
+
+[Collection(RedisCollection.Name)]
+public sealed class BatchingTests(RedisFixture redis, ITestOutputHelper output)
+{
+    private static readonly TokenBucketPolicy[] s_policies =
+    [
+        TestPolicies.Create(capacity: 5, rate: 2),
+        TestPolicies.Create(capacity: 12, rate: 30),
+        TestPolicies.Create(capacity: 3, rate: 0.5),
+    ];
+
+    [Fact]
+    public async Task A_batched_run_of_a_random_sequence_decides_exactly_as_one_call_per_request()
+    {
+        // The client clock stands still within a step, so every call of a step decides at the same time whether the
+        // step went out as one call per request or as batches, and the two runs must agree request by request.
+        var sequence = RandomSequence(seed: 20261130, steps: 60);
+        var unbatched = await RunAsync(sequence, "conf-one", batched: false);
+        var before = ScriptCalls();
+        var batched = await RunAsync(sequence, "conf-batch", batched: true);
+        var calls = ScriptCalls() - before;
+
+        var requests = sequence.Sum(s => s.Requests.Length);
+        output.WriteLine($"{requests} requests in {sequence.Length} steps; batched: {calls} script calls; admitted {batched.Count(r => r.Status == 1)}");
+        Assert.Equal(requests, unbatched.Count);
+        for (var i = 0; i < requests; i++)
+        {
+            Assert.True(unbatched[i] == batched[i], $"Request {i}: one call per request gave {unbatched[i]}, batched gave {batched[i]}.");
+        }
+        // The sequence must mean something: both outcomes, and far fewer calls than requests.
+        Assert.Contains(batched, r => r.Status == 1);
+        Assert.Contains(batched, r => r.Status == 0);
+        Assert.True(calls <= 2 * sequence.Length + requests / ScriptBatcher.MostRequests, $"{calls} script calls for {requests} requests in {sequence.Length} steps.");
+    }
+
+    [Fact]
+    public async Task An_idle_store_sends_a_decision_at_once_in_a_call_of_its_own()
+    {
+        using var store = new RedisTokenBucketStore(redis.Connection, "idle");
+        var policy = s_policies[0];
+        var decisions = new RateLimitDecision[1];
+        var before = ScriptCalls();
+        for (var i = 0; i < 3; i++)
+        {
+            // Nothing in flight: the call goes out at once, alone, and its answer is the bucket's.
+            var reply = TokenBucketScript.Read(await store.DecideAsync([store.GetKey(policy, "c")], [new BucketCharge(policy, 1, 0)], 0, batched: true), decisions);
+            Assert.Equal(ScriptStatus.Decided, reply.Status);
+            Assert.Equal(policy.Capacity - 1 - i, decisions[0].Remaining);
+        }
+        Assert.Equal(3, ScriptCalls() - before);
+    }
+
+    [Fact]
+    public async Task A_request_whose_caller_stopped_waiting_before_its_batch_went_out_takes_nothing()
+    {
+        using var store = new RedisTokenBucketStore(redis.Connection, "abandon");
+        var policy = s_policies[1];
+        RedisKey[] keys = [store.GetKey(policy, "c")];
+        BucketCharge[] charges = [new(policy, 1, 0)];
+        redis.Server.Pause();
+        Task<ScriptResult> first, queued;
+        try
+        {
+            // The first call is in flight (Redis is paused), so the second waits for it, and is abandoned there.
+            first = store.DecideAsync(keys, charges, 0, batched: true);
+            queued = store.DecideAsync(keys, charges, 0, batched: true);
+            ScriptBatcher.Abandon(queued);
+        }
+        finally
+        {
+            redis.Server.Resume();
+        }
+        var decisions = new RateLimitDecision[1];
+        TokenBucketScript.Read(await first, decisions);
+        Assert.Equal(policy.Capacity - 1, decisions[0].Remaining);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => queued);
+        TokenBucketScript.Read(await store.DecideAsync(keys, [new BucketCharge(policy, 0, 0)], 0), decisions);
+        Assert.Equal(policy.Capacity - 1, decisions[0].Remaining);
+    }
+
+    private long ScriptCalls() => redis.CommandCalls("evalsha") + redis.CommandCalls("eval");
+
+    private async Task<List<Outcome>> RunAsync(Step[] sequence, string prefix, bool batched)
+    {
+        var clock = new ManualClock();
+        using var store = new RedisTokenBucketStore(redis.Connection, prefix, clock);
+        var outcomes = new List<Outcome>();
+        foreach (var step in sequence)
+        {
+            clock.Advance(step.Advance);
+            if (batched)
+            {
+                // Sent in order without waiting: the first goes out alone, the rest wait for it and go out together.
+                var calls = step.Requests.Select(r => (Request: r, Call: store.DecideAsync(Keys(store, r), r.Charges, 0, batched: true))).ToList();
+                foreach (var (request, call) in calls)
+                {
+                    outcomes.Add(Read(request, await call));
+                }
+            }
+            else
+            {
+                foreach (var request in step.Requests)
+                {
+                    outcomes.Add(Read(request, await store.DecideAsync(Keys(store, request), request.Charges, 0)));
+                }
+            }
+        }
+        return outcomes;
+    }
+
+    private static RedisKey[] Keys(RedisTokenBucketStore store, Request request) =>
+        request.Charges.Select((c, i) => (RedisKey)store.GetKey(c.Policy, request.Clients[i])).ToArray();
+
+    private static Outcome Read(Request request, ScriptResult result)
+    {
+        var decisions = new RateLimitDecision[request.Charges.Length];
+        var reply = TokenBucketScript.Read(result, decisions);
+        return new Outcome(reply.Status == ScriptStatus.Late ? -1 : decisions[0].IsAdmitted ? 1 : 0, string.Join(";", decisions));
+    }
+
+    // Many clients, three bucket shapes, one or two buckets a request, costs from 1 to past a small bucket's capacity,
+    // and now and then a debt (what a local fallback owes) or tokens given back.
+    private static Step[] RandomSequence(int seed, int steps)
+    {
+        var random = new Random(seed);
+        var sequence = new Step[steps];
+        for (var s = 0; s < steps; s++)
+        {
+            var requests = new Request[random.Next(1, 150)];
+            for (var r = 0; r < requests.Length; r++)
+            {
+                var count = random.Next(4) == 0 ? 2 : 1;
+                var charges = new BucketCharge[count];
+                var clients = new string[count];
+                var first = random.Next(s_policies.Length);
+                for (var b = 0; b < count; b++)
+                {
+                    var policy = s_policies[(first + b) % s_policies.Length];
+                    var debt = random.Next(20) switch { 0 => 2, 1 => -1, _ => 0 };
+                    charges[b] = new BucketCharge(policy, random.Next(1, 5), debt);
+                    clients[b] = "client-" + random.Next(25);
+                }
+                requests[r] = new Request(charges, clients);
+            }
+            sequence[s] = new Step(TimeSpan.FromMilliseconds(random.Next(0, 400)), requests);
+        }
+        return sequence;
+    }
+
+    private sealed record Step(TimeSpan Advance, Request[] Requests);
+
+    private sealed record Request(BucketCharge[] Charges, string[] Clients);
+
+    private readonly record struct Outcome(int Status, string Decisions);
+}
