@@ -136,4 +136,59 @@ public sealed class RedisClusterTests(RedisCluster cluster, ITestOutputHelper ou
         output.WriteLine($"{clients.Length} clients, {admitted.Sum()} admitted; the global bucket holds {left} of {global.Capacity}");
         Assert.Equal(expected, left);
     }
+
+    [Fact]
+    public async Task Batched_decisions_go_per_slot_and_lose_none_while_slots_move()
+    {
+        using var harness = new Resilience.LimiterHarness(o => { o.Redis = cluster.Configuration; o.DenyCache = false; });
+        await harness.ConnectedAsync();
+        var policy = TestPolicies.Create(capacity: 20, rate: 50);
+        // Clients over many slots on every node: a call that mixed slots would fail with CROSSSLOT.
+        var keys = Enumerable.Range(0, 64).Select(i => $"batched-{i}").ToArray();
+        var slots = keys.Select(k => harness.RedisStore.SlotOf(harness.RedisStore.GetKey(policy, k))).Distinct().Count();
+        var admitted = new long[keys.Length];
+        var sources = new System.Collections.Concurrent.ConcurrentDictionary<RateGuard.Limiting.DecisionSource, long>();
+        var calls = ScriptCalls();
+        using var stop = new CancellationTokenSource();
+        var clock = Stopwatch.StartNew();
+
+        var traffic = Enumerable.Range(0, 48).Select(worker => Task.Run(async () =>
+        {
+            var random = new Random(worker);
+            while (!stop.IsCancellationRequested)
+            {
+                var k = random.Next(keys.Length);
+                var result = await harness.Acquire(policy, keys[k]);
+                sources.AddOrUpdate(result.Source, 1, (_, n) => n + 1);
+                if (result.Source == RateGuard.Limiting.DecisionSource.Store && result.IsAdmitted)
+                {
+                    Interlocked.Increment(ref admitted[k]);
+                }
+            }
+        })).ToArray();
+
+        // Move slots from the second node to the third while the traffic runs.
+        await Task.Delay(300);
+        var reshard = await Task.Run(() => RedisCluster.RedisCli(["--cluster", "reshard", $"127.0.0.1:{cluster.Nodes[1].Port}",
+            "--cluster-from", cluster.NodeId(cluster.Nodes[1]), "--cluster-to", cluster.NodeId(cluster.Nodes[2]), "--cluster-slots", "4096", "--cluster-yes"]));
+        await Task.Delay(300);
+        stop.Cancel();
+        await Task.WhenAll(traffic);
+        var elapsed = clock.Elapsed.TotalSeconds;
+        calls = ScriptCalls() - calls;
+
+        var decisions = sources.Values.Sum();
+        output.WriteLine($"{decisions} decisions over {slots} slots in {elapsed:F2} s during a 4096-slot reshard, {calls} script calls; "
+            + string.Join(", ", sources.Select(p => $"{p.Key} {p.Value}")));
+        Assert.Contains("Moving slot", reshard);
+        // Every request was decided by Redis: no call failed for mixing slots, and none for the moving ones.
+        Assert.Equal(decisions, sources.GetValueOrDefault(RateGuard.Limiting.DecisionSource.Store));
+        Assert.True(calls < decisions, $"{calls} script calls for {decisions} decisions: nothing was batched.");
+        var bound = policy.Capacity + policy.Rate * elapsed;
+        Assert.All(admitted, a => Assert.True(a <= bound, $"A bucket admitted {a}, over its bound {bound:F1}."));
+    }
+
+    private long ScriptCalls() => cluster.Nodes.Sum(node => node.Command("INFO", "commandstats").Split('\n')
+        .Where(line => line.StartsWith("cmdstat_evalsha:", StringComparison.Ordinal) || line.StartsWith("cmdstat_eval:", StringComparison.Ordinal))
+        .Sum(line => long.Parse(line[(line.IndexOf("calls=", StringComparison.Ordinal) + "calls=".Length)..line.IndexOf(',')])));
 }
