@@ -228,6 +228,7 @@ internal sealed class TokenBucketLimiter : IDisposable
     /// <summary>Counts a request refused because it had no value for the bucket's key.</summary>
     public void CountMissingKey(TokenBucketPolicy policy) => _metrics.Request(policy.Name, RequestResults.MissingKey);
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> AcquireRemoteAsync(LimitRequest request, CancellationToken cancellationToken)
     {
         try
@@ -241,6 +242,7 @@ internal sealed class TokenBucketLimiter : IDisposable
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> DecideRemoteAsync(LimitRequest request, CancellationToken cancellationToken)
     {
         // A request whose client has gone takes no tokens and no probe.
@@ -274,7 +276,7 @@ internal sealed class TokenBucketLimiter : IDisposable
             var calls = new Task[groups.Length];
             for (var g = 0; g < groups.Length; g++)
             {
-                calls[g] = DecideGroupAsync(groups[g], request, options, cancellationToken);
+                calls[g] = DecideGroupAsync(groups[g], request, options, cancellationToken).AsTask();
             }
             await Task.WhenAll(calls).ConfigureAwait(false);
         }
@@ -362,7 +364,8 @@ internal sealed class TokenBucketLimiter : IDisposable
     }
 
     // One call: the group's buckets decided together on their server, within the budget, or the group marked failed.
-    private async Task DecideGroupAsync(StoreGroup group, LimitRequest request, TokenBucketOptions options, CancellationToken cancellationToken)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask DecideGroupAsync(StoreGroup group, LimitRequest request, TokenBucketOptions options, CancellationToken cancellationToken)
     {
         var node = group.Node;
         if (!node.Breaker.TryEnter(out var isProbe))
@@ -713,7 +716,8 @@ internal sealed class TokenBucketLimiter : IDisposable
     // reached Redis only after its deadline took nothing; Redis is there, and a stall on the way is what made it late
     // (this process's, while it is behind, or the network's), so it is sent again with a budget of its own: once, and
     // again while this process stays behind, up to LongestWait budgets in all.
-    private async Task<ScriptReply> DecideAsync(StoreGroup group, BucketCharge[] charges, RateLimitDecision[] decisions, LimitRequest request, long sentAt, TokenBucketOptions options, CancellationToken cancellationToken)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<ScriptReply> DecideAsync(StoreGroup group, BucketCharge[] charges, RateLimitDecision[] decisions, LimitRequest request, long sentAt, TokenBucketOptions options, CancellationToken cancellationToken)
     {
         var node = group.Node;
         var budget = Ticks(options.Timeout);
@@ -775,7 +779,8 @@ internal sealed class TokenBucketLimiter : IDisposable
     // the server keeps answering the calls in front of it. The wait goes on a step at a time, up to LongestWait budgets
     // in all. A server that stopped answering, seen by a process that keeps up, gets no more than the budget (a call
     // sent just before a hang, up to twice that).
-    private async Task<T> WaitAsync<T>(Task<T> call, StoreNode node, long budgetEnd, long longest, TokenBucketOptions options, CancellationToken cancellationToken)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<T> WaitAsync<T>(Task<T> call, StoreNode node, long budgetEnd, long longest, TokenBucketOptions options, CancellationToken cancellationToken)
     {
         var until = budgetEnd;
         while (true)

@@ -211,14 +211,24 @@ internal sealed class ScriptBatcher(Func<RedisKey[], RedisValue[], Task<RedisRes
     {
         private const int Queued = 0, Claimed = 1, Abandoned = 2;
         private readonly TaskCompletionSource<ScriptResult> _completion;
+        private readonly BucketCharge _one;
+        private readonly BucketCharge[]? _many;
         private int _state;
 
         public PendingCall(RedisKey[] keys, ReadOnlySpan<BucketCharge> charges, long deadline)
         {
             _completion = new TaskCompletionSource<ScriptResult>(this, TaskCreationOptions.RunContinuationsAsynchronously);
             Keys = keys;
-            // Copied: the caller's buffers go back to their pool if it stops waiting.
-            Charges = charges.ToArray();
+            // Copied: the caller's buffers go back to their pool if it stops waiting. One bucket, the common case, is
+            // kept in place.
+            if (charges.Length == 1)
+            {
+                _one = charges[0];
+            }
+            else
+            {
+                _many = charges.ToArray();
+            }
             Deadline = deadline;
         }
 
@@ -226,7 +236,7 @@ internal sealed class ScriptBatcher(Func<RedisKey[], RedisValue[], Task<RedisRes
 
         public RedisKey[] Keys { get; }
 
-        public BucketCharge[] Charges { get; }
+        public ReadOnlySpan<BucketCharge> Charges => _many ?? new ReadOnlySpan<BucketCharge>(in _one);
 
         public long Deadline { get; }
 
