@@ -12,7 +12,9 @@ one with --TokenBuckets:Batching=false (the first also serves every case that is
 count it runs --rounds rounds of every case, --duration seconds each with wrk -t2, the order of the cases turned by one
 each round so no case always follows the same one. Per case and round it records requests/s, p99 latency, responses
 other than 2xx (there must be none), bytes the app allocated per request (GET /alloc before and after), script calls
-per request and Redis CPU per call and per decision (INFO commandstats, EVAL and EVALSHA, reset before each run).
+per request and Redis CPU per call and per decision (INFO commandstats, EVAL and EVALSHA, reset before each run),
+and for RateGuard its store calls that failed or came late (the app's meter, GET /stats); the apps' warnings are
+counted at the end.
 Reported are medians across rounds; ratios are medians of the per-round ratios, so each compares runs made seconds
 apart. Everything goes to 127.0.0.1, and every process it starts is stopped by its id on exit, Ctrl-C included.
 """
@@ -134,12 +136,25 @@ def wrk(url, duration, connections):
     }
 
 
+def store_failures(app_port):
+    """RateGuard's store calls since the last DELETE /stats that did not succeed in time (late, timeout, failure)."""
+    failures = 0
+    for line in get(app_port, "/stats").splitlines():
+        if line.strip():
+            bucket, result, n = line.rsplit(" ", 2)
+            if bucket == "store" and result != "success":
+                failures += int(n)
+    return failures
+
+
 def run_case(redis_port, app_port, path, duration, connections):
     redis_cli(redis_port, "CONFIG", "RESETSTAT")
+    urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{app_port}/stats", method="DELETE"), timeout=10).read()
     before = int(get(app_port, "/alloc"))
     r = wrk(f"http://127.0.0.1:{app_port}{path}", duration, connections)
     after = int(get(app_port, "/alloc"))
     calls, usec = script_stats(redis_port)
+    r["store_failures"] = store_failures(app_port) if path.startswith("/rg") else None
     n = max(r["requests"], 1)
     r["alloc"] = (after - before) / n
     r["calls"] = calls / n
@@ -162,8 +177,8 @@ def table(connections, samples, rounds):
     base = samples["no limiter"]
     lines = [f"### {connections} connections (wrk -t2 -c{connections}), median of {rounds} round{'s' if rounds != 1 else ''}",
              "",
-             "| case | requests/s | × no limiter | p99 ms | non-2xx (all rounds) | bytes allocated per request | above no limiter | script calls per request | Redis µs per call | Redis µs per decision |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| case | requests/s | × no limiter | p99 ms | non-2xx (all rounds) | RateGuard store calls failed or late (all rounds) | bytes allocated per request | above no limiter | script calls per request | Redis µs per call | Redis µs per decision |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     flagged = []
     for label, _, _ in CASES:
         rs = samples[label]
@@ -176,6 +191,7 @@ def table(connections, samples, rounds):
             fmt(median(r["rps"] / b["rps"] for r, b in zip(rs, base)), ".2f"),
             fmt(median(r["p99"] for r in rs), ".2f"),
             f"{bad} ⚠" if bad else "0",
+            "–" if rs[0]["store_failures"] is None else str(sum(r["store_failures"] for r in rs)),
             fmt(median(r["alloc"] for r in rs), ".0f"),
             fmt(median(r["alloc"] - b["alloc"] for r, b in zip(rs, base)), ".0f"),
             fmt(median(r["calls"] for r in rs), ".3f"),
@@ -255,7 +271,9 @@ def main():
         logged = []
         for name, log in [("batching on", log_on), ("batching off", log_off)]:
             log.seek(0)
-            lines = [l for l in log.read().decode(errors="replace").splitlines() if l.startswith(("warn:", "fail:", "crit:"))]
+            text = log.read().decode(errors="replace").splitlines()
+            # The console logger writes "warn: Category[id]" and the message on the next line.
+            lines = [f"{l} {text[i + 1].strip() if i + 1 < len(text) else ''}" for i, l in enumerate(text) if l.startswith(("warn:", "fail:", "crit:"))]
             if lines:
                 logged.append(f"app ({name}) logged {len(lines)} warnings or errors, the first: {lines[0]}")
                 flagged.append(f"the app log ({name})")
