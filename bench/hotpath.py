@@ -301,6 +301,8 @@ def main():
 
 if __name__ == "__main__":
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    # Ctrl-C stops the run even when the shell started it with SIGINT ignored (in the background, for instance).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         main()
     finally:
