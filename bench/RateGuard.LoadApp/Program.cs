@@ -92,6 +92,10 @@ app.MapGet("/stats", () => counts.Report());
 app.MapDelete("/stats", () => counts.Clear());
 // Bytes the process has allocated since it started, for allocations per request over a round.
 app.MapGet("/alloc", () => GC.GetTotalAllocatedBytes(precise: true).ToString(System.Globalization.CultureInfo.InvariantCulture));
+// Allocations by type, sampled, when started with --AllocationSampling=true: GET to read, DELETE to start again.
+using var sampler = builder.Configuration.GetValue<bool>("AllocationSampling") ? new AllocationSampler() : null;
+app.MapGet("/alloc/types", () => sampler?.Report() ?? "start the app with --AllocationSampling=true");
+app.MapDelete("/alloc/types", () => sampler?.Clear());
 app.MapGet("/seed-acc", () => "pong");
 app.Run();
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
 
@@ -48,18 +49,37 @@ internal static class RateLimitHeaders
     /// <summary>Whole seconds, rounded up, as <c>Retry-After</c> and the draft's <c>t</c> want them.</summary>
     public static long CeilingSeconds(TimeSpan span) => (span.Ticks + TimeSpan.TicksPerSecond - 1) / TimeSpan.TicksPerSecond;
 
-    private static string DraftItem(GateDecision item) =>
-        // t: the seconds until the bucket is full; for a bucket that rejected the request, until it could pass.
-        string.Create(CultureInfo.InvariantCulture, $"\"{item.Gate.Policy.Name}\";r={item.Decision.Remaining};t={DraftSeconds(item.Decision)}");
-
-    private static StringValues DraftList(ReadOnlySpan<GateDecision> decisions)
+    // One string per header, written straight from the decisions: no string per item, no array of them.
+    private static string DraftItem(GateDecision item)
     {
-        var items = new string[decisions.Length];
+        var text = new DefaultInterpolatedStringHandler(0, 0, CultureInfo.InvariantCulture, stackalloc char[128]);
+        Append(ref text, item);
+        return text.ToStringAndClear();
+    }
+
+    private static string DraftList(ReadOnlySpan<GateDecision> decisions)
+    {
+        var text = new DefaultInterpolatedStringHandler(0, 0, CultureInfo.InvariantCulture, stackalloc char[256]);
         for (var i = 0; i < decisions.Length; i++)
         {
-            items[i] = DraftItem(decisions[i]);
+            if (i > 0)
+            {
+                text.AppendLiteral(", ");
+            }
+            Append(ref text, decisions[i]);
         }
-        return string.Join(", ", items);
+        return text.ToStringAndClear();
+    }
+
+    // t: the seconds until the bucket is full; for a bucket that rejected the request, until it could pass.
+    private static void Append(ref DefaultInterpolatedStringHandler text, GateDecision item)
+    {
+        text.AppendLiteral("\"");
+        text.AppendFormatted(item.Gate.Policy.Name);
+        text.AppendLiteral("\";r=");
+        text.AppendFormatted(item.Decision.Remaining);
+        text.AppendLiteral(";t=");
+        text.AppendFormatted(DraftSeconds(item.Decision));
     }
 
     private static long DraftSeconds(RateLimitDecision decision) =>

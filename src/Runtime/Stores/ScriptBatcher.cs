@@ -36,7 +36,7 @@ internal sealed class ScriptBatcher(Func<RedisKey[], RedisValue[], Task<RedisRes
     /// cluster). <paramref name="clientNow"/> gives the client clock's time when a call is sent (µs), or
     /// <see langword="null"/> for the server's.
     /// </summary>
-    public Task<ScriptResult> DecideAsync(int slot, RedisKey[] keys, ReadOnlySpan<BucketCharge> charges, long deadline, Func<long>? clientNow)
+    public Task<ScriptResult> DecideAsync(int slot, ReadOnlySpan<RedisKey> keys, ReadOnlySpan<BucketCharge> charges, long deadline, Func<long>? clientNow)
     {
         var lane = LaneOf(slot);
         var call = new PendingCall(keys, charges, deadline);
@@ -137,7 +137,7 @@ internal sealed class ScriptBatcher(Func<RedisKey[], RedisValue[], Task<RedisRes
         var buckets = 0;
         foreach (var call in batch)
         {
-            buckets += call.Keys.Length;
+            buckets += call.Charges.Length;
         }
         var keys = new RedisKey[buckets];
         var args = new RedisValue[3 + 2 * batch.Count + 4 * buckets];
@@ -149,9 +149,9 @@ internal sealed class ScriptBatcher(Func<RedisKey[], RedisValue[], Task<RedisRes
         foreach (var call in batch)
         {
             args[a++] = call.Deadline;
-            args[a++] = call.Keys.Length;
-            call.Keys.CopyTo(keys, k);
-            k += call.Keys.Length;
+            args[a++] = call.Charges.Length;
+            call.Keys.CopyTo(keys.AsSpan(k));
+            k += call.Charges.Length;
             foreach (var charge in call.Charges)
             {
                 args[a++] = charge.Policy.IntervalMicroseconds;
@@ -169,7 +169,7 @@ internal sealed class ScriptBatcher(Func<RedisKey[], RedisValue[], Task<RedisRes
         foreach (var call in batch)
         {
             call.Answer(new ScriptResult(items, offset));
-            offset += 1 + 3 * call.Keys.Length;
+            offset += 1 + 3 * call.Charges.Length;
         }
     }
 
@@ -211,22 +211,25 @@ internal sealed class ScriptBatcher(Func<RedisKey[], RedisValue[], Task<RedisRes
     {
         private const int Queued = 0, Claimed = 1, Abandoned = 2;
         private readonly TaskCompletionSource<ScriptResult> _completion;
+        private readonly RedisKey _oneKey;
+        private readonly RedisKey[]? _manyKeys;
         private readonly BucketCharge _one;
         private readonly BucketCharge[]? _many;
         private int _state;
 
-        public PendingCall(RedisKey[] keys, ReadOnlySpan<BucketCharge> charges, long deadline)
+        public PendingCall(ReadOnlySpan<RedisKey> keys, ReadOnlySpan<BucketCharge> charges, long deadline)
         {
             _completion = new TaskCompletionSource<ScriptResult>(this, TaskCreationOptions.RunContinuationsAsynchronously);
-            Keys = keys;
             // Copied: the caller's buffers go back to their pool if it stops waiting. One bucket, the common case, is
             // kept in place.
             if (charges.Length == 1)
             {
+                _oneKey = keys[0];
                 _one = charges[0];
             }
             else
             {
+                _manyKeys = keys.ToArray();
                 _many = charges.ToArray();
             }
             Deadline = deadline;
@@ -234,7 +237,7 @@ internal sealed class ScriptBatcher(Func<RedisKey[], RedisValue[], Task<RedisRes
 
         public Task<ScriptResult> Task => _completion.Task;
 
-        public RedisKey[] Keys { get; }
+        public ReadOnlySpan<RedisKey> Keys => _manyKeys ?? new ReadOnlySpan<RedisKey>(in _oneKey);
 
         public ReadOnlySpan<BucketCharge> Charges => _many ?? new ReadOnlySpan<BucketCharge>(in _one);
 
