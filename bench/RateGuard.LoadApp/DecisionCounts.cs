@@ -35,7 +35,7 @@ public sealed class DecisionCounts : IDisposable
                     result = tag.Value as string ?? "";
                 }
             }
-            _counts.AddOrUpdate((bucket, result), value, (_, total) => total + value);
+            _counts.AddOrUpdate((bucket, result), static (_, value) => value, static (_, total, value) => total + value, value);
         });
         // Store calls by outcome (success, late, timeout, failure), under the bucket name "store".
         _listener.SetMeasurementEventCallback<double>((_, _, tags, _) =>

@@ -9,7 +9,8 @@ namespace RateGuard.Limiting;
 /// </summary>
 internal sealed class LimitRequest
 {
-    private static readonly ObjectPool<LimitRequest> s_pool = new DefaultObjectPool<LimitRequest>(new PoolPolicy());
+    // Enough for every request an app has in flight at once: a request that finds the pool empty allocates seven arrays.
+    private static readonly ObjectPool<LimitRequest> s_pool = new DefaultObjectPool<LimitRequest>(new PoolPolicy(), 1024);
 
     private TokenBucketPolicy[] _policies = new TokenBucketPolicy[4];
     private string[] _keys = new string[4];

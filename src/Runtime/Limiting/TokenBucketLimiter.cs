@@ -75,6 +75,7 @@ internal sealed class TokenBucketLimiter : IDisposable
     private readonly KnownBuckets? _known;
     private readonly ActivityTracker _activity;
     private readonly IDisposable? _resets;
+    private readonly ReplyWatch _watch;
 
     public TokenBucketLimiter(ITokenBucketStore store, IOptionsMonitor<TokenBucketOptions> options, TokenBucketMetrics metrics, ILoggerFactory loggers, TimeProvider time, KnownBuckets? known = null)
     {
@@ -93,6 +94,7 @@ internal sealed class TokenBucketLimiter : IDisposable
         _storeNode = CreateNode(_redis is not null ? "redis" : _storeName);
         _denyCache = new DenyCache(_options.DenyCache ? _options.DenyCacheSize : 0, time);
         _activity = new ActivityTracker(time);
+        _watch = new ReplyWatch(time);
         metrics.ObserveCircuits(BreakerStates);
         if (_redis is not null)
         {
@@ -222,67 +224,65 @@ internal sealed class TokenBucketLimiter : IDisposable
             Count(request, admitted);
             return new ValueTask<bool>(admitted);
         }
-        return AcquireRemoteAsync(request, cancellationToken);
+        // A request whose client has gone takes no tokens and no probe.
+        if (cancellationToken.IsCancellationRequested)
+        {
+            CountCanceled(request);
+            return ValueTask.FromCanceled<bool>(cancellationToken);
+        }
+        var options = _options;
+        if (options.DenyCache && RejectFromCache(request))
+        {
+            Count(request, admitted: false);
+            return new ValueTask<bool>(false);
+        }
+        return DecideRemoteAsync(request, options, cancellationToken);
     }
 
     /// <summary>Counts a request refused because it had no value for the bucket's key.</summary>
     public void CountMissingKey(TokenBucketPolicy policy) => _metrics.Request(policy.Name, RequestResults.MissingKey);
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<bool> AcquireRemoteAsync(LimitRequest request, CancellationToken cancellationToken)
+    private async ValueTask<bool> DecideRemoteAsync(LimitRequest request, TokenBucketOptions options, CancellationToken cancellationToken)
     {
         try
         {
-            return await DecideRemoteAsync(request, cancellationToken).ConfigureAwait(false);
+            var groups = Groups(request);
+            if (_redis is null)
+            {
+                // A store of the app's own decides one bucket at a time, and cannot give tokens back: the buckets before
+                // one that rejects keep what they took.
+                foreach (var group in groups)
+                {
+                    await DecideGroupAsync(group, request, options, cancellationToken).ConfigureAwait(false);
+                    if (group.Outcome == Outcome.Rejected)
+                    {
+                        break;
+                    }
+                }
+            }
+            else if (groups.Length == 1)
+            {
+                await DecideGroupAsync(groups[0], request, options, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                var calls = new Task[groups.Length];
+                for (var g = 0; g < groups.Length; g++)
+                {
+                    calls[g] = DecideGroupAsync(groups[g], request, options, cancellationToken).AsTask();
+                }
+                await Task.WhenAll(calls).ConfigureAwait(false);
+            }
+            var admitted = Settle(request, groups, options);
+            Count(request, admitted);
+            return admitted;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             CountCanceled(request);
             throw;
         }
-    }
-
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<bool> DecideRemoteAsync(LimitRequest request, CancellationToken cancellationToken)
-    {
-        // A request whose client has gone takes no tokens and no probe.
-        cancellationToken.ThrowIfCancellationRequested();
-        var options = _options;
-        if (options.DenyCache && RejectFromCache(request))
-        {
-            Count(request, admitted: false);
-            return false;
-        }
-        var groups = Groups(request);
-        if (_redis is null)
-        {
-            // A store of the app's own decides one bucket at a time, and cannot give tokens back: the buckets before one
-            // that rejects keep what they took.
-            foreach (var group in groups)
-            {
-                await DecideGroupAsync(group, request, options, cancellationToken).ConfigureAwait(false);
-                if (group.Outcome == Outcome.Rejected)
-                {
-                    break;
-                }
-            }
-        }
-        else if (groups.Length == 1)
-        {
-            await DecideGroupAsync(groups[0], request, options, cancellationToken).ConfigureAwait(false);
-        }
-        else
-        {
-            var calls = new Task[groups.Length];
-            for (var g = 0; g < groups.Length; g++)
-            {
-                calls[g] = DecideGroupAsync(groups[g], request, options, cancellationToken).AsTask();
-            }
-            await Task.WhenAll(calls).ConfigureAwait(false);
-        }
-        var admitted = Settle(request, groups, options);
-        Count(request, admitted);
-        return admitted;
     }
 
     // Rejects in-process when any bucket remembers rejecting this client at this cost; the others are not asked.
@@ -738,8 +738,19 @@ internal sealed class TokenBucketLimiter : IDisposable
             var deadline = _redis!.UsesServerClock ? node.Clock.ToServer(Microseconds(budgetEnd)) : 0;
             try
             {
-                var call = _redis.DecideAsync(keys, charges.AsSpan(0, keys.Length), deadline, options.Batching);
-                reply = TokenBucketScript.Read(await WaitAsync(call, node, budgetEnd, longest, options, cancellationToken).ConfigureAwait(false), decisions.AsSpan(0, keys.Length));
+                // Waited on in place, woken by the shared watch: no task, timer or state machine of its own.
+                var call = _redis.Send(keys, charges.AsSpan(0, keys.Length), deadline, options.Batching);
+                var until = budgetEnd;
+                while (!await call.WaitAsync(_watch, until, cancellationToken).ConfigureAwait(false))
+                {
+                    if (cancellationToken.IsCancellationRequested || !KeepWaiting(node, ref until, longest, options))
+                    {
+                        call.Abandon();
+                        cancellationToken.ThrowIfCancellationRequested();
+                        throw new TimeoutException($"No answer within {options.Timeout.TotalMilliseconds} ms.");
+                    }
+                }
+                reply = TokenBucketScript.Read(call.Result, decisions.AsSpan(0, keys.Length));
             }
             catch (Exception e) when (IsTransient(e) && _time.GetTimestamp() + Ticks(s_retryPause) < budgetEnd)
             {
@@ -774,13 +785,8 @@ internal sealed class TokenBucketLimiter : IDisposable
         _ => false,
     };
 
-    // Waits for the reply until the budget ends, and past it while the reply is plausibly on its way: while this process
-    // is too busy to have read it (work waits in the thread pool's queue, or this wait's own wake-up comes late), or while
-    // the server keeps answering the calls in front of it. The wait goes on a step at a time, up to LongestWait budgets
-    // in all. A server that stopped answering, seen by a process that keeps up, gets no more than the budget (a call
-    // sent just before a hang, up to twice that).
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<T> WaitAsync<T>(Task<T> call, StoreNode node, long budgetEnd, long longest, TokenBucketOptions options, CancellationToken cancellationToken)
+    // Waits for a store of the app's own until the budget ends, and past it as KeepWaiting allows.
+    private async Task<T> WaitAsync<T>(Task<T> call, StoreNode node, long budgetEnd, long longest, TokenBucketOptions options, CancellationToken cancellationToken)
     {
         var until = budgetEnd;
         while (true)
@@ -793,18 +799,11 @@ internal sealed class TokenBucketLimiter : IDisposable
             }
             catch (TimeoutException) when (!call.IsCompleted)
             {
-                // Behind: work is queuing, or this wake-up itself came late (threads held elsewhere). Or the server is
-                // answering: it replied within a budget's time, so it is working through the calls in front of this
-                // one, in order; a server that hung answers nothing, and gets no more time.
-                var now = _time.GetTimestamp();
-                var step = options.Timeout / 4;
-                var answering = node.LastReply != long.MinValue && _time.GetElapsedTime(node.LastReply, now) < options.Timeout;
-                if (now < longest && (IsBehind || answering || _time.GetElapsedTime(until, now) > step))
+                if (KeepWaiting(node, ref until, longest, options))
                 {
-                    until = now + Ticks(step);
                     continue;
                 }
-                Abandon(call);
+                Observe(call);
                 throw;
             }
             catch (TimeoutException)
@@ -813,20 +812,33 @@ internal sealed class TokenBucketLimiter : IDisposable
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
-                Abandon(call);
+                Observe(call);
                 throw;
             }
         }
     }
 
-    // Abandoned past the budget (or by its client): left out of its batch if that has not gone yet, and its eventual
-    // failure observed so it is not reported as unobserved.
-    private static void Abandon(Task call)
+    // Whether to wait on past `until` for a reply that has not come, and till when: while the reply is plausibly on its
+    // way, because this process is too busy to have read it (work waits in the thread pool's queue, or this wake-up
+    // itself came late), or because the server keeps answering the calls in front of it. The wait goes on a step at a
+    // time, up to LongestWait budgets in all. A server that stopped answering, seen by a process that keeps up, gets no
+    // more than the budget (a call sent just before a hang, up to twice that).
+    private bool KeepWaiting(StoreNode node, ref long until, long longest, TokenBucketOptions options)
     {
-        if (call is Task<ScriptResult> script)
+        var now = _time.GetTimestamp();
+        var step = options.Timeout / 4;
+        var answering = node.LastReply != long.MinValue && _time.GetElapsedTime(node.LastReply, now) < options.Timeout;
+        if (now < longest && (IsBehind || answering || _time.GetElapsedTime(until, now) > step))
         {
-            ScriptBatcher.Abandon(script);
+            until = now + Ticks(step);
+            return true;
         }
+        return false;
+    }
+
+    // Abandoned past the budget (or by its client): observe its eventual failure so it is not reported as unobserved.
+    private static void Observe(Task call)
+    {
         if (!call.IsCompleted)
         {
             _ = call.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
@@ -842,7 +854,7 @@ internal sealed class TokenBucketLimiter : IDisposable
     }
 
     // The tokens admitted locally while a server was away are charged to Redis once it answers again: with the next
-    // request for the bucket (see AcquireRemoteAsync), and here for the rest, all at once, so that no bucket gets a
+    // request for the bucket (see DecideGroupAsync), and here for the rest, all at once, so that no bucket gets a
     // fresh burst at the switch back.
     private void ChargeBackDebts(LocalFallback fallback, TokenBucketOptions options)
     {
@@ -975,5 +987,6 @@ internal sealed class TokenBucketLimiter : IDisposable
         _fallback?.Dispose();
         _activity.Dispose();
         _resets?.Dispose();
+        _watch.Dispose();
     }
 }

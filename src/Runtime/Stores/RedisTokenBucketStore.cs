@@ -98,14 +98,33 @@ public sealed class RedisTokenBucketStore : ITokenBucketStore, IAsyncDisposable,
     {
         if (batched)
         {
-            if (Connection is not { IsConnected: true } connection)
-            {
-                return Task.FromException<ScriptResult>(NotConnected());
-            }
-            return _batcher.DecideAsync(connection.HashSlot(keys[0]), keys, charges, deadline, _clientNow);
+            return Send(keys, charges, deadline, batched: true).AnswerAsync();
         }
         var args = TokenBucketScript.Arguments(charges, _clientClock is null ? null : UnixClock.NowMicroseconds(_clientClock), deadline);
         return RunAsync(TokenBucketScript.Script, keys, args, static result => new ScriptResult((RedisResult[])result!, 1));
+    }
+
+    /// <summary>
+    /// Sends one request as <see cref="DecideAsync"/> does, and returns it to be waited on (<see cref="PendingCall.WaitAsync"/>)
+    /// without a task or timer of its own: batched with the others of its slot, or as a call of its own.
+    /// </summary>
+    internal PendingCall Send(ReadOnlySpan<RedisKey> keys, ReadOnlySpan<BucketCharge> charges, long deadline, bool batched)
+    {
+        var call = new PendingCall(keys, charges, deadline);
+        // As RunAsync: while Redis is unreachable, fail before touching the connection.
+        if (Connection is not { IsConnected: true } connection)
+        {
+            call.Fail(NotConnected());
+        }
+        else if (batched)
+        {
+            _batcher.Enqueue(connection.HashSlot(keys[0]), call, _clientNow);
+        }
+        else
+        {
+            _batcher.SendAlone(call, _clientNow);
+        }
+        return call;
     }
 
     /// <summary>How long a script call may be out before the requests batched behind it go out without waiting for it.</summary>

@@ -15,7 +15,7 @@ namespace RateGuard.Stores;
 /// <see cref="Stall"/>: requests queued behind a call that may never come back (a hung server, a connection being made
 /// again) go out on their own and meet their deadlines there, rather than waiting for it. Each request keeps its own
 /// deadline on the server's clock, so a batch can never take tokens for a request nobody waits for; a request whose
-/// caller stopped waiting before its batch was sent is left out of it (<see cref="Abandon"/>).
+/// caller stopped waiting before its batch was sent is left out of it (<see cref="PendingCall.Abandon"/>).
 /// </remarks>
 internal sealed class ScriptBatcher(Func<RedisKey[], RedisValue[], Task<RedisResult>> send, TimeProvider time)
 {
@@ -32,14 +32,13 @@ internal sealed class ScriptBatcher(Func<RedisKey[], RedisValue[], Task<RedisRes
     public TimeSpan Stall { get; set; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>
-    /// Queues one request for the buckets of <paramref name="keys"/> (which share <paramref name="slot"/>, -1 without a
-    /// cluster). <paramref name="clientNow"/> gives the client clock's time when a call is sent (µs), or
-    /// <see langword="null"/> for the server's.
+    /// Queues <paramref name="call"/>, whose keys share <paramref name="slot"/> (-1 without a cluster).
+    /// <paramref name="clientNow"/> gives the client clock's time when a call is sent (µs), or <see langword="null"/>
+    /// for the server's.
     /// </summary>
-    public Task<ScriptResult> DecideAsync(int slot, ReadOnlySpan<RedisKey> keys, ReadOnlySpan<BucketCharge> charges, long deadline, Func<long>? clientNow)
+    public void Enqueue(int slot, PendingCall call, Func<long>? clientNow)
     {
         var lane = LaneOf(slot);
-        var call = new PendingCall(keys, charges, deadline);
         List<PendingCall>? batch = null;
         lock (lane)
         {
@@ -64,17 +63,10 @@ internal sealed class ScriptBatcher(Func<RedisKey[], RedisValue[], Task<RedisRes
         {
             Send(lane, batch, clientNow);
         }
-        return call.Task;
     }
 
-    /// <summary>Leaves a request out of its batch if that has not been sent yet: its caller stopped waiting.</summary>
-    public static void Abandon(Task<ScriptResult> call)
-    {
-        if (call.AsyncState is PendingCall pending)
-        {
-            pending.Abandon();
-        }
-    }
+    /// <summary>Sends <paramref name="call"/> at once as a call of its own, whatever else is in flight.</summary>
+    public void SendAlone(PendingCall call, Func<long>? clientNow) => Send(null, [call], clientNow);
 
     private Lane LaneOf(int slot)
     {
@@ -84,7 +76,7 @@ internal sealed class ScriptBatcher(Func<RedisKey[], RedisValue[], Task<RedisRes
 
     // Sends a batch, then, as each call comes back, the requests that waited for it, until none wait. Never throws: a
     // failure of any kind fails the requests of the call it ended.
-    private async void Send(Lane lane, List<PendingCall>? batch, Func<long>? clientNow)
+    private async void Send(Lane? lane, List<PendingCall>? batch, Func<long>? clientNow)
     {
         while (batch is not null)
         {
@@ -105,6 +97,10 @@ internal sealed class ScriptBatcher(Func<RedisKey[], RedisValue[], Task<RedisRes
                         call.Fail(e);
                     }
                 }
+            }
+            if (lane is null)
+            {
+                return;
             }
             lock (lane)
             {
@@ -204,60 +200,4 @@ internal sealed class ScriptBatcher(Func<RedisKey[], RedisValue[], Task<RedisRes
             return InFlight == 0 && Waiting.Count > 0 ? TakeWaiting() : null;
         }
     }
-
-    // One request waiting for its batch. Its task's continuations run on the thread pool, so the requests of a batch
-    // carry on side by side rather than one after another on the thread that read the reply.
-    private sealed class PendingCall
-    {
-        private const int Queued = 0, Claimed = 1, Abandoned = 2;
-        private readonly TaskCompletionSource<ScriptResult> _completion;
-        private readonly RedisKey _oneKey;
-        private readonly RedisKey[]? _manyKeys;
-        private readonly BucketCharge _one;
-        private readonly BucketCharge[]? _many;
-        private int _state;
-
-        public PendingCall(ReadOnlySpan<RedisKey> keys, ReadOnlySpan<BucketCharge> charges, long deadline)
-        {
-            _completion = new TaskCompletionSource<ScriptResult>(this, TaskCreationOptions.RunContinuationsAsynchronously);
-            // Copied: the caller's buffers go back to their pool if it stops waiting. One bucket, the common case, is
-            // kept in place.
-            if (charges.Length == 1)
-            {
-                _oneKey = keys[0];
-                _one = charges[0];
-            }
-            else
-            {
-                _manyKeys = keys.ToArray();
-                _many = charges.ToArray();
-            }
-            Deadline = deadline;
-        }
-
-        public Task<ScriptResult> Task => _completion.Task;
-
-        public ReadOnlySpan<RedisKey> Keys => _manyKeys ?? new ReadOnlySpan<RedisKey>(in _oneKey);
-
-        public ReadOnlySpan<BucketCharge> Charges => _many ?? new ReadOnlySpan<BucketCharge>(in _one);
-
-        public long Deadline { get; }
-
-        public bool TryClaim() => Interlocked.CompareExchange(ref _state, Claimed, Queued) == Queued;
-
-        public void Abandon()
-        {
-            if (Interlocked.CompareExchange(ref _state, Abandoned, Queued) == Queued)
-            {
-                _completion.TrySetCanceled();
-            }
-        }
-
-        public void Answer(ScriptResult result) => _completion.TrySetResult(result);
-
-        public void Fail(Exception e) => _completion.TrySetException(e);
-    }
 }
-
-/// <summary>A script reply and where one request's part of it starts (its status; the server's time is first).</summary>
-internal readonly record struct ScriptResult(RedisResult[] Items, int Offset);
