@@ -1,5 +1,6 @@
 using Microsoft.Extensions.ObjectPool;
 using RateGuard.Stores;
+using StackExchange.Redis;
 
 namespace RateGuard.Limiting;
 
@@ -19,6 +20,8 @@ internal sealed class LimitRequest
     private RateLimitDecision[] _decisions = new RateLimitDecision[4];
     private int[] _tags = new int[4];
     private BucketCharge[] _charges = new BucketCharge[4];
+    // The one group of a one-bucket request over Redis, the common case, kept with the request rather than made per call.
+    private readonly StoreGroup[] _oneGroup = [new StoreGroup(null!, [0], new RedisKey[1])];
 
     /// <summary>How many buckets the request draws from.</summary>
     public int Count { get; private set; }
@@ -47,6 +50,13 @@ internal sealed class LimitRequest
 
     /// <summary>Room for one charge per bucket, for a call that is awaited (at least <see cref="Count"/> long).</summary>
     public BucketCharge[] ChargeBuffer => _charges;
+
+    /// <summary>The request's only group, for its only bucket, decided by <paramref name="node"/> at <paramref name="key"/>.</summary>
+    public StoreGroup[] OneGroup(StoreNode node, RedisKey key)
+    {
+        _oneGroup[0].Reuse(node, key);
+        return _oneGroup;
+    }
 
     public static LimitRequest Rent() => s_pool.Get();
 

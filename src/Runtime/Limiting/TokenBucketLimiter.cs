@@ -44,8 +44,6 @@ internal sealed class TokenBucketLimiter : IDisposable
     // Work items waiting in the thread pool that mean this process is behind, not merely busy.
     private static readonly int s_busyQueue = Math.Max(16, 4 * Environment.ProcessorCount);
 
-    private static readonly int[] s_first = [0];
-
     // Between two tries of a call that failed on its way (a connection being made again, a slot moving).
     private static readonly TimeSpan s_retryPause = TimeSpan.FromMilliseconds(5);
     // How often the tokens admitted locally are charged back at most, while some server is still away.
@@ -255,7 +253,7 @@ internal sealed class TokenBucketLimiter : IDisposable
                 foreach (var group in groups)
                 {
                     await DecideGroupAsync(group, request, options, cancellationToken).ConfigureAwait(false);
-                    if (group.Outcome == Outcome.Rejected)
+                    if (group.Outcome == GroupOutcome.Rejected)
                     {
                         break;
                     }
@@ -323,7 +321,7 @@ internal sealed class TokenBucketLimiter : IDisposable
         {
             // The common case: one bucket, one call, no grouping to do.
             var key = redis.GetKey(request.Policy(0), request.Key(0));
-            return [new StoreGroup(NodeOf(redis.ServerOf(key)), s_first, [key])];
+            return request.OneGroup(NodeOf(redis.ServerOf(key)), key);
         }
         var keys = new string[count];
         Span<int> slots = count <= 16 ? stackalloc int[count] : new int[count];
@@ -370,7 +368,7 @@ internal sealed class TokenBucketLimiter : IDisposable
         var node = group.Node;
         if (!node.Breaker.TryEnter(out var isProbe))
         {
-            group.Outcome = Outcome.Failed;
+            group.Outcome = GroupOutcome.Failed;
             return;
         }
         var fallback = options.LocalFallback ? _fallback : null;
@@ -386,7 +384,59 @@ internal sealed class TokenBucketLimiter : IDisposable
         var sentAt = _time.GetTimestamp();
         try
         {
-            var reply = await DecideAsync(group, charges, decisions, request, sentAt, options, cancellationToken).ConfigureAwait(false);
+            // One call within its budget: a call that fails on its way (a reset connection, a slot that moved) is tried
+            // again while the budget lasts, with the same deadline, so Redis still takes nothing once nobody waits. A call
+            // that reached Redis only after its deadline took nothing; Redis is there, and a stall on the way is what made
+            // it late (this process's, while it is behind, or the network's), so it is sent again with a budget of its
+            // own: once, and again while this process stays behind, up to LongestWait budgets in all. All of it in this
+            // one state machine: a decision allocates as few as it can.
+            var budget = Ticks(options.Timeout);
+            var longest = sentAt + budget * LongestWait;
+            var budgetEnd = sentAt + budget;
+            var lateRetries = 0;
+            ScriptReply reply;
+            while (true)
+            {
+                if (group.Keys is not { } keys)
+                {
+                    // A store of the app's own: one bucket, no deadline, the request's token passed on.
+                    var i = group.Members[0];
+                    var custom = _store.AcquireAsync(request.Policy(i), request.Key(i), cancellationToken).AsTask();
+                    decisions[0] = await WaitAsync(custom, node, budgetEnd, longest, options, cancellationToken).ConfigureAwait(false);
+                    reply = new ScriptReply(0, ScriptStatus.Decided);
+                    break;
+                }
+                var deadline = _redis!.UsesServerClock ? node.Clock.ToServer(Microseconds(budgetEnd)) : 0;
+                try
+                {
+                    // Waited on in place, woken by the shared watch: no task or timer of its own.
+                    var call = _redis.Send(keys, charges.AsSpan(0, keys.Length), deadline, options.Batching);
+                    var until = budgetEnd;
+                    while (!await call.WaitAsync(_watch, until, cancellationToken).ConfigureAwait(false))
+                    {
+                        if (cancellationToken.IsCancellationRequested || !KeepWaiting(node, ref until, longest, options))
+                        {
+                            call.Abandon();
+                            cancellationToken.ThrowIfCancellationRequested();
+                            throw new TimeoutException($"No answer within {options.Timeout.TotalMilliseconds} ms.");
+                        }
+                    }
+                    reply = TokenBucketScript.Read(call.Result, decisions.AsSpan(0, keys.Length));
+                }
+                catch (Exception e) when (IsTransient(e) && _time.GetTimestamp() + Ticks(s_retryPause) < budgetEnd)
+                {
+                    await Task.Delay(s_retryPause, _time, cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+                var now = _time.GetTimestamp();
+                if (reply.Status != ScriptStatus.Late || now >= longest || (lateRetries > 0 && !IsBehind))
+                {
+                    break;
+                }
+                lateRetries++;
+                node.Clock.Observe(Microseconds(sentAt), Microseconds(now), reply.ServerNow);
+                budgetEnd = now + budget;
+            }
             var seen = _time.GetTimestamp();
             node.Replied(seen);
             node.Breaker.OnSuccess(); // an answer, however late, says the server is there
@@ -400,7 +450,7 @@ internal sealed class TokenBucketLimiter : IDisposable
                 ReturnDebts(fallback, request, members, charges);
                 _metrics.StoreDuration(_time.GetElapsedTime(sentAt, seen), _storeName, "late");
                 NoteFailure(node, request.Policy(members[0]), $"ran the decision after its {options.Timeout.TotalMilliseconds} ms deadline, so it took nothing", null, seen);
-                group.Outcome = Outcome.Failed;
+                group.Outcome = GroupOutcome.Failed;
                 return;
             }
             _metrics.StoreDuration(_time.GetElapsedTime(sentAt, seen), _storeName, "success");
@@ -427,7 +477,7 @@ internal sealed class TokenBucketLimiter : IDisposable
             {
                 ChargeBackDebts(fallback, options);
             }
-            group.Outcome = decisions[0].IsAdmitted ? Outcome.Admitted : Outcome.Rejected;
+            group.Outcome = decisions[0].IsAdmitted ? GroupOutcome.Admitted : GroupOutcome.Rejected;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -449,7 +499,7 @@ internal sealed class TokenBucketLimiter : IDisposable
             _metrics.StoreDuration(_time.GetElapsedTime(sentAt, now), _storeName, timedOut ? "timeout" : "failure");
             node.Breaker.OnFailure(sentAt);
             NoteFailure(node, request.Policy(members[0]), timedOut ? $"no answer within {options.Timeout.TotalMilliseconds} ms" : $"{e.GetType().Name}: {e.Message}", e, now);
-            group.Outcome = Outcome.Failed;
+            group.Outcome = GroupOutcome.Failed;
         }
     }
 
@@ -475,9 +525,9 @@ internal sealed class TokenBucketLimiter : IDisposable
         var failed = 0;
         foreach (var group in groups)
         {
-            rejected |= group.Outcome == Outcome.Rejected;
-            failed += group.Outcome == Outcome.Failed ? group.Members.Length : 0;
-            if (group.Outcome == Outcome.Pending)
+            rejected |= group.Outcome == GroupOutcome.Rejected;
+            failed += group.Outcome == GroupOutcome.Failed ? group.Members.Length : 0;
+            if (group.Outcome == GroupOutcome.Pending)
             {
                 foreach (var i in group.Members)
                 {
@@ -499,7 +549,7 @@ internal sealed class TokenBucketLimiter : IDisposable
             {
                 foreach (var group in groups)
                 {
-                    if (group.Outcome != Outcome.Failed)
+                    if (group.Outcome != GroupOutcome.Failed)
                     {
                         continue;
                     }
@@ -515,7 +565,7 @@ internal sealed class TokenBucketLimiter : IDisposable
         {
             foreach (var group in groups)
             {
-                if (group.Outcome == Outcome.Admitted)
+                if (group.Outcome == GroupOutcome.Admitted)
                 {
                     GiveBack(redis, group, request);
                 }
@@ -528,7 +578,7 @@ internal sealed class TokenBucketLimiter : IDisposable
     {
         foreach (var group in groups)
         {
-            if (group.Outcome == Outcome.Failed)
+            if (group.Outcome == GroupOutcome.Failed)
             {
                 foreach (var i in group.Members)
                 {
@@ -547,7 +597,7 @@ internal sealed class TokenBucketLimiter : IDisposable
         var n = 0;
         foreach (var group in groups)
         {
-            if (group.Outcome == Outcome.Failed)
+            if (group.Outcome == GroupOutcome.Failed)
             {
                 foreach (var i in group.Members)
                 {
@@ -709,63 +759,6 @@ internal sealed class TokenBucketLimiter : IDisposable
     {
         _denyCache.Forget(bucket, storedValue);
         _fallback?.Forget(bucket, storedValue);
-    }
-
-    // One call within its budget: a call that fails on its way (a reset connection, a slot that moved) is tried again
-    // while the budget lasts, with the same deadline, so Redis still takes nothing once nobody waits. A call that
-    // reached Redis only after its deadline took nothing; Redis is there, and a stall on the way is what made it late
-    // (this process's, while it is behind, or the network's), so it is sent again with a budget of its own: once, and
-    // again while this process stays behind, up to LongestWait budgets in all.
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<ScriptReply> DecideAsync(StoreGroup group, BucketCharge[] charges, RateLimitDecision[] decisions, LimitRequest request, long sentAt, TokenBucketOptions options, CancellationToken cancellationToken)
-    {
-        var node = group.Node;
-        var budget = Ticks(options.Timeout);
-        var longest = sentAt + budget * LongestWait;
-        var budgetEnd = sentAt + budget;
-        var lateRetries = 0;
-        while (true)
-        {
-            ScriptReply reply;
-            if (group.Keys is not { } keys)
-            {
-                // A store of the app's own: one bucket, no deadline, the request's token passed on.
-                var i = group.Members[0];
-                var call = _store.AcquireAsync(request.Policy(i), request.Key(i), cancellationToken).AsTask();
-                decisions[0] = await WaitAsync(call, node, budgetEnd, longest, options, cancellationToken).ConfigureAwait(false);
-                return new ScriptReply(0, ScriptStatus.Decided);
-            }
-            var deadline = _redis!.UsesServerClock ? node.Clock.ToServer(Microseconds(budgetEnd)) : 0;
-            try
-            {
-                // Waited on in place, woken by the shared watch: no task, timer or state machine of its own.
-                var call = _redis.Send(keys, charges.AsSpan(0, keys.Length), deadline, options.Batching);
-                var until = budgetEnd;
-                while (!await call.WaitAsync(_watch, until, cancellationToken).ConfigureAwait(false))
-                {
-                    if (cancellationToken.IsCancellationRequested || !KeepWaiting(node, ref until, longest, options))
-                    {
-                        call.Abandon();
-                        cancellationToken.ThrowIfCancellationRequested();
-                        throw new TimeoutException($"No answer within {options.Timeout.TotalMilliseconds} ms.");
-                    }
-                }
-                reply = TokenBucketScript.Read(call.Result, decisions.AsSpan(0, keys.Length));
-            }
-            catch (Exception e) when (IsTransient(e) && _time.GetTimestamp() + Ticks(s_retryPause) < budgetEnd)
-            {
-                await Task.Delay(s_retryPause, _time, cancellationToken).ConfigureAwait(false);
-                continue;
-            }
-            var now = _time.GetTimestamp();
-            if (reply.Status != ScriptStatus.Late || now >= longest || (lateRetries > 0 && !IsBehind))
-            {
-                return reply;
-            }
-            lateRetries++;
-            node.Clock.Observe(Microseconds(sentAt), Microseconds(now), reply.ServerNow);
-            budgetEnd = now + budget;
-        }
     }
 
     // Whether this process is behind: work is queuing for the thread pool, so replies wait to be read and calls to be
@@ -948,27 +941,6 @@ internal sealed class TokenBucketLimiter : IDisposable
     private long Ticks(TimeSpan span) => (long)(span.TotalSeconds * _time.TimestampFrequency);
 
     private long Microseconds(long timestamp) => (long)(timestamp * (1_000_000d / _time.TimestampFrequency));
-
-    private enum Outcome
-    {
-        Pending,
-        Admitted,
-        Rejected,
-        Failed,
-    }
-
-    // The buckets of a request that one call decides: one cluster slot's (all of them, without a cluster), or one
-    // bucket of a store of the app's own (no keys).
-    private sealed class StoreGroup(StoreNode node, int[] members, RedisKey[]? keys)
-    {
-        public StoreNode Node { get; } = node;
-
-        public int[] Members { get; } = members;
-
-        public RedisKey[]? Keys { get; } = keys;
-
-        public Outcome Outcome { get; set; }
-    }
 
     private sealed record ConfiguredPolicy(TokenBucketOptions Options, TokenBucketPolicy Policy, FailureMode FailureMode);
 
