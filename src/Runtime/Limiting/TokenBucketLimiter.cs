@@ -234,18 +234,20 @@ internal sealed class TokenBucketLimiter : IDisposable
             Count(request, admitted: false);
             return new ValueTask<bool>(false);
         }
-        return DecideRemoteAsync(request, options, cancellationToken);
+        var groups = Groups(request);
+        return _redis is not null && groups.Length == 1
+            ? DecideGroupAsync(groups[0], request, options, cancellationToken, whole: groups)
+            : DecideRemoteAsync(request, groups, options, cancellationToken);
     }
 
     /// <summary>Counts a request refused because it had no value for the bucket's key.</summary>
     public void CountMissingKey(TokenBucketPolicy policy) => _metrics.Request(policy.Name, RequestResults.MissingKey);
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<bool> DecideRemoteAsync(LimitRequest request, TokenBucketOptions options, CancellationToken cancellationToken)
+    private async ValueTask<bool> DecideRemoteAsync(LimitRequest request, StoreGroup[] groups, TokenBucketOptions options, CancellationToken cancellationToken)
     {
         try
         {
-            var groups = Groups(request);
             if (_redis is null)
             {
                 // A store of the app's own decides one bucket at a time, and cannot give tokens back: the buckets before
@@ -259,10 +261,6 @@ internal sealed class TokenBucketLimiter : IDisposable
                     }
                 }
             }
-            else if (groups.Length == 1)
-            {
-                await DecideGroupAsync(groups[0], request, options, cancellationToken).ConfigureAwait(false);
-            }
             else
             {
                 var calls = new Task[groups.Length];
@@ -272,9 +270,7 @@ internal sealed class TokenBucketLimiter : IDisposable
                 }
                 await Task.WhenAll(calls).ConfigureAwait(false);
             }
-            var admitted = Settle(request, groups, options);
-            Count(request, admitted);
-            return admitted;
+            return Finish(request, groups, options);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -362,14 +358,16 @@ internal sealed class TokenBucketLimiter : IDisposable
     }
 
     // One call: the group's buckets decided together on their server, within the budget, or the group marked failed.
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask DecideGroupAsync(StoreGroup group, LimitRequest request, TokenBucketOptions options, CancellationToken cancellationToken)
+    // A group that is the whole request (`whole`, the common case) settles and counts the request here too, and returns
+    // whether it is admitted, so that a decision needs no second state machine; otherwise it returns false.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> DecideGroupAsync(StoreGroup group, LimitRequest request, TokenBucketOptions options, CancellationToken cancellationToken, StoreGroup[]? whole = null)
     {
         var node = group.Node;
         if (!node.Breaker.TryEnter(out var isProbe))
         {
             group.Outcome = GroupOutcome.Failed;
-            return;
+            return whole is not null && Finish(request, whole, options);
         }
         var fallback = options.LocalFallback ? _fallback : null;
         var members = group.Members;
@@ -451,33 +449,12 @@ internal sealed class TokenBucketLimiter : IDisposable
                 _metrics.StoreDuration(_time.GetElapsedTime(sentAt, seen), _storeName, "late");
                 NoteFailure(node, request.Policy(members[0]), $"ran the decision after its {options.Timeout.TotalMilliseconds} ms deadline, so it took nothing", null, seen);
                 group.Outcome = GroupOutcome.Failed;
-                return;
             }
-            _metrics.StoreDuration(_time.GetElapsedTime(sentAt, seen), _storeName, "success");
-            var results = request.Results;
-            for (var m = 0; m < members.Length; m++)
+            else
             {
-                var i = members[m];
-                var decision = decisions[m];
-                results[i] = new LimiterResult(decision, DecisionSource.Store);
-                if (options.DenyCache)
-                {
-                    if (decision.IsAdmitted)
-                    {
-                        _denyCache.Forget(request.Policy(i), request.Key(i));
-                    }
-                    else if (decision.RetryAfter > TimeSpan.Zero)
-                    {
-                        _denyCache.Remember(request.Policy(i), request.Key(i), sentAt, decision);
-                    }
-                }
-                fallback?.Observe(request.Policy(i), request.Key(i), decision);
+                _metrics.StoreDuration(_time.GetElapsedTime(sentAt, seen), _storeName, "success");
+                Decided(group, request, decisions, sentAt, options, fallback);
             }
-            if (fallback is { HasDebts: true })
-            {
-                ChargeBackDebts(fallback, options);
-            }
-            group.Outcome = decisions[0].IsAdmitted ? GroupOutcome.Admitted : GroupOutcome.Rejected;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -487,6 +464,10 @@ internal sealed class TokenBucketLimiter : IDisposable
             if (isProbe)
             {
                 node.Breaker.AbandonProbe();
+            }
+            if (whole is not null)
+            {
+                CountCanceled(request);
             }
             throw;
         }
@@ -501,6 +482,45 @@ internal sealed class TokenBucketLimiter : IDisposable
             NoteFailure(node, request.Policy(members[0]), timedOut ? $"no answer within {options.Timeout.TotalMilliseconds} ms" : $"{e.GetType().Name}: {e.Message}", e, now);
             group.Outcome = GroupOutcome.Failed;
         }
+        return whole is not null && Finish(request, whole, options);
+    }
+
+    // A group's answer from the store: each bucket's result, what the deny cache and the local fallback learn from it.
+    private void Decided(StoreGroup group, LimitRequest request, RateLimitDecision[] decisions, long sentAt, TokenBucketOptions options, LocalFallback? fallback)
+    {
+        var members = group.Members;
+        var results = request.Results;
+        for (var m = 0; m < members.Length; m++)
+        {
+            var i = members[m];
+            var decision = decisions[m];
+            results[i] = new LimiterResult(decision, DecisionSource.Store);
+            if (options.DenyCache)
+            {
+                if (decision.IsAdmitted)
+                {
+                    _denyCache.Forget(request.Policy(i), request.Key(i));
+                }
+                else if (decision.RetryAfter > TimeSpan.Zero)
+                {
+                    _denyCache.Remember(request.Policy(i), request.Key(i), sentAt, decision);
+                }
+            }
+            fallback?.Observe(request.Policy(i), request.Key(i), decision);
+        }
+        if (fallback is { HasDebts: true })
+        {
+            ChargeBackDebts(fallback, options);
+        }
+        group.Outcome = decisions[0].IsAdmitted ? GroupOutcome.Admitted : GroupOutcome.Rejected;
+    }
+
+    // The request decided from its groups' outcomes, and counted.
+    private bool Finish(LimitRequest request, StoreGroup[] groups, TokenBucketOptions options)
+    {
+        var admitted = Settle(request, groups, options);
+        Count(request, admitted);
+        return admitted;
     }
 
     private static void ReturnDebts(LocalFallback? fallback, LimitRequest request, int[] members, BucketCharge[] charges)
