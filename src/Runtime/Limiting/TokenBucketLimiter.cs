@@ -96,7 +96,7 @@ internal sealed class TokenBucketLimiter : IDisposable
         metrics.ObserveCircuits(BreakerStates);
         if (_redis is not null)
         {
-            _redis.BatchStall = _options.Timeout;
+            _redis.BatchStall = _options.Timeout / 4;
             // An operator's reset on any instance: what this one remembers of that bucket no longer holds.
             _resets = _redis.OnReset(ForgetReset, e => Log.ResetSubscriptionFailed(_logger, e));
             _redis.ServerRestored += endpoint =>
@@ -112,7 +112,7 @@ internal sealed class TokenBucketLimiter : IDisposable
         _reloadSubscription = options.OnChange(o =>
         {
             _options = o;
-            _redis?.BatchStall = o.Timeout;
+            _redis?.BatchStall = o.Timeout / 4;
             _denyCache.Clear();
             StartFallback(o);
         });

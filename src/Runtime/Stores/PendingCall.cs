@@ -47,8 +47,15 @@ internal sealed class PendingCall : IValueTaskSource<bool>
 
     public ReadOnlySpan<BucketCharge> Charges => _many ?? new ReadOnlySpan<BucketCharge>(in _one);
 
-    /// <summary>The server time in µs after which the script must take nothing for this request; 0 for none.</summary>
+    /// <summary>
+    /// The server time in µs after which the script must take nothing for this request, as of when it was queued; 0 for
+    /// none. A request that waited for its batch goes out with the deadline moved on by that wait (see
+    /// <see cref="ScriptBatcher"/>).
+    /// </summary>
     public long Deadline { get; }
+
+    /// <summary>When the batcher queued it, on the batcher's clock.</summary>
+    public long QueuedAt { get; set; }
 
     /// <summary>Whether <see cref="WaitAsync"/> may list it with a watch (kept by the watch, under its lock).</summary>
     internal bool Watched { get; set; }

@@ -15,7 +15,10 @@ namespace RateGuard.Stores;
 /// <see cref="Stall"/>: requests queued behind a call that may never come back (a hung server, a connection being made
 /// again) go out on their own and meet their deadlines there, rather than waiting for it. Each request keeps its own
 /// deadline on the server's clock, so a batch can never take tokens for a request nobody waits for; a request whose
-/// caller stopped waiting before its batch was sent is left out of it (<see cref="PendingCall.Abandon"/>).
+/// caller stopped waiting before its batch was sent is left out of it (<see cref="PendingCall.Abandon"/>). The time a
+/// request spent queued here is this process's, not the server's: its deadline goes out moved on by that wait, so that
+/// a process slow to read the reply in front of it does not make Redis find it late. It still cannot take tokens for a
+/// caller that gave up before it went out, since such a request is left out.
 /// </remarks>
 internal sealed class ScriptBatcher(Func<RedisKey[], RedisValue[], Task<RedisResult>> send, TimeProvider time)
 {
@@ -39,6 +42,7 @@ internal sealed class ScriptBatcher(Func<RedisKey[], RedisValue[], Task<RedisRes
     public void Enqueue(int slot, PendingCall call, Func<long>? clientNow)
     {
         var lane = LaneOf(slot);
+        call.QueuedAt = time.GetTimestamp();
         List<PendingCall>? batch = null;
         lock (lane)
         {
@@ -85,7 +89,7 @@ internal sealed class ScriptBatcher(Func<RedisKey[], RedisValue[], Task<RedisRes
             {
                 try
                 {
-                    var (keys, args) = Arguments(sending, clientNow?.Invoke());
+                    var (keys, args) = Arguments(sending, clientNow?.Invoke(), time.GetTimestamp());
                     var items = (RedisResult[])(await send(keys, args).ConfigureAwait(false))!;
                     Complete(sending, items);
                 }
@@ -128,7 +132,7 @@ internal sealed class ScriptBatcher(Func<RedisKey[], RedisValue[], Task<RedisRes
         return batch;
     }
 
-    private static (RedisKey[] Keys, RedisValue[] Args) Arguments(List<PendingCall> batch, long? clientNow)
+    private (RedisKey[] Keys, RedisValue[] Args) Arguments(List<PendingCall> batch, long? clientNow, long sentAt)
     {
         var buckets = 0;
         foreach (var call in batch)
@@ -144,7 +148,7 @@ internal sealed class ScriptBatcher(Func<RedisKey[], RedisValue[], Task<RedisRes
         var k = 0;
         foreach (var call in batch)
         {
-            args[a++] = call.Deadline;
+            args[a++] = call.Deadline == 0 || call.QueuedAt == 0 ? call.Deadline : call.Deadline + (long)time.GetElapsedTime(call.QueuedAt, sentAt).TotalMicroseconds;
             args[a++] = call.Charges.Length;
             call.Keys.CopyTo(keys.AsSpan(k));
             k += call.Charges.Length;

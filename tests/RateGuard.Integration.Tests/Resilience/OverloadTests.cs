@@ -67,6 +67,10 @@ public sealed partial class OverloadTests(ITestOutputHelper output)
             var warnings = app.Output.Split('\n').Count(l => l.StartsWith("warn:", StringComparison.Ordinal) || l.StartsWith("fail:", StringComparison.Ordinal));
             var bound = Capacity + Rate * elapsed;
             output.WriteLine(string.Join("\n", app.Output.Split('\n').Where(l => l.Contains("DEBUG")).Take(40)));
+            // A warning's first line names its category; the next says what happened.
+            var lines = app.Output.Split('\n');
+            output.WriteLine(string.Join("\n", lines.Select((l, i) => (l, i)).Where(p => p.l.StartsWith("warn:", StringComparison.Ordinal) || p.l.StartsWith("fail:", StringComparison.Ordinal))
+                .Take(5).SelectMany(p => lines.Skip(p.i).Take(2))));
             output.WriteLine($"deny cache {denyCache}: {requests} requests, {admitted} admitted against an exact bound of {bound:F1}, {failedOpen} by the failure mode, {warnings} log warnings");
 
             Assert.True(requests > 10_000, $"Only {requests} requests were made; the app was not flooded.");
