@@ -48,6 +48,8 @@ public sealed class BatchingTests(RedisFixture redis, ITestOutputHelper output)
         using var store = new RedisTokenBucketStore(redis.Connection, "idle");
         var policy = s_policies[0];
         var decisions = new RateLimitDecision[1];
+        // The script loaded first: on a server that does not know it yet, the first call is an EVALSHA and an EVAL.
+        await store.DecideAsync([store.GetKey(policy, "warm-up")], [new BucketCharge(policy, 1, 0)], 0);
         var before = ScriptCalls();
         for (var i = 0; i < 3; i++)
         {
