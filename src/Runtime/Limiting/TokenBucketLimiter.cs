@@ -97,6 +97,7 @@ internal sealed class TokenBucketLimiter : IDisposable
         if (_redis is not null)
         {
             _redis.BatchStall = _options.Timeout / 4;
+            _redis.BatchClock = time;
             // An operator's reset on any instance: what this one remembers of that bucket no longer holds.
             _resets = _redis.OnReset(ForgetReset, e => Log.ResetSubscriptionFailed(_logger, e));
             _redis.ServerRestored += endpoint =>
@@ -393,6 +394,7 @@ internal sealed class TokenBucketLimiter : IDisposable
             var budgetEnd = sentAt + budget;
             var lateRetries = 0;
             ScriptReply reply;
+            PendingCall? call = null;
             while (true)
             {
                 if (group.Keys is not { } keys)
@@ -408,11 +410,11 @@ internal sealed class TokenBucketLimiter : IDisposable
                 try
                 {
                     // Waited on in place, woken by the shared watch: no task or timer of its own.
-                    var call = _redis.Send(keys, charges.AsSpan(0, keys.Length), deadline, options.Batching);
+                    call = _redis.Send(keys, charges.AsSpan(0, keys.Length), deadline, options.Batching);
                     var until = budgetEnd;
                     while (!await call.WaitAsync(_watch, until, cancellationToken).ConfigureAwait(false))
                     {
-                        if (cancellationToken.IsCancellationRequested || !KeepWaiting(node, ref until, longest, options))
+                        if (cancellationToken.IsCancellationRequested || !KeepWaiting(node, ref until, longest, options, call.Lane?.LastAnswer ?? long.MinValue))
                         {
                             call.Abandon();
                             cancellationToken.ThrowIfCancellationRequested();
@@ -427,7 +429,10 @@ internal sealed class TokenBucketLimiter : IDisposable
                     continue;
                 }
                 var now = _time.GetTimestamp();
-                if (reply.Status != ScriptStatus.Late || now >= longest || (lateRetries > 0 && !IsBehind))
+                // A batched call waits on this process twice over, for the replies in front of it to be read and for its
+                // own: when it comes back late, that is this process's doing however idle its thread pool looks, and it
+                // goes again while the longest wait lasts (a late call took nothing, and the late reply shows Redis there).
+                if (reply.Status != ScriptStatus.Late || now >= longest || (lateRetries > 0 && !IsBehind && call?.Lane is null))
                 {
                     break;
                 }
@@ -836,11 +841,13 @@ internal sealed class TokenBucketLimiter : IDisposable
     // itself came late), or because the server keeps answering the calls in front of it. The wait goes on a step at a
     // time, up to LongestWait budgets in all. A server that stopped answering, seen by a process that keeps up, gets no
     // more than the budget (a call sent just before a hang, up to twice that).
-    private bool KeepWaiting(StoreNode node, ref long until, long longest, TokenBucketOptions options)
+    private bool KeepWaiting(StoreNode node, ref long until, long longest, TokenBucketOptions options, long laneAnswer = long.MinValue)
     {
         var now = _time.GetTimestamp();
         var step = options.Timeout / 4;
-        var answering = node.LastReply != long.MinValue && _time.GetElapsedTime(node.LastReply, now) < options.Timeout;
+        // A batched call's lane hears of each answer as the connection reads it, before the requests it answered run on.
+        var lastAnswer = Math.Max(node.LastReply, laneAnswer);
+        var answering = lastAnswer != long.MinValue && _time.GetElapsedTime(lastAnswer, now) < options.Timeout;
         if (now < longest && (IsBehind || answering || _time.GetElapsedTime(until, now) > step))
         {
             until = now + Ticks(step);

@@ -51,7 +51,7 @@ public sealed class RedisTokenBucketStore : ITokenBucketStore, IAsyncDisposable,
         _prefix = keyPrefix;
         _clientClock = clientClock;
         _clientNow = clientClock is null ? null : () => UnixClock.NowMicroseconds(clientClock);
-        _batcher = new ScriptBatcher(SendBatch, TimeProvider.System);
+        _batcher = new ScriptBatcher(SendBatch);
         _ownsConnection = ownsConnection;
     }
 
@@ -125,6 +125,13 @@ public sealed class RedisTokenBucketStore : ITokenBucketStore, IAsyncDisposable,
             _batcher.SendAlone(call, _clientNow);
         }
         return call;
+    }
+
+    /// <summary>The clock batching measures queueing and answers by: the limiter's.</summary>
+    internal TimeProvider BatchClock
+    {
+        get => _batcher.Clock;
+        set => _batcher.Clock = value;
     }
 
     /// <summary>How long a script call may be out before the requests batched behind it go out without waiting for it.</summary>

@@ -20,7 +20,7 @@ namespace RateGuard.Stores;
 /// a process slow to read the reply in front of it does not make Redis find it late. It still cannot take tokens for a
 /// caller that gave up before it went out, since such a request is left out.
 /// </remarks>
-internal sealed class ScriptBatcher(Func<RedisKey[], RedisValue[], Task<RedisResult>> send, TimeProvider time)
+internal sealed class ScriptBatcher(Func<RedisKey[], RedisValue[], Task<RedisResult>> send)
 {
     /// <summary>The most requests one script call carries.</summary>
     public const int MostRequests = 64;
@@ -30,6 +30,9 @@ internal sealed class ScriptBatcher(Func<RedisKey[], RedisValue[], Task<RedisRes
 
     // One lane per cluster slot, and index 0 for a server without a cluster; made on first use.
     private readonly Lane?[] _lanes = new Lane?[16385];
+
+    /// <summary>The clock of queueing and answers: the limiter's, so that its budgets and these times agree.</summary>
+    public TimeProvider Clock { get; set; } = TimeProvider.System;
 
     /// <summary>How long a call may be out before the requests queued behind it go out without waiting for it.</summary>
     public TimeSpan Stall { get; set; } = TimeSpan.FromMilliseconds(100);
@@ -42,7 +45,8 @@ internal sealed class ScriptBatcher(Func<RedisKey[], RedisValue[], Task<RedisRes
     public void Enqueue(int slot, PendingCall call, Func<long>? clientNow)
     {
         var lane = LaneOf(slot);
-        call.QueuedAt = time.GetTimestamp();
+        call.QueuedAt = Clock.GetTimestamp();
+        call.Lane = lane;
         List<PendingCall>? batch = null;
         lock (lane)
         {
@@ -53,14 +57,14 @@ internal sealed class ScriptBatcher(Func<RedisKey[], RedisValue[], Task<RedisRes
             else
             {
                 lane.Waiting.Add(call);
-                if (lane.Waiting.Count >= MostRequests || time.GetElapsedTime(lane.OldestSentAt) > Stall)
+                if (lane.Waiting.Count >= MostRequests || Clock.GetElapsedTime(lane.OldestSentAt) > Stall)
                 {
                     batch = lane.TakeWaiting();
                 }
             }
             if (batch is not null)
             {
-                lane.Sending(time.GetTimestamp());
+                lane.Sending(Clock.GetTimestamp());
             }
         }
         if (batch is not null)
@@ -89,8 +93,9 @@ internal sealed class ScriptBatcher(Func<RedisKey[], RedisValue[], Task<RedisRes
             {
                 try
                 {
-                    var (keys, args) = Arguments(sending, clientNow?.Invoke(), time.GetTimestamp());
+                    var (keys, args) = Arguments(sending, clientNow?.Invoke(), Clock.GetTimestamp());
                     var items = (RedisResult[])(await send(keys, args).ConfigureAwait(false))!;
+                    lane?.Answered(Clock.GetTimestamp());
                     Complete(sending, items);
                 }
                 catch (Exception e)
@@ -111,7 +116,7 @@ internal sealed class ScriptBatcher(Func<RedisKey[], RedisValue[], Task<RedisRes
                 batch = lane.Sent();
                 if (batch is not null)
                 {
-                    lane.Sending(time.GetTimestamp());
+                    lane.Sending(Clock.GetTimestamp());
                 }
             }
         }
@@ -148,7 +153,8 @@ internal sealed class ScriptBatcher(Func<RedisKey[], RedisValue[], Task<RedisRes
         var k = 0;
         foreach (var call in batch)
         {
-            args[a++] = call.Deadline == 0 || call.QueuedAt == 0 ? call.Deadline : call.Deadline + (long)time.GetElapsedTime(call.QueuedAt, sentAt).TotalMicroseconds;
+            call.WaitedToGo = call.QueuedAt == 0 ? TimeSpan.Zero : Clock.GetElapsedTime(call.QueuedAt, sentAt);
+            args[a++] = call.Deadline == 0 ? 0 : call.Deadline + (long)call.WaitedToGo.TotalMicroseconds;
             args[a++] = call.Charges.Length;
             call.Keys.CopyTo(keys.AsSpan(k));
             k += call.Charges.Length;
@@ -173,9 +179,16 @@ internal sealed class ScriptBatcher(Func<RedisKey[], RedisValue[], Task<RedisRes
         }
     }
 
-    // The calls of one lane: how many are out, since when, and the requests waiting for the next.
-    private sealed class Lane
+    /// <summary>The calls of one lane: how many are out, since when, and the requests waiting for the next.</summary>
+    internal sealed class Lane
     {
+        private long _lastAnswer = long.MinValue;
+
+        /// <summary>When a call of this lane was last answered, on the batcher's clock; <see cref="long.MinValue"/> before any.</summary>
+        public long LastAnswer => Volatile.Read(ref _lastAnswer);
+
+        public void Answered(long now) => Volatile.Write(ref _lastAnswer, now);
+
         public List<PendingCall> Waiting { get; private set; } = [];
 
         public int InFlight { get; private set; }
