@@ -338,7 +338,7 @@ def fallback(duration, instances=3, connections=8):
     after = {name: sum(1 for t in admitted if at <= t < at + window) for name, at in switches.items()}
     # The most admitted in any 200 ms window starting within a second of each switch.
     worst = {name: max(sum(1 for t in admitted if start <= t < start + window) for start in [at + i * 0.01 for i in range(100)]) for name, at in switches.items()}
-    fallback_admitted = sum(n for st in stats for (b, r), n in st.items() if r == "fallback_admitted")
+    fallback_admitted = sum(n for st in stats for (b, r), n in st.items() if r == "fallback_acquired")
     print(f"  fallback: {len(admitted)} admitted of {len(responses)} (bound {bound:.1f}); after switches {after}, worst 200 ms {worst}; meter {stats}", file=sys.stderr)
     return "\n".join([
         "| instances | requests | admitted | exact bound | admitted / bound | admitted locally | in the 200 ms after the stop | after the continue | most in any 200 ms within 1 s of a switch | capacity | 5xx |",
