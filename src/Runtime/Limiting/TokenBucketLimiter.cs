@@ -387,8 +387,9 @@ internal sealed class TokenBucketLimiter : IDisposable
             // again while the budget lasts, with the same deadline, so Redis still takes nothing once nobody waits. A call
             // that reached Redis only after its deadline took nothing; Redis is there, and a stall on the way is what made
             // it late (this process's, while it is behind, or the network's), so it is sent again with a budget of its
-            // own: once, and again while this process stays behind, up to LongestWait budgets in all. All of it in this
-            // one state machine: a decision allocates as few as it can.
+            // own: once, and again while this process stays behind (a batched call: while the longest wait lasts),
+            // up to LongestWait budgets in all. All of it in this one state machine: a decision allocates as few as it
+            // can.
             var budget = Ticks(options.Timeout);
             var longest = sentAt + budget * LongestWait;
             var budgetEnd = sentAt + budget;
