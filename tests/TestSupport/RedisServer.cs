@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
@@ -85,6 +86,11 @@ public sealed class RedisServer : IDisposable
         var read = stream.Read(buffer);
         return Encoding.UTF8.GetString(buffer, 0, read);
     }
+
+    /// <summary>How many script calls (EVAL and EVALSHA) the server has run, from INFO commandstats.</summary>
+    public long ScriptCalls() => Command("INFO", "commandstats").Split('\n')
+        .Where(line => line.StartsWith("cmdstat_evalsha:", StringComparison.Ordinal) || line.StartsWith("cmdstat_eval:", StringComparison.Ordinal))
+        .Sum(line => long.Parse(line[(line.IndexOf("calls=", StringComparison.Ordinal) + "calls=".Length)..line.IndexOf(',')], CultureInfo.InvariantCulture));
 
     /// <summary>The server's process id.</summary>
     public int ProcessId => _process.Id;

@@ -188,7 +188,5 @@ public sealed class RedisClusterTests(RedisCluster cluster, ITestOutputHelper ou
         Assert.All(admitted, a => Assert.True(a <= bound, $"A bucket admitted {a}, over its bound {bound:F1}."));
     }
 
-    private long ScriptCalls() => cluster.Nodes.Sum(node => node.Command("INFO", "commandstats").Split('\n')
-        .Where(line => line.StartsWith("cmdstat_evalsha:", StringComparison.Ordinal) || line.StartsWith("cmdstat_eval:", StringComparison.Ordinal))
-        .Sum(line => long.Parse(line[(line.IndexOf("calls=", StringComparison.Ordinal) + "calls=".Length)..line.IndexOf(',')])));
+    private long ScriptCalls() => cluster.Nodes.Sum(node => node.ScriptCalls());
 }

@@ -157,9 +157,7 @@ public sealed class BatchedFaultTests(ITestOutputHelper output)
     {
         try
         {
-            return server.Command("INFO", "commandstats").Split('\n')
-                .Where(line => line.StartsWith("cmdstat_evalsha:", StringComparison.Ordinal) || line.StartsWith("cmdstat_eval:", StringComparison.Ordinal))
-                .Sum(line => long.Parse(line[(line.IndexOf("calls=", StringComparison.Ordinal) + "calls=".Length)..line.IndexOf(',')]));
+            return server.ScriptCalls();
         }
         catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException)
         {
