@@ -413,8 +413,9 @@ internal sealed class TokenBucketLimiter : IDisposable
                     // Waited on in place, woken by the shared watch: no task or timer of its own.
                     call = _redis.Send(keys, charges.AsSpan(0, keys.Length), deadline, options.Batching);
                     var until = budgetEnd;
-                    while (!await call.WaitAsync(_watch, until, cancellationToken).ConfigureAwait(false))
+                    while (!await call.WaitAsync(_watch, until, cancellationToken).ConfigureAwait(false) && !call.IsAnswered)
                     {
+                        // Woken without the answer (and it did not come in meanwhile): wait on, or give up.
                         if (cancellationToken.IsCancellationRequested || !KeepWaiting(node, ref until, longest, options, call.Lane?.LastAnswer ?? long.MinValue))
                         {
                             call.Abandon();
