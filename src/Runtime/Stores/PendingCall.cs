@@ -57,9 +57,6 @@ internal sealed class PendingCall : IValueTaskSource<bool>
     /// <summary>When the batcher queued it, on the batcher's clock.</summary>
     public long QueuedAt { get; set; }
 
-    /// <summary>How long it waited in its lane for its batch to go out, on the batcher's clock.</summary>
-    public TimeSpan WaitedToGo { get; set; }
-
     /// <summary>The lane it was queued in; <see langword="null"/> for a call sent on its own.</summary>
     public ScriptBatcher.Lane? Lane { get; set; }
 

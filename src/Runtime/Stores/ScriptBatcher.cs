@@ -25,9 +25,6 @@ internal sealed class ScriptBatcher(Func<RedisKey[], RedisValue[], Task<RedisRes
     /// <summary>The most requests one script call carries.</summary>
     public const int MostRequests = 64;
 
-    private static readonly RedisValue s_requestsForm = "rg2";
-    private static readonly RedisValue s_serverClock = "";
-
     // One lane per cluster slot, and index 0 for a server without a cluster; made on first use.
     private readonly Lane?[] _lanes = new Lane?[16385];
 
@@ -145,26 +142,18 @@ internal sealed class ScriptBatcher(Func<RedisKey[], RedisValue[], Task<RedisRes
             buckets += call.Charges.Length;
         }
         var keys = new RedisKey[buckets];
-        var args = new RedisValue[3 + 2 * batch.Count + 4 * buckets];
-        args[0] = s_requestsForm;
-        args[1] = clientNow is { } now ? now : s_serverClock;
-        args[2] = batch.Count;
-        var a = 3;
+        var args = TokenBucketScript.Arguments(batch.Count, buckets, clientNow);
+        var a = TokenBucketScript.FirstRequest;
         var k = 0;
         foreach (var call in batch)
         {
-            call.WaitedToGo = call.QueuedAt == 0 ? TimeSpan.Zero : Clock.GetElapsedTime(call.QueuedAt, sentAt);
-            args[a++] = call.Deadline == 0 ? 0 : call.Deadline + (long)call.WaitedToGo.TotalMicroseconds;
-            args[a++] = call.Charges.Length;
+            // The time it waited here is this process's: its deadline goes out moved on by it.
+            var deadline = call.Deadline == 0 || call.QueuedAt == 0
+                ? call.Deadline
+                : call.Deadline + (long)Clock.GetElapsedTime(call.QueuedAt, sentAt).TotalMicroseconds;
+            a = TokenBucketScript.WriteRequest(args, a, deadline, call.Charges);
             call.Keys.CopyTo(keys.AsSpan(k));
             k += call.Charges.Length;
-            foreach (var charge in call.Charges)
-            {
-                args[a++] = charge.Policy.IntervalMicroseconds;
-                args[a++] = charge.Policy.Capacity;
-                args[a++] = charge.Cost;
-                args[a++] = charge.Debt;
-            }
         }
         return (keys, args);
     }
@@ -175,7 +164,7 @@ internal sealed class ScriptBatcher(Func<RedisKey[], RedisValue[], Task<RedisRes
         foreach (var call in batch)
         {
             call.Answer(new ScriptResult(items, offset));
-            offset += 1 + 3 * call.Charges.Length;
+            offset += TokenBucketScript.ReplyLength(call.Charges.Length);
         }
     }
 

@@ -25,28 +25,50 @@ public static class TokenBucketScript
     /// <param name="deadline">The server time in µs after which the request must take nothing; 0 for none.</param>
     internal static RedisValue[] Arguments(ReadOnlySpan<BucketCharge> charges, long? clientNow, long deadline)
     {
-        var args = new RedisValue[5 + 4 * charges.Length];
-        args[0] = RequestsForm;
-        args[1] = clientNow is { } now ? now : ServerClock;
-        args[2] = 1;
-        args[3] = deadline;
-        args[4] = charges.Length;
-        for (var i = 0; i < charges.Length; i++)
-        {
-            var charge = charges[i];
-            args[5 + 4 * i] = charge.Policy.IntervalMicroseconds;
-            args[6 + 4 * i] = charge.Policy.Capacity;
-            args[7 + 4 * i] = charge.Cost;
-            args[8 + 4 * i] = charge.Debt;
-        }
+        var args = Arguments(1, charges.Length, clientNow);
+        WriteRequest(args, FirstRequest, deadline, charges);
         return args;
     }
+
+    /// <summary>Where the first request's arguments start in <see cref="Arguments(int, int, long?)"/>.</summary>
+    internal const int FirstRequest = 3;
+
+    /// <summary>
+    /// The arguments of <paramref name="requests"/> requests drawing on <paramref name="buckets"/> buckets in all, with
+    /// the call's part filled in; each request is then written with <see cref="WriteRequest"/> from <see cref="FirstRequest"/> on.
+    /// </summary>
+    internal static RedisValue[] Arguments(int requests, int buckets, long? clientNow)
+    {
+        var args = new RedisValue[FirstRequest + 2 * requests + 4 * buckets];
+        args[0] = RequestsForm;
+        args[1] = clientNow is { } now ? now : ServerClock;
+        args[2] = requests;
+        return args;
+    }
+
+    /// <summary>Writes one request's arguments at <paramref name="at"/>, and returns where the next one starts.</summary>
+    internal static int WriteRequest(RedisValue[] args, int at, long deadline, ReadOnlySpan<BucketCharge> charges)
+    {
+        args[at++] = deadline;
+        args[at++] = charges.Length;
+        foreach (var charge in charges)
+        {
+            args[at++] = charge.Policy.IntervalMicroseconds;
+            args[at++] = charge.Policy.Capacity;
+            args[at++] = charge.Cost;
+            args[at++] = charge.Debt;
+        }
+        return at;
+    }
+
+    /// <summary>How many values of a reply one request of <paramref name="buckets"/> buckets takes.</summary>
+    internal static int ReplyLength(int buckets) => 1 + 3 * buckets;
 
     /// <summary>Reads one request's part of a reply into one decision per bucket.</summary>
     internal static ScriptReply Read(ScriptResult result, Span<RateLimitDecision> decisions)
     {
         var (items, offset) = result;
-        if (items.Length < offset + 1 + 3 * decisions.Length)
+        if (items.Length < offset + ReplyLength(decisions.Length))
         {
             throw new InvalidOperationException($"The token-bucket script returned {items.Length} values, too few for a request of {decisions.Length} buckets at value {offset}.");
         }
