@@ -8,14 +8,15 @@ namespace RateGuard.Runtime.Tests.Redis;
 [Collection(RedisCollection.Name)]
 public sealed class BatchingTests(RedisFixture redis, ITestOutputHelper output)
 {
-    // Redis expires a key on its own clock when the bucket is full again, by the client clock's reckoning: a token
-    // takes at least a second here, and the client clock moves on faster than real time (see RandomSequence), so no key
-    // expires before the client clock says its bucket is full, however slowly a busy machine runs the test.
+    // Redis expires a key on its own clock when the bucket is full again by the client clock's reckoning, and the
+    // client clock here is a manual one. The refills are slow (a token takes 100 s or more) and the client clock moves
+    // on by minutes between steps, so a key's life in real time is never shorter than tens of seconds: however slowly a
+    // busy machine runs a step, no key expires before the client clock says its bucket is full.
     private static readonly TokenBucketPolicy[] s_policies =
     [
-        TestPolicies.Create(capacity: 5, rate: 1),
-        TestPolicies.Create(capacity: 12, rate: 0.5),
-        TestPolicies.Create(capacity: 3, rate: 0.25),
+        TestPolicies.Create(capacity: 5, rate: 0.01),
+        TestPolicies.Create(capacity: 12, rate: 0.005),
+        TestPolicies.Create(capacity: 3, rate: 0.0025),
     ];
 
     [Fact]
@@ -155,7 +156,7 @@ public sealed class BatchingTests(RedisFixture redis, ITestOutputHelper output)
                 }
                 requests[r] = new Request(charges, clients);
             }
-            sequence[s] = new Step(TimeSpan.FromMilliseconds(random.Next(500, 2500)), requests);
+            sequence[s] = new Step(TimeSpan.FromMilliseconds(random.Next(500, 2500) * 100), requests);
         }
         return sequence;
     }
