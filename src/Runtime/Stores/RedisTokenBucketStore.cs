@@ -134,7 +134,7 @@ public sealed class RedisTokenBucketStore : ITokenBucketStore, IAsyncDisposable,
         set => _batcher.Clock = value;
     }
 
-    /// <summary>How long a script call may be out before the requests batched behind it go out without waiting for it.</summary>
+    /// <summary>How long a lane's newest script call may be out before the requests batched behind it go out without waiting for it.</summary>
     internal TimeSpan BatchStall
     {
         get => _batcher.Stall;

@@ -11,9 +11,11 @@ namespace RateGuard.Stores;
 /// </summary>
 /// <remarks>
 /// A call holds at most <see cref="MostRequests"/> requests; when that many are waiting they go out at once, behind the
-/// call in flight on the same connection, which keeps their order. So does a lane whose call has been out longer than
-/// <see cref="Stall"/>: requests queued behind a call that may never come back (a hung server, a connection being made
-/// again) go out on their own and meet their deadlines there, rather than waiting for it. Each request keeps its own
+/// call in flight on the same connection, which keeps their order. So do the requests of a lane whose newest call has
+/// been out longer than <see cref="Stall"/>: requests queued behind calls that may never come back (a hung server, a
+/// connection being made again) go out on their own and meet their deadlines there, rather than waiting for them. That
+/// is one more call a stall, however many requests arrive meanwhile: a lane whose replies are read late (an overloaded
+/// process) still sends few calls, each of many requests, never one call a request. Each request keeps its own
 /// deadline on the server's clock, so a batch can never take tokens for a request nobody waits for; a request whose
 /// caller stopped waiting before its batch was sent is left out of it (<see cref="PendingCall.Abandon"/>). The time a
 /// request spent queued here is this process's, not the server's: its deadline goes out moved on by that wait, so that
@@ -31,7 +33,7 @@ internal sealed class ScriptBatcher(Func<RedisKey[], RedisValue[], Task<RedisRes
     /// <summary>The clock of queueing and answers: the limiter's, so that its budgets and these times agree.</summary>
     public TimeProvider Clock { get; set; } = TimeProvider.System;
 
-    /// <summary>How long a call may be out before the requests queued behind it go out without waiting for it.</summary>
+    /// <summary>How long a lane's newest call may be out before the requests queued behind it go out without waiting for it.</summary>
     public TimeSpan Stall { get; set; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>
@@ -54,7 +56,7 @@ internal sealed class ScriptBatcher(Func<RedisKey[], RedisValue[], Task<RedisRes
             else
             {
                 lane.Waiting.Add(call);
-                if (lane.Waiting.Count >= MostRequests || Clock.GetElapsedTime(lane.OldestSentAt) > Stall)
+                if (lane.Waiting.Count >= MostRequests || Clock.GetElapsedTime(lane.LastSentAt) > Stall)
                 {
                     batch = lane.TakeWaiting();
                 }
@@ -182,7 +184,8 @@ internal sealed class ScriptBatcher(Func<RedisKey[], RedisValue[], Task<RedisRes
 
         public int InFlight { get; private set; }
 
-        public long OldestSentAt { get; private set; }
+        /// <summary>When the newest call in flight went out.</summary>
+        public long LastSentAt { get; private set; }
 
         public List<PendingCall> TakeWaiting()
         {
@@ -193,10 +196,8 @@ internal sealed class ScriptBatcher(Func<RedisKey[], RedisValue[], Task<RedisRes
 
         public void Sending(long now)
         {
-            if (InFlight++ == 0)
-            {
-                OldestSentAt = now;
-            }
+            InFlight++;
+            LastSentAt = now;
         }
 
         // A call came back: the requests that waited for it go next, when no other call is out.

@@ -66,7 +66,6 @@ public sealed partial class OverloadTests(ITestOutputHelper output)
             var failedOpen = long.Parse(Unlimited().Match(result).Groups[1].Value);
             var warnings = app.Output.Split('\n').Count(l => l.StartsWith("warn:", StringComparison.Ordinal) || l.StartsWith("fail:", StringComparison.Ordinal));
             var bound = Capacity + Rate * elapsed;
-            output.WriteLine(string.Join("\n", app.Output.Split('\n').Where(l => l.Contains("DEBUG")).Take(40)));
             // A warning's first line names its category; the next says what happened.
             var lines = app.Output.Split('\n');
             output.WriteLine(string.Join("\n", lines.Select((l, i) => (l, i)).Where(p => p.l.StartsWith("warn:", StringComparison.Ordinal) || p.l.StartsWith("fail:", StringComparison.Ordinal))

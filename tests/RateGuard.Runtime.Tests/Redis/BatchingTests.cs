@@ -92,6 +92,50 @@ public sealed class BatchingTests(RedisFixture redis, ITestOutputHelper output)
         Assert.False(queued.IsAnswered);
     }
 
+    [Fact]
+    public async Task Requests_queued_behind_a_stalled_call_go_out_one_batch_a_stall_not_one_call_a_request()
+    {
+        // A process that reads its replies late (or a server that answers late) keeps calls out past the stall time. The
+        // requests that arrive then still go out in batches: one call when the newest call stalls, then one call for
+        // each full batch, never one call for each request.
+        var clock = new ManualClock();
+        using var store = new RedisTokenBucketStore(redis.Connection, "stall") { BatchClock = clock, BatchStall = TimeSpan.FromMilliseconds(50) };
+        var policy = TestPolicies.Create(capacity: 1000, rate: 0.001);
+        RedisKey[] keys = [store.GetKey(policy, "c")];
+        BucketCharge[] charges = [new(policy, 1, 0)];
+        await store.DecideAsync(keys, charges, 0); // the script loaded, so that every call below is one EVALSHA
+        const int Arrivals = 200;
+        var before = ScriptCalls();
+        var calls = new List<PendingCall>();
+        redis.Server.Pause();
+        try
+        {
+            calls.Add(store.Send(keys, charges, 0, batched: true)); // in flight, and not coming back while Redis is paused
+            clock.Advance(TimeSpan.FromMilliseconds(60));
+            for (var i = 0; i < Arrivals; i++)
+            {
+                calls.Add(store.Send(keys, charges, 0, batched: true));
+            }
+        }
+        finally
+        {
+            redis.Server.Resume();
+        }
+        var decisions = new RateLimitDecision[1];
+        var remaining = new List<long>();
+        foreach (var call in calls)
+        {
+            Assert.Equal(ScriptStatus.Decided, TokenBucketScript.Read(await call.AnswerAsync(), decisions).Status);
+            remaining.Add(decisions[0].Remaining);
+        }
+        var sent = ScriptCalls() - before;
+        output.WriteLine($"{calls.Count} requests in {sent} script calls");
+        // The first call; the first arrival after the stall, alone; then full batches, and the rest when the calls come back.
+        Assert.True(sent <= 3 + Arrivals / ScriptBatcher.MostRequests, $"{sent} script calls for {calls.Count} requests.");
+        // And in arrival order, each taking one token.
+        Assert.Equal(Enumerable.Range(0, calls.Count).Select(i => policy.Capacity - 1L - 1 - i), remaining);
+    }
+
     private long ScriptCalls() => redis.CommandCalls("evalsha") + redis.CommandCalls("eval");
 
     private async Task<List<Outcome>> RunAsync(Step[] sequence, string prefix, bool batched)
