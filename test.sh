@@ -63,7 +63,7 @@ fi
 status=0
 for project in tests/*/*.Tests.csproj; do
   # A hung project is stopped after 30 minutes; it then prints no summary and is counted as failed below.
-  timeout --kill-after=60s 30m dotnet test "$project" -c Release --no-build "$@" 2>&1 | tee -a "$log"
+  timeout --kill-after=60s 30m dotnet test "$project" -c Release --no-build --settings tests/all.runsettings "$@" 2>&1 | tee -a "$log"
   [ "${PIPESTATUS[0]}" -ne 0 ] && status=1
 done
 

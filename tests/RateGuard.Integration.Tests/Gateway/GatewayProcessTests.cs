@@ -8,6 +8,7 @@ namespace RateGuard.Integration.Tests.Gateway;
 /// The YARP gateway sample run as real processes over a real redis-server: route limits from route metadata shared
 /// between gateway instances, each route's failure mode when Redis dies under load, and a reload of the routes' limits.
 /// </summary>
+[Trait(TestCategory.Name, TestCategory.Slow)]
 [Collection(TimingCollection.Name)]
 public sealed class GatewayProcessTests(GatewayProcessBuild build) : IClassFixture<GatewayProcessBuild>
 {

@@ -1,3 +1,4 @@
+using RateGuard.Testing;
 using System.Net;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Builder;

@@ -1,3 +1,4 @@
+using RateGuard.Testing;
 using System.Buffers.Binary;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
@@ -9,6 +10,7 @@ namespace RateGuard.Integration.Tests.Operations;
 /// The admin page in a real headless Chromium, driven over the DevTools protocol, against the app on Kestrel with the
 /// real operations service and in-memory store: what an operator sees, and what a click on Reset does.
 /// </summary>
+[Trait(TestCategory.Name, TestCategory.Slow)]
 public sealed class AdminBrowserTests
 {
     // A client value that would run script if the page put it in as markup.

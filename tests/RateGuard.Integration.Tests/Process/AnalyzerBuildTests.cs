@@ -1,3 +1,4 @@
+using RateGuard.Testing;
 using System.Text.RegularExpressions;
 
 using RateGuard.Integration.Tests.Infrastructure;
@@ -8,6 +9,7 @@ namespace RateGuard.Integration.Tests.Process;
 /// The analyzer as a user receives it: a throwaway web project outside the repository that references the runtime and
 /// the generator, built with <c>dotnet build</c>.
 /// </summary>
+[Trait(TestCategory.Name, TestCategory.Slow)]
 [Collection(TimingCollection.Name)]
 public sealed partial class AnalyzerBuildTests : IDisposable
 {

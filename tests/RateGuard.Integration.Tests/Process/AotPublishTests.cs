@@ -1,9 +1,11 @@
+using RateGuard.Testing;
 using RateGuard.Integration.Tests.Infrastructure;
 using Xunit.Abstractions;
 
 namespace RateGuard.Integration.Tests.Process;
 
 /// <summary>The minimal-API sample published with Native AOT, checked by scripts/aot-check.sh.</summary>
+[Trait(TestCategory.Name, TestCategory.Slow)]
 [Collection(TimingCollection.Name)]
 public sealed class AotPublishTests(ITestOutputHelper output)
 {

@@ -10,6 +10,7 @@ namespace RateGuard.Integration.Tests.Process;
 /// and gets what the README says they get. The commands are read from README.md, not copied here, so the two cannot
 /// drift apart.
 /// </summary>
+[Trait(TestCategory.Name, TestCategory.Slow)]
 [Collection(TimingCollection.Name)]
 public sealed partial class PackageConsumerTests : IDisposable
 {

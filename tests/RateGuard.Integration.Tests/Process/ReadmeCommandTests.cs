@@ -8,6 +8,7 @@ namespace RateGuard.Integration.Tests.Process;
 /// The two commands at the top of the README, read from README.md: the first runs the sample, the second is what CI
 /// runs.
 /// </summary>
+[Trait(TestCategory.Name, TestCategory.Slow)]
 [Collection(TimingCollection.Name)]
 public sealed partial class ReadmeCommandTests
 {

@@ -1,3 +1,4 @@
+using RateGuard.Testing;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
@@ -12,6 +13,7 @@ namespace RateGuard.Integration.Tests.Process;
 /// The minimal-API sample built with the Request Delegate Generator on (what PublishAot switches on) and run as a
 /// real process: in memory, and as two copies sharing one Redis.
 /// </summary>
+[Trait(TestCategory.Name, TestCategory.Slow)]
 [Collection(TimingCollection.Name)]
 public sealed class SampleProcessTests(SampleBuild build, RedisFixture redis, ITestOutputHelper output) : IClassFixture<SampleBuild>, IClassFixture<RedisFixture>
 {

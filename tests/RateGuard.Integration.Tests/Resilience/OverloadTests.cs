@@ -11,6 +11,7 @@ namespace RateGuard.Integration.Tests.Resilience;
 /// The app pinned to one core and flooded through 3,000 connections, with Redis and the load on the other core: Redis
 /// answers in time, the app reads the answers late. Late is not failed, so the limit holds.
 /// </summary>
+[Trait(TestCategory.Name, TestCategory.Slow)]
 [Collection(TimingCollection.Name)]
 public sealed partial class OverloadTests(ITestOutputHelper output)
 {

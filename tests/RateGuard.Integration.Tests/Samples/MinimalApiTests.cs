@@ -1,3 +1,4 @@
+using RateGuard.Testing;
 using System.Net;
 using System.Net.Http.Json;
 using RateGuard.Integration.Tests.Infrastructure;

@@ -1,3 +1,4 @@
+using RateGuard.Testing;
 using System.Net;
 using RateGuard.Integration.Tests.Infrastructure;
 using static RateGuard.Integration.Tests.Infrastructure.HttpAssertions;

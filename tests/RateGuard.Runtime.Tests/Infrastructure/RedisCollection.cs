@@ -1,3 +1,5 @@
+using RateGuard.Testing;
+
 namespace RateGuard.Runtime.Tests.Infrastructure;
 
 /// <summary>The tests that share one redis-server.</summary>

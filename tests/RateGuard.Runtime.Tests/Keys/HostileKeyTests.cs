@@ -1,3 +1,4 @@
+using RateGuard.Testing;
 using RateGuard.Runtime.Tests.Infrastructure;
 using RateGuard.Stores;
 

@@ -1,3 +1,4 @@
+using RateGuard.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using RateGuard.Diagnostics;

@@ -1,3 +1,4 @@
+using RateGuard.Testing;
 using Microsoft.Extensions.Time.Testing;
 using RateGuard.Limiting;
 using RateGuard.Runtime.Tests.Infrastructure;

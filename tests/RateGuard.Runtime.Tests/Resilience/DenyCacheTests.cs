@@ -1,3 +1,4 @@
+using RateGuard.Testing;
 using System.Diagnostics;
 using Microsoft.Extensions.Time.Testing;
 using RateGuard.Diagnostics;

@@ -1,7 +1,6 @@
-using RateGuard.Testing;
 using StackExchange.Redis;
 
-namespace RateGuard.Runtime.Tests.Infrastructure;
+namespace RateGuard.Testing;
 
 /// <summary>One real redis-server shared by the tests of a class, with an admin connection to inspect it.</summary>
 public sealed class RedisFixture : IDisposable
