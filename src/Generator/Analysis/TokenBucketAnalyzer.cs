@@ -47,7 +47,8 @@ public sealed class TokenBucketAnalyzer : DiagnosticAnalyzer
         DiagnosticDescriptors.CostAboveCapacity,
         DiagnosticDescriptors.UserKeyOnAnonymousEndpoint,
         DiagnosticDescriptors.ConflictingBucket,
-        DiagnosticDescriptors.NotAnEndpoint,
+        DiagnosticDescriptors.NotAnEndpointClass,
+        DiagnosticDescriptors.NotAnEndpointMethod,
         DiagnosticDescriptors.RuntimeNotWired,
         DiagnosticDescriptors.InvalidResolver,
         DiagnosticDescriptors.InvalidBucketName,
@@ -187,7 +188,7 @@ public sealed class TokenBucketAnalyzer : DiagnosticAnalyzer
                 }
                 foreach (var limit in classLimits)
                 {
-                    context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.NotAnEndpoint, limit.ApplicationSyntaxReference?.GetSyntax().GetLocation(), type.Name));
+                    context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.NotAnEndpointClass, limit.ApplicationSyntaxReference?.GetSyntax().GetLocation(), type.Name));
                 }
                 return;
             }
@@ -230,7 +231,7 @@ public sealed class TokenBucketAnalyzer : DiagnosticAnalyzer
             {
                 if (!_referencedMethods.ContainsKey(method.OriginalDefinition))
                 {
-                    context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.NotAnEndpoint, location, method.Name));
+                    context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.NotAnEndpointMethod, location, method.Name));
                 }
             }
 
