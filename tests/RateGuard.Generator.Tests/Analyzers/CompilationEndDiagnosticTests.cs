@@ -67,6 +67,19 @@ public sealed class CompilationEndDiagnosticTests
         Assert.Single(descriptors.Select(d => (d.Title.ToString(), d.MessageFormat.ToString(), d.Category, d.DefaultSeverity, d.HelpLinkUri)).Distinct());
     }
 
+    [Fact]
+    public async Task One_RG0009_suppression_or_severity_setting_covers_both_the_class_and_the_method_case()
+    {
+        var compilation = AnalyzerHarness.Compile(OutputKind.ConsoleApplication, Source);
+        var reported = await compilation.WithAnalyzers([new TokenBucketAnalyzer()]).GetAnalyzerDiagnosticsAsync();
+        var pragma = AnalyzerHarness.Compile(OutputKind.ConsoleApplication, "#pragma warning disable RG0009\n" + Source);
+        var severity = compilation.WithOptions(compilation.Options.WithSpecificDiagnosticOptions([new("RG0009", ReportDiagnostic.Suppress)]));
+
+        Assert.Equal(2, reported.Count(d => d.Id == "RG0009"));
+        Assert.DoesNotContain(await pragma.WithAnalyzers([new TokenBucketAnalyzer()]).GetAnalyzerDiagnosticsAsync(), d => d.Id == "RG0009");
+        Assert.DoesNotContain(await severity.WithAnalyzers([new TokenBucketAnalyzer()]).GetAnalyzerDiagnosticsAsync(), d => d.Id == "RG0009");
+    }
+
     private static (string Id, string? Path, int Start) Key(Diagnostic diagnostic) =>
         (diagnostic.Id, diagnostic.Location.SourceTree?.FilePath, diagnostic.Location.SourceSpan.Start);
 }
