@@ -1,11 +1,16 @@
-using System.Collections;
-using System.Reflection;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
 using RateGuard.Generator.Tests.Infrastructure;
+using Xunit.Sdk;
 
 namespace RateGuard.Generator.Tests;
 
+/// <summary>
+/// Caching across edits, and the harness's own caching checks. Every generator test already runs through
+/// <see cref="GeneratorHarness.Run"/>, which reruns it on a clone of the compilation; these add real edits, and prove
+/// that the checks fail on a generator that does not cache.
+/// </summary>
 public sealed class IncrementalityTests
 {
     private const string Source = """
@@ -23,66 +28,37 @@ public sealed class IncrementalityTests
         }
         """;
 
-    private static readonly string[] s_trackedSteps =
-    [
-        TrackingNames.AttributeSpecs,
-        TrackingNames.MetadataSpecs,
-        TrackingNames.RuntimeAvailable,
-        TrackingNames.DistinctSpecs,
-    ];
+    [Fact]
+    public void The_harness_checks_every_step_the_generator_names()
+    {
+        Assert.Equal(
+            [TrackingNames.AttributeSpecs, TrackingNames.DistinctSpecs, TrackingNames.MetadataSpecs, TrackingNames.RuntimeAvailable],
+            GeneratorHarness.TrackedSteps.Order());
+    }
 
     [Fact]
     public void An_unrelated_edit_leaves_every_step_cached_or_unchanged()
     {
         var compilation = GeneratorHarness.Compile(Source, "public static class Unrelated { public static int Value => 1; }");
-        var driver = GeneratorHarness.CreateDriver(trackSteps: true).RunGenerators(compilation);
-        var first = driver.GetRunResult();
+        var driver = GeneratorHarness.Run(compilation, out _, out _);
 
         var unrelated = compilation.SyntaxTrees.Last();
         var edited = compilation.ReplaceSyntaxTree(unrelated, CSharpSyntaxTree.ParseText(
             "public static class Unrelated { public static int Value => 2; public static int Other => 3; }", GeneratorHarness.ParseOptions, path: unrelated.FilePath));
         var second = driver.RunGenerators(edited).GetRunResult();
 
-        var firstSteps = Steps(first);
-        var secondSteps = Steps(second);
-        Assert.Equal(s_trackedSteps.Order(), firstSteps.Keys.Intersect(s_trackedSteps).Order());
-        foreach (var name in s_trackedSteps)
-        {
-            foreach (var step in secondSteps[name])
-            {
-                foreach (var (_, reason) in step.Outputs)
-                {
-                    Assert.True(reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged, $"Step {name} ran with {reason} after an unrelated edit.");
-                }
-            }
-        }
-        Assert.All(second.Results[0].TrackedOutputSteps.SelectMany(s => s.Value).SelectMany(s => s.Outputs),
-            output => Assert.True(output.Reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged, $"An output step ran with {output.Reason}."));
-    }
-
-    [Fact]
-    public void No_step_output_holds_a_compilation_a_symbol_or_syntax()
-    {
-        var compilation = GeneratorHarness.Compile(Source);
-        var result = GeneratorHarness.CreateDriver(trackSteps: true).RunGenerators(compilation).GetRunResult();
-
-        foreach (var (name, steps) in Steps(result).Where(s => s_trackedSteps.Contains(s.Key)))
-        {
-            foreach (var step in steps)
-            {
-                foreach (var (value, _) in step.Outputs)
-                {
-                    AssertNoRoslynObjects(value, name, []);
-                }
-            }
-        }
+        Assert.Equal(GeneratorHarness.TrackedSteps.Order(StringComparer.Ordinal), GeneratorHarness.StepsThatRan(second, GeneratorHarness.TrackedSteps));
+        GeneratorHarness.AssertCachedOrUnchanged(second, GeneratorHarness.TrackedSteps, "after an unrelated edit");
+        Assert.Equal(
+            driver.GetRunResult().Results[0].GeneratedSources.Single().SourceText.ToString(),
+            second.Results[0].GeneratedSources.Single().SourceText.ToString());
     }
 
     [Fact]
     public void Editing_a_limit_regenerates_the_output()
     {
         var compilation = GeneratorHarness.Compile(Source);
-        var driver = GeneratorHarness.CreateDriver(trackSteps: true).RunGenerators(compilation);
+        var driver = GeneratorHarness.Run(compilation, out _, out _);
 
         var tree = compilation.SyntaxTrees.Single();
         var edited = compilation.ReplaceSyntaxTree(tree, CSharpSyntaxTree.ParseText(Source.Replace("[TokenBucket(10, 5)]", "[TokenBucket(11, 5)]"), GeneratorHarness.ParseOptions, path: tree.FilePath));
@@ -90,33 +66,57 @@ public sealed class IncrementalityTests
 
         var output = Assert.Single(result.Results[0].GeneratedSources).SourceText.ToString();
         Assert.Contains("TokenBucketSpec(11, 5d, \"ip\", 1, null)", output);
-        Assert.Contains(Steps(result)[TrackingNames.DistinctSpecs].SelectMany(s => s.Outputs), o => o.Reason == IncrementalStepRunReason.Modified);
+        Assert.Contains(GeneratorHarness.Steps(result)[TrackingNames.DistinctSpecs].SelectMany(s => s.Outputs), o => o.Reason == IncrementalStepRunReason.Modified);
+        var failure = Assert.ThrowsAny<XunitException>(() => GeneratorHarness.AssertCachedOrUnchanged(result, GeneratorHarness.TrackedSteps, "after the limit changed"));
+        Assert.Contains("ran with Modified after the limit changed", failure.Message);
     }
 
-    private static Dictionary<string, IEnumerable<IncrementalGeneratorRunStep>> Steps(GeneratorDriverRunResult result) =>
-        result.Results[0].TrackedSteps.ToDictionary(s => s.Key, s => s.Value.AsEnumerable());
-
-    private static void AssertNoRoslynObjects(object? value, string step, HashSet<object> visited)
+    [Fact]
+    public void The_harness_fails_a_step_whose_output_holds_a_symbol_inside_a_model()
     {
-        if (value is null || value is string || value.GetType().IsPrimitive || value.GetType().IsEnum || !visited.Add(value))
-        {
-            return;
-        }
-        Assert.False(value is Compilation, $"Step {step} holds a Compilation.");
-        Assert.False(value is ISymbol, $"Step {step} holds an ISymbol ({value}).");
-        Assert.False(value is SyntaxNode, $"Step {step} holds a SyntaxNode ({value}).");
-        Assert.False(value is SemanticModel, $"Step {step} holds a SemanticModel.");
+        var compilation = GeneratorHarness.Compile(Source);
+        var result = GeneratorHarness.CreateDriver(new SymbolInModelGenerator()).RunGenerators(compilation).GetRunResult();
 
-        if (value is IEnumerable items)
+        var failure = Assert.ThrowsAny<XunitException>(() => GeneratorHarness.AssertNoRoslynObjects(result, [SymbolInModelGenerator.StepName]));
+        Assert.Contains($"Step {SymbolInModelGenerator.StepName} holds an ISymbol (Routes)", failure.Message);
+    }
+
+    [Fact]
+    public void The_harness_fails_a_step_whose_output_is_rebuilt_unequal_on_a_clone_of_the_compilation()
+    {
+        var compilation = GeneratorHarness.Compile(Source);
+
+        var failure = Assert.ThrowsAny<XunitException>(() => GeneratorHarness.RunTwice(new UnequalModelGenerator(), [UnequalModelGenerator.StepName], compilation, out _, out _));
+        Assert.Contains($"Step {UnequalModelGenerator.StepName} ran with Modified on a clone of the compilation", failure.Message);
+    }
+
+    // Keeps each class's symbol inside a record: only walking the record's fields finds it.
+    private sealed class SymbolInModelGenerator : IIncrementalGenerator
+    {
+        public const string StepName = "ClassesWithSymbols";
+
+        public void Initialize(IncrementalGeneratorInitializationContext context)
         {
-            foreach (var item in items)
-            {
-                AssertNoRoslynObjects(item, step, visited);
-            }
+            var classes = context.SyntaxProvider
+                .CreateSyntaxProvider(static (node, _) => node is ClassDeclarationSyntax, static (ctx, ct) => new ClassModel(ctx.SemanticModel.GetDeclaredSymbol(ctx.Node, ct)!))
+                .WithTrackingName(StepName);
+            context.RegisterSourceOutput(classes, static (_, _) => { });
         }
-        foreach (var field in value.GetType().GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic))
+
+        private sealed record ClassModel(ISymbol Symbol);
+    }
+
+    // Collects each class's name into an array, which compares by reference, so no rerun can find it unchanged.
+    private sealed class UnequalModelGenerator : IIncrementalGenerator
+    {
+        public const string StepName = "ClassNamesInAnArray";
+
+        public void Initialize(IncrementalGeneratorInitializationContext context)
         {
-            AssertNoRoslynObjects(field.GetValue(value), step, visited);
+            var classes = context.SyntaxProvider
+                .CreateSyntaxProvider(static (node, _) => node is ClassDeclarationSyntax, static (ctx, _) => new[] { ((ClassDeclarationSyntax)ctx.Node).Identifier.ValueText })
+                .WithTrackingName(StepName);
+            context.RegisterSourceOutput(classes, static (_, _) => { });
         }
     }
 }

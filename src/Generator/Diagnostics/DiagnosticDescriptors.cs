@@ -3,66 +3,95 @@ using Microsoft.CodeAnalysis;
 namespace RateGuard.Generator.Diagnostics;
 
 /// <summary>Every diagnostic RateGuard reports. IDs are stable; each has a section in docs/diagnostics.md.</summary>
+/// <remarks>
+/// Each descriptor calls the constructor itself rather than a shared helper, so that the analyzer rules of
+/// Microsoft.CodeAnalysis.Analyzers can read its arguments: RS1037 only sees a missing
+/// <see cref="WellKnownDiagnosticTags.CompilationEnd"/> tag on a descriptor it can trace to its constructor.
+/// Descriptors reported once the whole compilation has been analysed carry that tag, which tells the IDE not to look
+/// for them while one document is analysed as it is typed.
+/// </remarks>
 internal static class DiagnosticDescriptors
 {
     public const string Category = "RateGuard";
     private const string HelpBase = "https://github.com/rateguard/rateguard/blob/main/docs/diagnostics.md#";
 
-    public static readonly DiagnosticDescriptor InvalidCapacity = Error(
+    public static readonly DiagnosticDescriptor InvalidCapacity = new(
         "RG0001", "Token bucket capacity must be at least 1",
-        "Token bucket capacity must be at least 1, but is {0}: set it to the largest burst to allow");
+        "Token bucket capacity must be at least 1, but is {0}: set it to the largest burst to allow",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpBase + "rg0001");
 
-    public static readonly DiagnosticDescriptor InvalidRate = Error(
+    public static readonly DiagnosticDescriptor InvalidRate = new(
         "RG0002", "Token bucket rate must be positive and finite",
-        "Token bucket rate must be a finite number of tokens per second above 0 and at most 1,000,000, and an empty bucket must fill within 100 years, but the rate is {0}: {1}");
+        "Token bucket rate must be a finite number of tokens per second above 0 and at most 1,000,000, and an empty bucket must fill within 100 years, but the rate is {0}: {1}",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpBase + "rg0002");
 
-    public static readonly DiagnosticDescriptor InvalidKey = Error(
+    public static readonly DiagnosticDescriptor InvalidKey = new(
         "RG0003", "Token bucket key is not valid",
-        "Key \"{0}\" is not a valid token-bucket key: use {1}");
+        "Key \"{0}\" is not a valid token-bucket key: use {1}",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpBase + "rg0003");
 
-    public static readonly DiagnosticDescriptor UnknownRouteParameter = Error(
+    public static readonly DiagnosticDescriptor UnknownRouteParameter = new(
         "RG0004", "Route key names a parameter the route does not have",
-        "Key \"route:{0}\" names a route value that the route template \"{1}\" does not have: use {2}, or add {{{0}}} to the template");
+        "Key \"route:{0}\" names a route value that the route template \"{1}\" does not have: use {2}, or add {{{0}}} to the template",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpBase + "rg0004");
 
-    public static readonly DiagnosticDescriptor InvalidCost = Error(
+    public static readonly DiagnosticDescriptor InvalidCost = new(
         "RG0005", "Token bucket cost must be at least 1",
-        "Cost must be at least 1 token, but is {0}");
+        "Cost must be at least 1 token, but is {0}",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpBase + "rg0005");
 
-    public static readonly DiagnosticDescriptor CostAboveCapacity = Error(
+    public static readonly DiagnosticDescriptor CostAboveCapacity = new(
         "RG0006", "Token bucket cost exceeds its capacity",
-        "Cost {0} exceeds capacity {1}: the bucket can never hold enough tokens, so every request would be rejected; lower Cost or raise capacity");
+        "Cost {0} exceeds capacity {1}: the bucket can never hold enough tokens, so every request would be rejected; lower Cost or raise capacity",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpBase + "rg0006");
 
-    public static readonly DiagnosticDescriptor UserKeyOnAnonymousEndpoint = Warning(
+    public static readonly DiagnosticDescriptor UserKeyOnAnonymousEndpoint = new(
         "RG0007", "User or claim key on an endpoint that allows anonymous callers",
-        "Key \"{0}\" reads the signed-in user, but this endpoint allows anonymous callers, who have no value and are rejected with 403: require authorization on the endpoint, or use another key");
+        "Key \"{0}\" reads the signed-in user, but this endpoint allows anonymous callers, who have no value and are rejected with 403: require authorization on the endpoint, or use another key",
+        Category, DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpBase + "rg0007");
 
-    public static readonly DiagnosticDescriptor ConflictingBucket = Error(
+    // Compilation end: the first declaration of a bucket, in file order, may be in any file.
+    public static readonly DiagnosticDescriptor ConflictingBucket = new(
         "RG0008", "A shared bucket is declared with different settings",
-        "Bucket \"{0}\" is already declared with {1}; this declaration has {2}: every declaration of a shared bucket must agree on capacity, rate and key");
+        "Bucket \"{0}\" is already declared with {1}; this declaration has {2}: every declaration of a shared bucket must agree on capacity, rate and key",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpBase + "rg0008",
+        customTags: WellKnownDiagnosticTags.CompilationEnd);
 
-    public static readonly DiagnosticDescriptor NotAnEndpoint = Warning(
+    // RG0009 has two descriptors with one ID, title and message, so that one suppression covers both: a class is
+    // judged by its own declaration, as it is typed; a method only once every Map* call in the compilation is known.
+    public static readonly DiagnosticDescriptor NotAnEndpointClass = new(
         "RG0009", "[TokenBucket] on something that never becomes an endpoint",
-        "[TokenBucket] on '{0}' has no effect: it is not a controller or action and is never passed to a Map* call; put it on an endpoint's handler");
+        "[TokenBucket] on '{0}' has no effect: it is not a controller or action and is never passed to a Map* call; put it on an endpoint's handler",
+        Category, DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpBase + "rg0009");
 
-    public static readonly DiagnosticDescriptor RuntimeNotWired = Warning(
+    public static readonly DiagnosticDescriptor NotAnEndpointMethod = new(
+        "RG0009", "[TokenBucket] on something that never becomes an endpoint",
+        "[TokenBucket] on '{0}' has no effect: it is not a controller or action and is never passed to a Map* call; put it on an endpoint's handler",
+        Category, DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpBase + "rg0009",
+        customTags: WellKnownDiagnosticTags.CompilationEnd);
+
+    // Compilation end: the wiring calls may be anywhere in the app.
+    public static readonly DiagnosticDescriptor RuntimeNotWired = new(
         "RG0010", "[TokenBucket] is used but the runtime is never wired",
-        "Token-bucket limits are never enforced because this app never calls {0}: add {1}");
+        "Token-bucket limits are never enforced because this app never calls {0}: add {1}",
+        Category, DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpBase + "rg0010",
+        customTags: WellKnownDiagnosticTags.CompilationEnd);
 
-    public static readonly DiagnosticDescriptor InvalidResolver = Error(
+    public static readonly DiagnosticDescriptor InvalidResolver = new(
         "RG0011", "Key resolver is not a concrete ITokenBucketKeyResolver",
-        "Key resolver {0} is not a concrete, closed type implementing RateGuard.ITokenBucketKeyResolver: implement the interface on a non-abstract, non-generic class, or use a built-in Key");
+        "Key resolver {0} is not a concrete, closed type implementing RateGuard.ITokenBucketKeyResolver: implement the interface on a non-abstract, non-generic class, or use a built-in Key",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpBase + "rg0011");
 
-    public static readonly DiagnosticDescriptor InvalidBucketName = Error(
+    public static readonly DiagnosticDescriptor InvalidBucketName = new(
         "RG0012", "Bucket name is not valid",
-        "Bucket name \"{0}\" is not valid: use 1 to 100 letters, digits or '.', '_', '-', '/'");
+        "Bucket name \"{0}\" is not valid: use 1 to 100 letters, digits or '.', '_', '-', '/'",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpBase + "rg0012");
 
-    public static readonly DiagnosticDescriptor MiddlewareOutOfOrder = Warning(
+    // Compilation end: whether authentication must come first depends on whether any limit in the compilation keys on
+    // the user.
+    public static readonly DiagnosticDescriptor MiddlewareOutOfOrder = new(
         "RG0013", "UseTokenBuckets() is called before the middleware it depends on",
-        "UseTokenBuckets() is called before {0}, so {1}: call it after {0}");
-
-    private static DiagnosticDescriptor Error(string id, string title, string message) =>
-        new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpBase + id.ToLowerInvariant());
-
-    private static DiagnosticDescriptor Warning(string id, string title, string message) =>
-        new(id, title, message, Category, DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpBase + id.ToLowerInvariant());
+        "UseTokenBuckets() is called before {0}, so {1}: call it after {0}",
+        Category, DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpBase + "rg0013",
+        customTags: WellKnownDiagnosticTags.CompilationEnd);
 }

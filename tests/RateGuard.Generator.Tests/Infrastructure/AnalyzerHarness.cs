@@ -40,11 +40,17 @@ public static partial class AnalyzerHarness
 
     public static async Task<ImmutableArray<Diagnostic>> AnalyzeAsync(OutputKind kind, string source)
     {
+        var all = await Compile(kind, source).WithAnalyzers([new TokenBucketAnalyzer()]).GetAnalyzerDiagnosticsAsync();
+        return [.. all.Where(d => d.Id.StartsWith("RG", StringComparison.Ordinal))];
+    }
+
+    /// <summary>Compiles a test source as <paramref name="kind"/>, after checking that it has no errors of its own.</summary>
+    public static CSharpCompilation Compile(OutputKind kind, string source)
+    {
         var compilation = GeneratorHarness.Compile(source).WithOptions(new CSharpCompilationOptions(kind, nullableContextOptions: NullableContextOptions.Enable));
         var errors = compilation.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
         Assert.True(errors.Count == 0, "The test source does not compile:\n" + string.Join("\n", errors));
-        var all = await compilation.WithAnalyzers([new TokenBucketAnalyzer()]).GetAnalyzerDiagnosticsAsync();
-        return [.. all.Where(d => d.Id.StartsWith("RG", StringComparison.Ordinal))];
+        return compilation;
     }
 
     private static (string Source, List<(string Id, int Start, int End, string Text)> Expected) Parse(string markup)

@@ -1,0 +1,205 @@
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Operations;
+using RateGuard.Generator.Diagnostics;
+using RateGuard.Generator.Parsing;
+
+namespace RateGuard.Generator.Analysis;
+
+/// <summary>
+/// The checks that need only the limit and the endpoint it is written on: its arguments, its route and user keys, and
+/// a limit on a class that is no controller. They report as soon as the code they read is analysed, in the editor as
+/// it is typed. What needs the whole compilation they pass on to <see cref="CompilationEndChecks"/>.
+/// </summary>
+internal sealed class EndpointChecks(KnownSymbols symbols, CompilationEndChecks compilationEnd)
+{
+    private readonly ConcurrentDictionary<(string Id, Location Location), byte> _reportedOnControllers = new();
+
+    // [TokenBucket(...)] anywhere: its arguments, its bucket, and whether what carries it can be an endpoint.
+    public void AnalyzeAttribute(SyntaxNodeAnalysisContext context)
+    {
+        var syntax = (AttributeSyntax)context.Node;
+        if (FindAttributeData(syntax, context.SemanticModel, context.CancellationToken) is not { } found)
+        {
+            return;
+        }
+        var (owner, data) = found;
+        var parsed = TokenBucketArgumentParser.FromAttribute(data);
+        ReportArguments(context.ReportDiagnostic, parsed);
+
+        if (owner is IMethodSymbol { MethodKind: MethodKind.Ordinary or MethodKind.LocalFunction } method && !MvcEndpoints.IsInheritableAction(method, symbols))
+        {
+            compilationEnd.AddAttributedMethod(method, syntax.GetLocation());
+        }
+    }
+
+    // new TokenBucketAttribute(...) { ... }, usually passed to WithMetadata.
+    public void AnalyzeObjectCreation(OperationAnalysisContext context)
+    {
+        var creation = (IObjectCreationOperation)context.Operation;
+        if (!symbols.Is(creation.Type, symbols.TokenBucketAttribute) || creation.Syntax.Parent is AttributeSyntax)
+        {
+            return;
+        }
+        var parsed = TokenBucketArgumentParser.FromObjectCreation(creation);
+        ReportArguments(context.ReportDiagnostic, parsed);
+        // WithMetadata(params object[]) wraps the attribute in a conversion and an array: look a few levels up.
+        var parent = creation.Parent;
+        for (var depth = 0; depth < 5 && parent is not null and not IInvocationOperation; depth++)
+        {
+            parent = parent.Parent;
+        }
+        if (parent is IInvocationOperation { TargetMethod.Name: "WithMetadata" } withMetadata)
+        {
+            CheckEndpoint(context.ReportDiagnostic, parsed, EndpointSite.ReadReceiver(withMetadata, symbols));
+        }
+    }
+
+    // .RequireTokenBucket(...), and Map* calls whose handler method carries [TokenBucket].
+    public void AnalyzeInvocation(OperationAnalysisContext context)
+    {
+        var invocation = (IInvocationOperation)context.Operation;
+        var method = invocation.TargetMethod;
+        if (TokenBucketArgumentParser.IsFluentMethod(method))
+        {
+            var parsed = TokenBucketArgumentParser.FromFluentCall(invocation);
+            ReportArguments(context.ReportDiagnostic, parsed);
+            CheckEndpoint(context.ReportDiagnostic, parsed, EndpointSite.ReadReceiver(invocation, symbols));
+            return;
+        }
+
+        if (EndpointSite.IsMapMethod(method, symbols) && EndpointSite.HandlerMethod(invocation) is { } handler)
+        {
+            var limits = handler.GetAttributes().Where(symbols.IsTokenBucket).ToList();
+            if (limits.Count == 0)
+            {
+                return;
+            }
+            var site = EndpointSite.Read(invocation, handler.GetAttributes(), symbols);
+            foreach (var limit in limits)
+            {
+                CheckEndpoint(context.ReportDiagnostic, TokenBucketArgumentParser.FromAttribute(limit), site);
+            }
+        }
+    }
+
+    // Controllers: route and user keys against each action; a [TokenBucket] class that is no controller.
+    public void AnalyzeType(SymbolAnalysisContext context)
+    {
+        var type = (INamedTypeSymbol)context.Symbol;
+        var classLimits = type.GetAttributes().Where(symbols.IsTokenBucket).ToList();
+        if (!MvcEndpoints.IsController(type, symbols))
+        {
+            if (MvcEndpoints.IsControllerOrBase(type, symbols))
+            {
+                return; // an abstract or generic base: its limits are checked on each controller that inherits them
+            }
+            foreach (var limit in classLimits)
+            {
+                context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.NotAnEndpointClass, limit.ApplicationSyntaxReference?.GetSyntax().GetLocation(), type.Name));
+            }
+            return;
+        }
+
+        // A controller-level limit is checked against each action, and a base class's action from each controller
+        // inheriting it: report each finding at its place once in the whole compilation.
+        void Report(Diagnostic diagnostic)
+        {
+            if (_reportedOnControllers.TryAdd((diagnostic.Id, diagnostic.Location), 0))
+            {
+                context.ReportDiagnostic(diagnostic);
+            }
+        }
+
+        var inheritedLimits = MvcEndpoints.AttributesWithInheritance(type).Where(symbols.IsTokenBucket).ToList();
+        foreach (var action in MvcEndpoints.Actions(type, symbols))
+        {
+            var templates = MvcEndpoints.Templates(action, type, symbols);
+            var anonymous = MvcEndpoints.AllowsAnonymous(action, type, symbols);
+            // Class-level limits are checked against every action; an action's own only against itself, once,
+            // from its declaring controller, or from each controller inheriting it from an abstract or generic base.
+            var declaredHere = SymbolEqualityComparer.Default.Equals(action.ContainingType, type) || !MvcEndpoints.IsController(action.ContainingType, symbols);
+            var ownLimits = declaredHere ? action.GetAttributes().Where(symbols.IsTokenBucket) : [];
+            var disabled = action.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == TokenBucketArgumentParser.DisableAttributeMetadataName);
+            foreach (var limit in (disabled ? [] : inheritedLimits).Concat(ownLimits))
+            {
+                var parsed = TokenBucketArgumentParser.FromAttribute(limit);
+                foreach (var template in templates ?? [])
+                {
+                    CheckRoute(Report, parsed, template);
+                }
+                CheckUser(Report, parsed, anonymous);
+            }
+        }
+    }
+
+    // Every limit is read once, here; the compilation-end checks get what they need of it.
+    private void ReportArguments(System.Action<Diagnostic> report, ParsedTokenBucket parsed)
+    {
+        compilationEnd.AddLimit(parsed);
+        foreach (var diagnostic in TokenBucketValidator.Validate(parsed, symbols.ResolverInterface))
+        {
+            report(diagnostic);
+        }
+    }
+
+    private static void CheckEndpoint(System.Action<Diagnostic> report, ParsedTokenBucket parsed, EndpointSite? site)
+    {
+        if (site is null)
+        {
+            return;
+        }
+        if (site.Template is { } template)
+        {
+            CheckRoute(report, parsed, template);
+        }
+        CheckUser(report, parsed, site.AllowsAnonymous);
+    }
+
+    private static void CheckRoute(System.Action<Diagnostic> report, ParsedTokenBucket parsed, string template)
+    {
+        if (parsed.KeyResolver.Value is not null || !parsed.Key.IsConstant
+            || !TokenBucketKey.TryParse(parsed.Key.Value, out var kind, out var name) || kind != TokenBucketKeyKind.Route)
+        {
+            return;
+        }
+        var parameters = RouteTemplate.Parameters(template);
+        if (RouteTemplate.Contains(parameters, name!))
+        {
+            return;
+        }
+        var choices = parameters.Count == 0 ? "a key of another kind (the template has no parameters)" : "one of its parameters: " + string.Join(", ", parameters);
+        var properties = ImmutableDictionary<string, string?>.Empty.Add(TokenBucketAnalyzer.RouteParametersProperty, string.Join(",", parameters));
+        report(Diagnostic.Create(DiagnosticDescriptors.UnknownRouteParameter, parsed.Key.Location, properties, name, template, choices));
+    }
+
+    private static void CheckUser(System.Action<Diagnostic> report, ParsedTokenBucket parsed, bool allowsAnonymous)
+    {
+        if (!allowsAnonymous || parsed.KeyResolver.Value is not null || !parsed.Key.IsConstant
+            || !TokenBucketKey.TryParse(parsed.Key.Value, out var kind, out _) || kind is not (TokenBucketKeyKind.User or TokenBucketKeyKind.Claim))
+        {
+            return;
+        }
+        report(Diagnostic.Create(DiagnosticDescriptors.UserKeyOnAnonymousEndpoint, parsed.Key.Location, parsed.Key.Value));
+    }
+
+    private (ISymbol Owner, AttributeData Data)? FindAttributeData(AttributeSyntax syntax, SemanticModel model, System.Threading.CancellationToken cancellationToken)
+    {
+        if (model.GetSymbolInfo(syntax, cancellationToken).Symbol is not IMethodSymbol { ContainingType: var type } || !symbols.Is(type, symbols.TokenBucketAttribute))
+        {
+            return null;
+        }
+        var owner = syntax.Parent?.Parent switch
+        {
+            AnonymousFunctionExpressionSyntax lambda => model.GetSymbolInfo(lambda, cancellationToken).Symbol,
+            { } declaration => model.GetDeclaredSymbol(declaration, cancellationToken),
+            _ => null,
+        };
+        var data = owner?.GetAttributes().FirstOrDefault(a => a.ApplicationSyntaxReference?.Span == syntax.Span && a.ApplicationSyntaxReference.SyntaxTree == syntax.SyntaxTree);
+        return owner is null || data is null ? null : (owner, data);
+    }
+}
