@@ -1,4 +1,5 @@
 using System.Net;
+using RateGuard.Operations;
 using StackExchange.Redis;
 
 namespace RateGuard.Stores;
@@ -67,6 +68,14 @@ public sealed class RedisTokenBucketStore : ITokenBucketStore, IAsyncDisposable,
     /// <summary>The key prefix, the first segment of every key.</summary>
     internal string Prefix => _prefix;
 
+    /// <inheritdoc />
+    /// <value><c>redis</c>.</value>
+    public string Name => "redis";
+
+    /// <inheritdoc />
+    /// <value><see langword="false"/>: a script call cannot be recalled once sent; each carries a deadline after which it takes nothing.</value>
+    public bool TakesRequestCancellation => false;
+
     /// <summary>The storage key of <paramref name="partitionKey"/> in the bucket of <paramref name="policy"/>.</summary>
     public string GetKey(TokenBucketPolicy policy, string partitionKey) => BucketKey.ComposeEncoded(_prefix, policy.KeySegment, partitionKey);
 
@@ -80,6 +89,55 @@ public sealed class RedisTokenBucketStore : ITokenBucketStore, IAsyncDisposable,
         var decision = default(RateLimitDecision);
         TokenBucketScript.Read(result, new Span<RateLimitDecision>(ref decision));
         return decision;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<RateLimitDecision> PeekAsync(TokenBucketPolicy policy, string partitionKey, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        ArgumentNullException.ThrowIfNull(partitionKey);
+        cancellationToken.ThrowIfCancellationRequested();
+        // A request that costs nothing and owes nothing: the script reads the bucket and writes nothing back.
+        var result = await DecideAsync([GetKey(policy, partitionKey)], [new BucketCharge(policy, 0, 0)], deadline: 0).WaitAsync(cancellationToken).ConfigureAwait(false);
+        var decision = default(RateLimitDecision);
+        TokenBucketScript.Read(result, new Span<RateLimitDecision>(ref decision));
+        return decision;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// The bucket is removed before anyone is told, so an instance that forgets it and asks again finds it full; then
+    /// every instance on the same key prefix hears of the reset through Redis pub/sub.
+    /// </remarks>
+    public async ValueTask ResetAsync(string bucket, string partitionKey, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(bucket);
+        ArgumentNullException.ThrowIfNull(partitionKey);
+        cancellationToken.ThrowIfCancellationRequested();
+        await DeleteAsync(BucketKey.Compose(_prefix, bucket, partitionKey)).WaitAsync(cancellationToken).ConfigureAwait(false);
+        await PublishResetAsync(bucket, BucketKey.Normalize(partitionKey)).WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Sends one <c>PING</c> and reports its round trip; fails while the connection has not been made yet.</remarks>
+    /// <exception cref="TokenBucketStoreUnavailableException">No connection yet, or no answer to <c>PING</c> within <paramref name="timeout"/>.</exception>
+    public async ValueTask<string> CheckHealthAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        if (Connection is not { } connection)
+        {
+            throw new TokenBucketStoreUnavailableException("The connection to Redis has not been made yet");
+        }
+        TimeSpan latency;
+        try
+        {
+            latency = await connection.GetDatabase().PingAsync().WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            var reason = e is TimeoutException ? "did not answer PING within the decision budget" : $"failed PING ({e.GetType().Name})";
+            throw new TokenBucketStoreUnavailableException($"Redis {reason}", e);
+        }
+        return $"Redis answered PING in {latency.TotalMilliseconds:F1} ms.";
     }
 
     /// <summary>
