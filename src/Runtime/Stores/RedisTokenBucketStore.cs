@@ -1,4 +1,6 @@
 using System.Net;
+using Microsoft.Extensions.Logging;
+using RateGuard.Diagnostics;
 using RateGuard.Operations;
 using StackExchange.Redis;
 
@@ -320,6 +322,33 @@ public sealed class RedisTokenBucketStore : ITokenBucketStore, IAsyncDisposable,
 
     /// <summary>The servers this store was told to use, for logs.</summary>
     internal string Endpoints => _endpoints ?? (Connection is { } connection ? string.Join(",", connection.GetEndPoints().Select(Format)) : "Redis");
+
+    /// <summary>
+    /// Waits a moment for the first connection and checks that the server runs the scripts, so that the log says at
+    /// startup whether limits hold from the first request. With Redis up, they do; with Redis down, the app starts
+    /// anyway, the failure mode applies until the connection is made, and the scripts are checked then.
+    /// </summary>
+    /// <param name="heartbeat">Whether the instance heartbeat's script is checked too.</param>
+    /// <param name="logger">Where to say which.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    internal async Task StartAsync(bool heartbeat, ILogger logger, CancellationToken cancellationToken)
+    {
+        await Task.WhenAny(Connecting, Task.Delay(s_connectWait, cancellationToken)).ConfigureAwait(false);
+        if (Connection is { IsConnected: true })
+        {
+            await RedisScriptProbe.CheckAsync(this, heartbeat, logger, s_connectWait).ConfigureAwait(false);
+            return;
+        }
+        Log.RedisUnreachable(logger, Endpoints, Connecting.IsCompleted ? "the first connection attempt failed" : $"no connection within {s_connectWait.TotalSeconds} s");
+        WhenConnected(endpoint =>
+        {
+            Log.RedisConnected(logger, endpoint);
+            _ = RedisScriptProbe.CheckAsync(this, heartbeat, logger, s_connectWait);
+        });
+    }
+
+    // Long enough for a reachable Redis to answer, short enough that a down one does not hold startup for long.
+    private static readonly TimeSpan s_connectWait = TimeSpan.FromSeconds(5);
 
     /// <summary>Calls <paramref name="connected"/> once, with the server's endpoint, when a connection is first made.</summary>
     internal void WhenConnected(Action<string> connected)
