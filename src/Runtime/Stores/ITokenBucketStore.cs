@@ -70,6 +70,7 @@ public interface ITokenBucketStore
     /// The operations service inspects a bucket with it.
     /// </summary>
     /// <exception cref="NotSupportedException">The store cannot be read without a charge (the default).</exception>
+    /// <exception cref="Operations.TokenBucketStoreUnavailableException">The store cannot be reached now.</exception>
     ValueTask<RateLimitDecision> PeekAsync(TokenBucketPolicy policy, string partitionKey, CancellationToken cancellationToken = default) =>
         throw new NotSupportedException($"The token-bucket store {GetType().Name} cannot be read without taking tokens; a store is inspected through {nameof(PeekAsync)}, which it does not implement.");
 
@@ -79,6 +80,7 @@ public interface ITokenBucketStore
     /// remembers of that bucket.
     /// </summary>
     /// <exception cref="NotSupportedException">The store has no way to remove a bucket (the default).</exception>
+    /// <exception cref="Operations.TokenBucketStoreUnavailableException">The store cannot be reached now.</exception>
     ValueTask ResetAsync(string bucket, string partitionKey, CancellationToken cancellationToken = default) =>
         throw new NotSupportedException($"The token-bucket store {GetType().Name} has no way to remove a bucket; a store is reset through {nameof(ResetAsync)}, which it does not implement.");
 

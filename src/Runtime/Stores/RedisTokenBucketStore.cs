@@ -94,13 +94,22 @@ public sealed class RedisTokenBucketStore : ITokenBucketStore, IAsyncDisposable,
     }
 
     /// <inheritdoc />
+    /// <exception cref="TokenBucketStoreUnavailableException">Redis could not be reached, or refused the call.</exception>
     public async ValueTask<RateLimitDecision> PeekAsync(TokenBucketPolicy policy, string partitionKey, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(partitionKey);
         cancellationToken.ThrowIfCancellationRequested();
-        // A request that costs nothing and owes nothing: the script reads the bucket and writes nothing back.
-        var result = await DecideAsync([GetKey(policy, partitionKey)], [new BucketCharge(policy, 0, 0)], deadline: 0).WaitAsync(cancellationToken).ConfigureAwait(false);
+        ScriptResult result;
+        try
+        {
+            // A request that costs nothing and owes nothing: the script reads the bucket and writes nothing back.
+            result = await DecideAsync([GetKey(policy, partitionKey)], [new BucketCharge(policy, 0, 0)], deadline: 0).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (RedisException e)
+        {
+            throw new TokenBucketStoreUnavailableException(e.Message, e);
+        }
         var decision = default(RateLimitDecision);
         TokenBucketScript.Read(result, new Span<RateLimitDecision>(ref decision));
         return decision;
@@ -111,13 +120,21 @@ public sealed class RedisTokenBucketStore : ITokenBucketStore, IAsyncDisposable,
     /// The bucket is removed before anyone is told, so an instance that forgets it and asks again finds it full; then
     /// every instance on the same key prefix hears of the reset through Redis pub/sub.
     /// </remarks>
+    /// <exception cref="TokenBucketStoreUnavailableException">Redis could not be reached, or refused the call.</exception>
     public async ValueTask ResetAsync(string bucket, string partitionKey, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(bucket);
         ArgumentNullException.ThrowIfNull(partitionKey);
         cancellationToken.ThrowIfCancellationRequested();
-        await DeleteAsync(BucketKey.Compose(_prefix, bucket, partitionKey)).WaitAsync(cancellationToken).ConfigureAwait(false);
-        await PublishResetAsync(bucket, BucketKey.Normalize(partitionKey)).WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await DeleteAsync(BucketKey.Compose(_prefix, bucket, partitionKey)).WaitAsync(cancellationToken).ConfigureAwait(false);
+            await PublishResetAsync(bucket, BucketKey.Normalize(partitionKey)).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (RedisException e)
+        {
+            throw new TokenBucketStoreUnavailableException(e.Message, e);
+        }
     }
 
     /// <inheritdoc />

@@ -105,6 +105,22 @@ public sealed class StoreOfTheAppTests
         Assert.Equal(0, store.OneByOne); // inspecting took nothing
     }
 
+    [Fact]
+    public async Task A_store_of_the_app_s_own_that_says_it_cannot_be_reached_is_reported_as_unavailable_by_inspect_and_reset()
+    {
+        var away = new TokenBucketStoreUnavailableException("The ledger is away");
+        using var harness = new LimiterHarness(new RecordingStore { Away = away });
+        harness.Limiter.Configured(new TokenBucketPolicy("ledgered", 10, 1));
+
+        var inspect = await Assert.ThrowsAsync<TokenBucketStoreUnavailableException>(async () => await harness.Operations.InspectAsync("ledgered", "alice"));
+        var reset = await Assert.ThrowsAsync<TokenBucketStoreUnavailableException>(async () => await harness.Operations.ResetAsync("ledgered", "alice"));
+
+        Assert.Equal("Bucket 'ledgered' could not be read from the store: The ledger is away", inspect.Message);
+        Assert.Equal("Bucket 'ledgered' could not be reset in the store: The ledger is away", reset.Message);
+        Assert.Same(away, inspect.InnerException);
+        Assert.Same(away, reset.InnerException);
+    }
+
     private sealed class RecordingStore : ITokenBucketStore
     {
         public string Named { get; init; } = "custom";
@@ -114,6 +130,8 @@ public sealed class StoreOfTheAppTests
         public bool TakesToken { get; init; } = true;
 
         public TaskCompletionSource<RateLimitDecision>? Pending { get; init; }
+
+        public Exception? Away { get; init; }
 
         public CancellationToken? Token { get; private set; }
 
@@ -146,13 +164,13 @@ public sealed class StoreOfTheAppTests
         public ValueTask<RateLimitDecision> PeekAsync(TokenBucketPolicy policy, string partitionKey, CancellationToken cancellationToken = default)
         {
             Operations.Add(("peek", policy.Name, partitionKey));
-            return new(s_admitted);
+            return Away is { } away ? ValueTask.FromException<RateLimitDecision>(away) : new(s_admitted);
         }
 
         public ValueTask ResetAsync(string bucket, string partitionKey, CancellationToken cancellationToken = default)
         {
             Operations.Add(("reset", bucket, partitionKey));
-            return ValueTask.CompletedTask;
+            return Away is { } away ? ValueTask.FromException(away) : ValueTask.CompletedTask;
         }
     }
 
