@@ -7,6 +7,8 @@ namespace RateGuard.Stores;
 /// knowing its class: whether it is local, its name, whether it takes the request's cancellation token, and what it can
 /// do beyond deciding (several buckets at once, inspection, reset, a health check). Their defaults describe a remote
 /// store of the app's own that can only decide one bucket at a time, which is how such a store was always treated.
+/// The limiter reads <see cref="Name"/>, <see cref="IsLocal"/> and <see cref="TakesRequestCancellation"/> once, when it
+/// is built: they describe the store, and must not change.
 /// </remarks>
 public interface ITokenBucketStore
 {
@@ -34,8 +36,8 @@ public interface ITokenBucketStore
     /// <remarks>
     /// The limiter decides for a local store with <see cref="AcquireAll"/>, directly: no time budget, circuit breaker,
     /// deny cache, local fallback or failure mode, none of which a local store needs. The <c>RateLimiter</c> adapter's
-    /// synchronous <c>AttemptAcquire</c> asks only a local store. A remote store gets all of them, and is asked one
-    /// bucket at a time through <see cref="AcquireAsync"/>.
+    /// synchronous <c>AttemptAcquire</c> asks only a local store. A remote store gets all of them; one of the app's own
+    /// is asked one bucket at a time through <see cref="AcquireAsync"/>.
     /// </remarks>
     bool IsLocal => false;
 
