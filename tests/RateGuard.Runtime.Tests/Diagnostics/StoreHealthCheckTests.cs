@@ -3,6 +3,7 @@ using RateGuard.Operations;
 using RateGuard.Runtime.Tests.Infrastructure;
 using RateGuard.Runtime.Tests.Resilience;
 using RateGuard.Stores;
+using RateGuard.Testing;
 using StackExchange.Redis;
 
 namespace RateGuard.Runtime.Tests.Diagnostics;
@@ -88,8 +89,9 @@ public sealed class StoreHealthCheckTests
     [Fact]
     public async Task A_redis_store_that_answers_ping_is_healthy_with_the_round_trip()
     {
-        using var redis = new RedisFixture();
-        using var harness = new LimiterHarness(redis.Connection);
+        using var server = RedisServer.Start();
+        using var connection = await ConnectionMultiplexer.ConnectAsync(server.Configuration);
+        using var harness = new LimiterHarness(connection);
 
         var health = await harness.CheckHealthAsync();
 
