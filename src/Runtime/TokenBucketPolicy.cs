@@ -1,5 +1,4 @@
 using System.Globalization;
-using StackExchange.Redis;
 
 namespace RateGuard;
 
@@ -33,7 +32,6 @@ public sealed class TokenBucketPolicy
     /// <summary>How to write a valid key prefix, for the errors that reject one.</summary>
     internal static readonly string PrefixRule = $"use 1 to {MaxNameLength} letters, digits or '.', '_', '-', '/'.";
 
-    private RedisValue[]? _serverClockArguments;
     private string? _keySegment;
 
     /// <summary>Creates a policy.</summary>
@@ -91,10 +89,6 @@ public sealed class TokenBucketPolicy
 
     /// <summary>Microseconds an empty bucket takes to fill.</summary>
     public long WindowMicroseconds => Capacity * IntervalMicroseconds;
-
-    /// <summary>The script arguments for server-clock mode, built once because they never change.</summary>
-    internal RedisValue[] ServerClockArguments =>
-        _serverClockArguments ??= [IntervalMicroseconds, Capacity, Cost];
 
     /// <summary>
     /// Whether <paramref name="name"/> is a valid bucket name: 1 to <see cref="MaxNameLength"/> printable ASCII

@@ -138,35 +138,9 @@ public static class TokenBucketServiceCollectionExtensions
         return new InMemoryTokenBucketStore(time, options.InMemorySweepInterval);
     }
 
-    private sealed class TokenBucketStartup(ITokenBucketStore store, TokenBucketLimiter limiter, IOptions<TokenBucketOptions> options, ILoggerFactory loggers) : IHostedService
+    private sealed class TokenBucketStartup(TokenBucketLimiter limiter) : IHostedService
     {
-        // Long enough for a reachable Redis to answer, short enough that a down one does not hold startup for long.
-        private static readonly TimeSpan s_connectWait = TimeSpan.FromSeconds(5);
-
-        public async Task StartAsync(CancellationToken cancellationToken)
-        {
-            GC.KeepAlive(limiter);
-            if (store is not RedisTokenBucketStore redis)
-            {
-                return;
-            }
-            // With Redis up, limits hold from the first request; with Redis down, the app starts anyway and the
-            // failure mode applies until the connection is made. Either way the log says which.
-            var logger = loggers.CreateLogger("RateGuard");
-            await Task.WhenAny(redis.Connecting, Task.Delay(s_connectWait, cancellationToken)).ConfigureAwait(false);
-            var heartbeat = options.Value.LocalFallback && options.Value.InstanceCount is null;
-            if (redis.Connection is { IsConnected: true })
-            {
-                await RedisScriptProbe.CheckAsync(redis, heartbeat, logger, s_connectWait).ConfigureAwait(false);
-                return;
-            }
-            Log.RedisUnreachable(logger, redis.Endpoints, redis.Connecting.IsCompleted ? "the first connection attempt failed" : $"no connection within {s_connectWait.TotalSeconds} s");
-            redis.WhenConnected(endpoint =>
-            {
-                Log.RedisConnected(logger, endpoint);
-                _ = RedisScriptProbe.CheckAsync(redis, heartbeat, logger, s_connectWait);
-            });
-        }
+        public Task StartAsync(CancellationToken cancellationToken) => limiter.StartAsync(cancellationToken);
 
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }

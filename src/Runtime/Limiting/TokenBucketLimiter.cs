@@ -51,7 +51,9 @@ internal sealed class TokenBucketLimiter : IDisposable
 
     private readonly ITokenBucketStore _store;
     private readonly RedisTokenBucketStore? _redis;
-    private readonly InMemoryTokenBucketStore? _memory;
+    // What the store says it is, read once: it does not change, and a decision should not ask again.
+    private readonly bool _local;
+    private readonly bool _passCancellation;
     private readonly string _storeName;
     private readonly TokenBucketMetrics _metrics;
     private readonly ILogger _logger;
@@ -79,9 +81,14 @@ internal sealed class TokenBucketLimiter : IDisposable
     {
         _known = known;
         _store = store;
+        // The one place the limiter knows a store by its class. Everything else it asks the store itself (IsLocal,
+        // Name, PeekAsync...), but the Redis fast path is Redis: script calls batched per slot (Send, PendingCall),
+        // keys placed on their servers, deadlines on the server's clock, give-backs, debts charged back, resets heard
+        // over pub/sub and the instance heartbeat. No store abstraction could carry that without exposing Redis.
         _redis = store as RedisTokenBucketStore;
-        _memory = store as InMemoryTokenBucketStore;
-        _storeName = _redis is not null ? "redis" : _memory is not null ? "memory" : "custom";
+        _local = store.IsLocal;
+        _passCancellation = store.TakesRequestCancellation;
+        _storeName = store.Name;
         _metrics = metrics;
         _logger = loggers.CreateLogger("RateGuard");
         _time = time;
@@ -89,7 +96,7 @@ internal sealed class TokenBucketLimiter : IDisposable
         // The breaker's settings and the deny cache's size are read at startup; limits and failure modes reload.
         _breakerThreshold = _options.BreakerFailureThreshold;
         _breakDuration = _options.BreakDuration;
-        _storeNode = CreateNode(_redis is not null ? "redis" : _storeName);
+        _storeNode = CreateNode(_storeName);
         _denyCache = new DenyCache(_options.DenyCache ? _options.DenyCacheSize : 0, time);
         _activity = new ActivityTracker(time);
         _watch = new ReplyWatch(time);
@@ -146,10 +153,20 @@ internal sealed class TokenBucketLimiter : IDisposable
     /// <summary>How many instances the local fallback divides each limit among: configured, learned from Redis, or 1.</summary>
     public int FallbackInstances => _fallback?.Instances(_options) ?? _options.InstanceCount ?? 1;
 
-    /// <summary>Whether decisions complete synchronously (the in-memory store), so a synchronous caller may ask.</summary>
-    public bool DecidesSynchronously => _memory is not null;
+    /// <summary>Whether decisions complete synchronously (a local store), so a synchronous caller may ask.</summary>
+    public bool DecidesSynchronously => _local;
 
     public ITokenBucketStore Store => _store;
+
+    /// <summary>
+    /// Gets the store ready before the first request: a Redis store's first connection is waited for a moment and its
+    /// scripts checked, so that the log says at startup whether limits hold. Other stores have nothing to wait for.
+    /// </summary>
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        var options = _options;
+        return _redis?.StartAsync(heartbeat: options.LocalFallback && options.InstanceCount is null, _logger, cancellationToken) ?? Task.CompletedTask;
+    }
 
     public (TokenBucketPolicy Policy, FailureMode FailureMode) Configured(TokenBucketPolicy declared)
     {
@@ -206,15 +223,15 @@ internal sealed class TokenBucketLimiter : IDisposable
     /// </summary>
     public ValueTask<bool> AcquireAsync(LimitRequest request, CancellationToken cancellationToken)
     {
-        if (_memory is { } memory)
+        if (_local)
         {
-            // In memory the decision is synchronous and cannot fail: no budget, breaker or cache to pay for.
+            // In this process the decision is synchronous and cannot fail: no budget, breaker or cache to pay for.
             if (cancellationToken.IsCancellationRequested)
             {
                 CountCanceled(request);
                 cancellationToken.ThrowIfCancellationRequested();
             }
-            var admitted = memory.AcquireAll(request.Policies, request.Keys, request.Decisions);
+            var admitted = _store.AcquireAll(request.Policies, request.Keys, request.Decisions);
             var results = request.Results;
             for (var i = 0; i < results.Length; i++)
             {
@@ -400,9 +417,11 @@ internal sealed class TokenBucketLimiter : IDisposable
             {
                 if (group.Keys is not { } keys)
                 {
-                    // A store of the app's own: one bucket, no deadline, the request's token passed on.
+                    // A store of the app's own: one bucket, no deadline, the request's token passed on unless the store
+                    // would rather not be stopped halfway (then only the wait for it is).
                     var i = group.Members[0];
-                    var custom = _store.AcquireAsync(request.Policy(i), request.Key(i), cancellationToken).AsTask();
+                    var token = _passCancellation ? cancellationToken : CancellationToken.None;
+                    var custom = _store.AcquireAsync(request.Policy(i), request.Key(i), token).AsTask();
                     decisions[0] = await WaitAsync(custom, node, budgetEnd, longest, options, cancellationToken).ConfigureAwait(false);
                     reply = new ScriptReply(0, ScriptStatus.Decided);
                     break;
@@ -739,46 +758,27 @@ internal sealed class TokenBucketLimiter : IDisposable
     /// The bucket of <paramref name="key"/> in <paramref name="policy"/> as the store holds it now, taking nothing:
     /// its whole tokens (<see cref="RateLimitDecision.Remaining"/>) and time to full (<see cref="RateLimitDecision.ResetAfter"/>).
     /// </summary>
-    /// <exception cref="NotSupportedException">A store of the app's own, which has no way to be read without a charge.</exception>
+    /// <exception cref="NotSupportedException">A store that has no way to be read without a charge.</exception>
     public async ValueTask<RateLimitDecision> PeekAsync(TokenBucketPolicy policy, string key, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        if (_memory is { } memory)
-        {
-            return memory.Peek(policy, key);
-        }
-        if (_redis is not { } redis)
-        {
-            throw new NotSupportedException($"The token-bucket store {_store.GetType().Name} cannot be read without taking tokens; only the Redis and in-memory stores can be inspected.");
-        }
-        var reply = await redis.DecideAsync([redis.GetKey(policy, key)], [new BucketCharge(policy, 0, 0)], deadline: 0).WaitAsync(timeout, _time, cancellationToken).ConfigureAwait(false);
-        var decision = default(RateLimitDecision);
-        TokenBucketScript.Read(reply, new Span<RateLimitDecision>(ref decision));
-        return decision;
+        var peek = _store.PeekAsync(policy, key, cancellationToken);
+        return peek.IsCompletedSuccessfully ? peek.Result : await peek.AsTask().WaitAsync(timeout, _time, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
     /// Makes the bucket named <paramref name="bucket"/> of <paramref name="key"/> full again: removed from the store,
-    /// then forgotten here and, through Redis pub/sub, by every other instance on the same key prefix.
+    /// then forgotten here and, by a store shared between instances (Redis, through pub/sub), by every other instance
+    /// on it.
     /// </summary>
-    /// <exception cref="NotSupportedException">A store of the app's own, which has no way to remove a bucket.</exception>
+    /// <exception cref="NotSupportedException">A store that has no way to remove a bucket.</exception>
     public async ValueTask ResetAsync(string bucket, string key, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var stored = BucketKey.Normalize(key);
-        if (_memory is { } memory)
+        var reset = _store.ResetAsync(bucket, key, cancellationToken);
+        if (!reset.IsCompletedSuccessfully)
         {
-            memory.ForgetStored(bucket, stored);
+            await reset.AsTask().WaitAsync(timeout, _time, cancellationToken).ConfigureAwait(false);
         }
-        else if (_redis is { } redis)
-        {
-            // Removed before anyone is told, so an instance that forgets and asks again finds the bucket full.
-            await redis.DeleteAsync(BucketKey.Compose(redis.Prefix, bucket, key)).WaitAsync(timeout, _time, cancellationToken).ConfigureAwait(false);
-            await redis.PublishResetAsync(bucket, stored).WaitAsync(timeout, _time, cancellationToken).ConfigureAwait(false);
-        }
-        else
-        {
-            throw new NotSupportedException($"The token-bucket store {_store.GetType().Name} has no way to remove a bucket; only the Redis and in-memory stores can be reset.");
-        }
-        ForgetReset(bucket, stored);
+        ForgetReset(bucket, BucketKey.Normalize(key));
     }
 
     // Whatever this instance remembers of a bucket that was just reset stands for a state the store no longer has.

@@ -1,6 +1,5 @@
 using RateGuard.Configuration;
 using RateGuard.Limiting;
-using StackExchange.Redis;
 
 namespace RateGuard.Operations;
 
@@ -93,6 +92,7 @@ internal sealed class TokenBucketOperations(TokenBucketLimiter limiter, KnownBuc
         throw new UnknownTokenBucketException(bucket, message);
     }
 
+    // The store says it cannot be reached (TokenBucketStoreUnavailableException), or does not answer in time.
     private static bool IsStoreFailure(Exception e, CancellationToken cancellationToken) =>
-        e is RedisException or TimeoutException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested);
+        e is TokenBucketStoreUnavailableException or TimeoutException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested);
 }

@@ -38,6 +38,14 @@ public sealed class InMemoryTokenBucketStore : ITokenBucketStore, IDisposable
     public int Count => _buckets.Count;
 
     /// <inheritdoc />
+    /// <value><c>memory</c>.</value>
+    public string Name => "memory";
+
+    /// <inheritdoc />
+    /// <value><see langword="true"/>: buckets are decided in this process, lock-free and synchronously.</value>
+    public bool IsLocal => true;
+
+    /// <inheritdoc />
     public ValueTask<RateLimitDecision> AcquireAsync(TokenBucketPolicy policy, string partitionKey, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(policy);
@@ -207,6 +215,31 @@ public sealed class InMemoryTokenBucketStore : ITokenBucketStore, IDisposable
         var fullAt = _buckets.TryGetValue(new BucketId(policy.Name, BucketKey.Normalize(partitionKey)), out var cell) ? Volatile.Read(ref cell.FullAt) : now;
         return TokenBucketMath.Peek(fullAt == Retired ? now : fullAt, now, policy);
     }
+
+    /// <inheritdoc />
+    public ValueTask<RateLimitDecision> PeekAsync(TokenBucketPolicy policy, string partitionKey, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        ArgumentNullException.ThrowIfNull(partitionKey);
+        cancellationToken.ThrowIfCancellationRequested();
+        return new ValueTask<RateLimitDecision>(Peek(policy, partitionKey));
+    }
+
+    /// <inheritdoc />
+    /// <remarks>The buckets are this process's own: there is no other instance to tell.</remarks>
+    public ValueTask ResetAsync(string bucket, string partitionKey, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(bucket);
+        ArgumentNullException.ThrowIfNull(partitionKey);
+        cancellationToken.ThrowIfCancellationRequested();
+        ForgetStored(bucket, BucketKey.Normalize(partitionKey));
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Always healthy: there is nothing to reach. The report says how many buckets are held, and that limits apply per process.</remarks>
+    public ValueTask<string> CheckHealthAsync(TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        new($"In-memory token buckets ({Count} held); limits apply per process.");
 
     /// <summary>
     /// Starts the bucket of <paramref name="partitionKey"/> as full again at <paramref name="fullAtMicroseconds"/>

@@ -1,4 +1,7 @@
 using System.Net;
+using Microsoft.Extensions.Logging;
+using RateGuard.Diagnostics;
+using RateGuard.Operations;
 using StackExchange.Redis;
 
 namespace RateGuard.Stores;
@@ -67,6 +70,14 @@ public sealed class RedisTokenBucketStore : ITokenBucketStore, IAsyncDisposable,
     /// <summary>The key prefix, the first segment of every key.</summary>
     internal string Prefix => _prefix;
 
+    /// <inheritdoc />
+    /// <value><c>redis</c>.</value>
+    public string Name => "redis";
+
+    /// <inheritdoc />
+    /// <value><see langword="false"/>: a script call cannot be recalled once sent; each carries a deadline after which it takes nothing.</value>
+    public bool TakesRequestCancellation => false;
+
     /// <summary>The storage key of <paramref name="partitionKey"/> in the bucket of <paramref name="policy"/>.</summary>
     public string GetKey(TokenBucketPolicy policy, string partitionKey) => BucketKey.ComposeEncoded(_prefix, policy.KeySegment, partitionKey);
 
@@ -80,6 +91,72 @@ public sealed class RedisTokenBucketStore : ITokenBucketStore, IAsyncDisposable,
         var decision = default(RateLimitDecision);
         TokenBucketScript.Read(result, new Span<RateLimitDecision>(ref decision));
         return decision;
+    }
+
+    /// <inheritdoc />
+    /// <exception cref="TokenBucketStoreUnavailableException">Redis could not be reached, or refused the call.</exception>
+    public async ValueTask<RateLimitDecision> PeekAsync(TokenBucketPolicy policy, string partitionKey, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        ArgumentNullException.ThrowIfNull(partitionKey);
+        cancellationToken.ThrowIfCancellationRequested();
+        ScriptResult result;
+        try
+        {
+            // A request that costs nothing and owes nothing: the script reads the bucket and writes nothing back.
+            result = await DecideAsync([GetKey(policy, partitionKey)], [new BucketCharge(policy, 0, 0)], deadline: 0).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (RedisException e)
+        {
+            throw new TokenBucketStoreUnavailableException(e.Message, e);
+        }
+        var decision = default(RateLimitDecision);
+        TokenBucketScript.Read(result, new Span<RateLimitDecision>(ref decision));
+        return decision;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// The bucket is removed before anyone is told, so an instance that forgets it and asks again finds it full; then
+    /// every instance on the same key prefix hears of the reset through Redis pub/sub.
+    /// </remarks>
+    /// <exception cref="TokenBucketStoreUnavailableException">Redis could not be reached, or refused the call.</exception>
+    public async ValueTask ResetAsync(string bucket, string partitionKey, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(bucket);
+        ArgumentNullException.ThrowIfNull(partitionKey);
+        cancellationToken.ThrowIfCancellationRequested();
+        try
+        {
+            await DeleteAsync(BucketKey.Compose(_prefix, bucket, partitionKey)).WaitAsync(cancellationToken).ConfigureAwait(false);
+            await PublishResetAsync(bucket, BucketKey.Normalize(partitionKey)).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (RedisException e)
+        {
+            throw new TokenBucketStoreUnavailableException(e.Message, e);
+        }
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Sends one <c>PING</c> and reports its round trip; fails while the connection has not been made yet.</remarks>
+    /// <exception cref="TokenBucketStoreUnavailableException">No connection yet, or no answer to <c>PING</c> within <paramref name="timeout"/>.</exception>
+    public async ValueTask<string> CheckHealthAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        if (Connection is not { } connection)
+        {
+            throw new TokenBucketStoreUnavailableException("The connection to Redis has not been made yet");
+        }
+        TimeSpan latency;
+        try
+        {
+            latency = await connection.GetDatabase().PingAsync().WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            var reason = e is TimeoutException ? "did not answer PING within the decision budget" : $"failed PING ({e.GetType().Name})";
+            throw new TokenBucketStoreUnavailableException($"Redis {reason}", e);
+        }
+        return $"Redis answered PING in {latency.TotalMilliseconds:F1} ms.";
     }
 
     /// <summary>
@@ -262,6 +339,33 @@ public sealed class RedisTokenBucketStore : ITokenBucketStore, IAsyncDisposable,
 
     /// <summary>The servers this store was told to use, for logs.</summary>
     internal string Endpoints => _endpoints ?? (Connection is { } connection ? string.Join(",", connection.GetEndPoints().Select(Format)) : "Redis");
+
+    /// <summary>
+    /// Waits a moment for the first connection and checks that the server runs the scripts, so that the log says at
+    /// startup whether limits hold from the first request. With Redis up, they do; with Redis down, the app starts
+    /// anyway, the failure mode applies until the connection is made, and the scripts are checked then.
+    /// </summary>
+    /// <param name="heartbeat">Whether the instance heartbeat's script is checked too.</param>
+    /// <param name="logger">Where to say which.</param>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    internal async Task StartAsync(bool heartbeat, ILogger logger, CancellationToken cancellationToken)
+    {
+        await Task.WhenAny(Connecting, Task.Delay(s_connectWait, cancellationToken)).ConfigureAwait(false);
+        if (Connection is { IsConnected: true })
+        {
+            await RedisScriptProbe.CheckAsync(this, heartbeat, logger, s_connectWait).ConfigureAwait(false);
+            return;
+        }
+        Log.RedisUnreachable(logger, Endpoints, Connecting.IsCompleted ? "the first connection attempt failed" : $"no connection within {s_connectWait.TotalSeconds} s");
+        WhenConnected(endpoint =>
+        {
+            Log.RedisConnected(logger, endpoint);
+            _ = RedisScriptProbe.CheckAsync(this, heartbeat, logger, s_connectWait);
+        });
+    }
+
+    // Long enough for a reachable Redis to answer, short enough that a down one does not hold startup for long.
+    private static readonly TimeSpan s_connectWait = TimeSpan.FromSeconds(5);
 
     /// <summary>Calls <paramref name="connected"/> once, with the server's endpoint, when a connection is first made.</summary>
     internal void WhenConnected(Action<string> connected)

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
@@ -25,6 +26,12 @@ public sealed class LimiterHarness : IDisposable
     {
     }
 
+    /// <summary>A limiter over a store the app registers itself.</summary>
+    public LimiterHarness(ITokenBucketStore store, Action<TokenBucketOptions>? configure = null)
+        : this(services => services.AddSingleton(store), configure)
+    {
+    }
+
     /// <summary>A limiter that makes its own connection from <c>TokenBuckets:Redis</c>, as an app configured that way does.</summary>
     public LimiterHarness(Action<TokenBucketOptions> configure, TimeProvider? time = null)
         : this(services =>
@@ -48,6 +55,7 @@ public sealed class LimiterHarness : IDisposable
             o.Timeout = TimeSpan.FromSeconds(5);
             configure?.Invoke(o);
         });
+        services.AddHealthChecks().AddTokenBuckets();
         _services = services.BuildServiceProvider();
         Limiter = _services.GetRequiredService<TokenBucketLimiter>();
         var meters = _services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
@@ -87,6 +95,13 @@ public sealed class LimiterHarness : IDisposable
 
     internal ValueTask<LimiterResult> Acquire(TokenBucketPolicy policy, string key, FailureMode mode = FailureMode.Open) =>
         Limiter.AcquireAsync(policy, mode, key, CancellationToken.None);
+
+    /// <summary>What the app's token-bucket health check reports now.</summary>
+    public async Task<HealthReportEntry> CheckHealthAsync()
+    {
+        var report = await _services.GetRequiredService<HealthCheckService>().CheckHealthAsync();
+        return report.Entries["token-buckets"];
+    }
 
     /// <summary>How many decisions of <paramref name="result"/> the meter counted for <paramref name="bucket"/>.</summary>
     public long Count(string bucket, string result) =>
