@@ -250,7 +250,7 @@ public sealed class GeneratedSourceSnapshotTests
             """));
 
         Assert.Single(System.Text.RegularExpressions.Regex.Matches(generated, "TokenBucketGateRegistry.Register"));
-        Assert.Contains("new global::RateGuard.Gates.TokenBucketSpec(10, 5d, \"ip\", 1, null)", generated);
+        Assert.Contains("new global::RateGuard.CompilerServices.TokenBucketSpec(10, 5d, \"ip\", 1, null)", generated);
     }
 
     [Fact]

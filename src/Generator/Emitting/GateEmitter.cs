@@ -32,8 +32,8 @@ internal static class GateEmitter
         {
             var spec = specs[i];
             var resolverType = spec.Resolver is null ? "null" : $"typeof({spec.Resolver.FullyQualifiedName})";
-            code.AppendLine("            global::RateGuard.Gates.TokenBucketGateRegistry.Register(");
-            code.AppendLine($"                new global::RateGuard.Gates.TokenBucketSpec({Int(spec.Capacity)}, {Double(spec.Rate)}, {String(spec.Key)}, {Int(spec.Cost)}, {resolverType}),");
+            code.AppendLine("            global::RateGuard.CompilerServices.TokenBucketGateRegistry.Register(");
+            code.AppendLine($"                new global::RateGuard.CompilerServices.TokenBucketSpec({Int(spec.Capacity)}, {Double(spec.Rate)}, {String(spec.Key)}, {Int(spec.Cost)}, {resolverType}),");
             code.AppendLine(spec.Resolver is null
                 ? $"                static (bucket, services) => new TokenBucketGate{i}(bucket));"
                 : $"                static (bucket, services) => new TokenBucketGate{i}(bucket, services));");
@@ -55,7 +55,7 @@ internal static class GateEmitter
         var name = $"TokenBucketGate{index}";
         var policy = $"new global::RateGuard.TokenBucketPolicy(bucket, {Int(spec.Capacity)}, {Double(spec.Rate)}, {Int(spec.Cost)})";
         code.AppendLine($"    /// <summary>{Describe(spec)}</summary>");
-        code.AppendLine($"    file sealed class {name} : global::RateGuard.Gates.TokenBucketGate");
+        code.AppendLine($"    file sealed class {name} : global::RateGuard.CompilerServices.TokenBucketGate");
         code.AppendLine("    {");
 
         if (spec.Resolver is { } resolver)
@@ -72,7 +72,7 @@ internal static class GateEmitter
             code.AppendLine("        }");
             code.AppendLine();
             code.AppendLine("        public override string? GetPartitionKey(global::Microsoft.AspNetCore.Http.HttpContext context)");
-            code.AppendLine("            => global::RateGuard.Gates.TokenBucketKeyReaders.Resolved(_resolver.ResolveKey(context));");
+            code.AppendLine("            => global::RateGuard.CompilerServices.TokenBucketKeyReaders.Resolved(_resolver.ResolveKey(context));");
         }
         else
         {
@@ -90,7 +90,7 @@ internal static class GateEmitter
     private static string KeyExpression(string key)
     {
         TokenBucketKey.TryParse(key, out var kind, out var argument);
-        const string readers = "global::RateGuard.Gates.TokenBucketKeyReaders";
+        const string readers = "global::RateGuard.CompilerServices.TokenBucketKeyReaders";
         return kind switch
         {
             TokenBucketKeyKind.Ip => $"{readers}.RemoteIp(context, Ipv6PrefixLength)",

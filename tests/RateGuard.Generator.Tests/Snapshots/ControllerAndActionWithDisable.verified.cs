@@ -10,17 +10,17 @@ namespace RateGuard.Generated
         [global::System.Runtime.CompilerServices.ModuleInitializer]
         internal static void Register()
         {
-            global::RateGuard.Gates.TokenBucketGateRegistry.Register(
-                new global::RateGuard.Gates.TokenBucketSpec(5, 1d, "header:X-Api-Key", 1, null),
+            global::RateGuard.CompilerServices.TokenBucketGateRegistry.Register(
+                new global::RateGuard.CompilerServices.TokenBucketSpec(5, 1d, "header:X-Api-Key", 1, null),
                 static (bucket, services) => new TokenBucketGate0(bucket));
-            global::RateGuard.Gates.TokenBucketGateRegistry.Register(
-                new global::RateGuard.Gates.TokenBucketSpec(2, 1d, "ip", 1, null),
+            global::RateGuard.CompilerServices.TokenBucketGateRegistry.Register(
+                new global::RateGuard.CompilerServices.TokenBucketSpec(2, 1d, "ip", 1, null),
                 static (bucket, services) => new TokenBucketGate1(bucket));
         }
     }
 
     /// <summary>[TokenBucket(5, 1d, Key = "header:X-Api-Key")]</summary>
-    file sealed class TokenBucketGate0 : global::RateGuard.Gates.TokenBucketGate
+    file sealed class TokenBucketGate0 : global::RateGuard.CompilerServices.TokenBucketGate
     {
         public TokenBucketGate0(string bucket)
             : base(new global::RateGuard.TokenBucketPolicy(bucket, 5, 1d, 1), "header:X-Api-Key")
@@ -28,11 +28,11 @@ namespace RateGuard.Generated
         }
 
         public override string? GetPartitionKey(global::Microsoft.AspNetCore.Http.HttpContext context)
-            => global::RateGuard.Gates.TokenBucketKeyReaders.Header(context, "X-Api-Key");
+            => global::RateGuard.CompilerServices.TokenBucketKeyReaders.Header(context, "X-Api-Key");
     }
 
     /// <summary>[TokenBucket(2, 1d, Key = "ip")]</summary>
-    file sealed class TokenBucketGate1 : global::RateGuard.Gates.TokenBucketGate
+    file sealed class TokenBucketGate1 : global::RateGuard.CompilerServices.TokenBucketGate
     {
         public TokenBucketGate1(string bucket)
             : base(new global::RateGuard.TokenBucketPolicy(bucket, 2, 1d, 1), "ip")
@@ -40,6 +40,6 @@ namespace RateGuard.Generated
         }
 
         public override string? GetPartitionKey(global::Microsoft.AspNetCore.Http.HttpContext context)
-            => global::RateGuard.Gates.TokenBucketKeyReaders.RemoteIp(context, Ipv6PrefixLength);
+            => global::RateGuard.CompilerServices.TokenBucketKeyReaders.RemoteIp(context, Ipv6PrefixLength);
     }
 }

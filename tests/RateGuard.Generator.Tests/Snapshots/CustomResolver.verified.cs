@@ -10,17 +10,17 @@ namespace RateGuard.Generated
         [global::System.Runtime.CompilerServices.ModuleInitializer]
         internal static void Register()
         {
-            global::RateGuard.Gates.TokenBucketGateRegistry.Register(
-                new global::RateGuard.Gates.TokenBucketSpec(10, 2d, null, 1, typeof(global::InjectedResolver)),
+            global::RateGuard.CompilerServices.TokenBucketGateRegistry.Register(
+                new global::RateGuard.CompilerServices.TokenBucketSpec(10, 2d, null, 1, typeof(global::InjectedResolver)),
                 static (bucket, services) => new TokenBucketGate0(bucket, services));
-            global::RateGuard.Gates.TokenBucketGateRegistry.Register(
-                new global::RateGuard.Gates.TokenBucketSpec(10, 2d, null, 1, typeof(global::TenantResolver)),
+            global::RateGuard.CompilerServices.TokenBucketGateRegistry.Register(
+                new global::RateGuard.CompilerServices.TokenBucketSpec(10, 2d, null, 1, typeof(global::TenantResolver)),
                 static (bucket, services) => new TokenBucketGate1(bucket, services));
         }
     }
 
     /// <summary>[TokenBucket(10, 2d, KeyResolver = typeof(InjectedResolver))]</summary>
-    file sealed class TokenBucketGate0 : global::RateGuard.Gates.TokenBucketGate
+    file sealed class TokenBucketGate0 : global::RateGuard.CompilerServices.TokenBucketGate
     {
         private readonly global::RateGuard.ITokenBucketKeyResolver _resolver;
 
@@ -32,11 +32,11 @@ namespace RateGuard.Generated
         }
 
         public override string? GetPartitionKey(global::Microsoft.AspNetCore.Http.HttpContext context)
-            => global::RateGuard.Gates.TokenBucketKeyReaders.Resolved(_resolver.ResolveKey(context));
+            => global::RateGuard.CompilerServices.TokenBucketKeyReaders.Resolved(_resolver.ResolveKey(context));
     }
 
     /// <summary>[TokenBucket(10, 2d, KeyResolver = typeof(TenantResolver))]</summary>
-    file sealed class TokenBucketGate1 : global::RateGuard.Gates.TokenBucketGate
+    file sealed class TokenBucketGate1 : global::RateGuard.CompilerServices.TokenBucketGate
     {
         private readonly global::RateGuard.ITokenBucketKeyResolver _resolver;
 
@@ -48,6 +48,6 @@ namespace RateGuard.Generated
         }
 
         public override string? GetPartitionKey(global::Microsoft.AspNetCore.Http.HttpContext context)
-            => global::RateGuard.Gates.TokenBucketKeyReaders.Resolved(_resolver.ResolveKey(context));
+            => global::RateGuard.CompilerServices.TokenBucketKeyReaders.Resolved(_resolver.ResolveKey(context));
     }
 }

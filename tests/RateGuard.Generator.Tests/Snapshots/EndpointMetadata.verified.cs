@@ -10,20 +10,20 @@ namespace RateGuard.Generated
         [global::System.Runtime.CompilerServices.ModuleInitializer]
         internal static void Register()
         {
-            global::RateGuard.Gates.TokenBucketGateRegistry.Register(
-                new global::RateGuard.Gates.TokenBucketSpec(3, 1d, "header:X-Api-Key", 1, null),
+            global::RateGuard.CompilerServices.TokenBucketGateRegistry.Register(
+                new global::RateGuard.CompilerServices.TokenBucketSpec(3, 1d, "header:X-Api-Key", 1, null),
                 static (bucket, services) => new TokenBucketGate0(bucket));
-            global::RateGuard.Gates.TokenBucketGateRegistry.Register(
-                new global::RateGuard.Gates.TokenBucketSpec(9, 3d, "ip", 1, null),
+            global::RateGuard.CompilerServices.TokenBucketGateRegistry.Register(
+                new global::RateGuard.CompilerServices.TokenBucketSpec(9, 3d, "ip", 1, null),
                 static (bucket, services) => new TokenBucketGate1(bucket));
-            global::RateGuard.Gates.TokenBucketGateRegistry.Register(
-                new global::RateGuard.Gates.TokenBucketSpec(2, 1d, "query:id", 1, null),
+            global::RateGuard.CompilerServices.TokenBucketGateRegistry.Register(
+                new global::RateGuard.CompilerServices.TokenBucketSpec(2, 1d, "query:id", 1, null),
                 static (bucket, services) => new TokenBucketGate2(bucket));
         }
     }
 
     /// <summary>[TokenBucket(3, 1d, Key = "header:X-Api-Key")]</summary>
-    file sealed class TokenBucketGate0 : global::RateGuard.Gates.TokenBucketGate
+    file sealed class TokenBucketGate0 : global::RateGuard.CompilerServices.TokenBucketGate
     {
         public TokenBucketGate0(string bucket)
             : base(new global::RateGuard.TokenBucketPolicy(bucket, 3, 1d, 1), "header:X-Api-Key")
@@ -31,11 +31,11 @@ namespace RateGuard.Generated
         }
 
         public override string? GetPartitionKey(global::Microsoft.AspNetCore.Http.HttpContext context)
-            => global::RateGuard.Gates.TokenBucketKeyReaders.Header(context, "X-Api-Key");
+            => global::RateGuard.CompilerServices.TokenBucketKeyReaders.Header(context, "X-Api-Key");
     }
 
     /// <summary>[TokenBucket(9, 3d, Key = "ip")]</summary>
-    file sealed class TokenBucketGate1 : global::RateGuard.Gates.TokenBucketGate
+    file sealed class TokenBucketGate1 : global::RateGuard.CompilerServices.TokenBucketGate
     {
         public TokenBucketGate1(string bucket)
             : base(new global::RateGuard.TokenBucketPolicy(bucket, 9, 3d, 1), "ip")
@@ -43,11 +43,11 @@ namespace RateGuard.Generated
         }
 
         public override string? GetPartitionKey(global::Microsoft.AspNetCore.Http.HttpContext context)
-            => global::RateGuard.Gates.TokenBucketKeyReaders.RemoteIp(context, Ipv6PrefixLength);
+            => global::RateGuard.CompilerServices.TokenBucketKeyReaders.RemoteIp(context, Ipv6PrefixLength);
     }
 
     /// <summary>[TokenBucket(2, 1d, Key = "query:id")]</summary>
-    file sealed class TokenBucketGate2 : global::RateGuard.Gates.TokenBucketGate
+    file sealed class TokenBucketGate2 : global::RateGuard.CompilerServices.TokenBucketGate
     {
         public TokenBucketGate2(string bucket)
             : base(new global::RateGuard.TokenBucketPolicy(bucket, 2, 1d, 1), "query:id")
@@ -55,6 +55,6 @@ namespace RateGuard.Generated
         }
 
         public override string? GetPartitionKey(global::Microsoft.AspNetCore.Http.HttpContext context)
-            => global::RateGuard.Gates.TokenBucketKeyReaders.Query(context, "id");
+            => global::RateGuard.CompilerServices.TokenBucketKeyReaders.Query(context, "id");
     }
 }

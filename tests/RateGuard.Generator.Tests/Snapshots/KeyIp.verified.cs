@@ -10,14 +10,14 @@ namespace RateGuard.Generated
         [global::System.Runtime.CompilerServices.ModuleInitializer]
         internal static void Register()
         {
-            global::RateGuard.Gates.TokenBucketGateRegistry.Register(
-                new global::RateGuard.Gates.TokenBucketSpec(10, 5d, "ip", 1, null),
+            global::RateGuard.CompilerServices.TokenBucketGateRegistry.Register(
+                new global::RateGuard.CompilerServices.TokenBucketSpec(10, 5d, "ip", 1, null),
                 static (bucket, services) => new TokenBucketGate0(bucket));
         }
     }
 
     /// <summary>[TokenBucket(10, 5d, Key = "ip")]</summary>
-    file sealed class TokenBucketGate0 : global::RateGuard.Gates.TokenBucketGate
+    file sealed class TokenBucketGate0 : global::RateGuard.CompilerServices.TokenBucketGate
     {
         public TokenBucketGate0(string bucket)
             : base(new global::RateGuard.TokenBucketPolicy(bucket, 10, 5d, 1), "ip")
@@ -25,6 +25,6 @@ namespace RateGuard.Generated
         }
 
         public override string? GetPartitionKey(global::Microsoft.AspNetCore.Http.HttpContext context)
-            => global::RateGuard.Gates.TokenBucketKeyReaders.RemoteIp(context, Ipv6PrefixLength);
+            => global::RateGuard.CompilerServices.TokenBucketKeyReaders.RemoteIp(context, Ipv6PrefixLength);
     }
 }

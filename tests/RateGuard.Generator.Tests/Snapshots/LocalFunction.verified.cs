@@ -10,14 +10,14 @@ namespace RateGuard.Generated
         [global::System.Runtime.CompilerServices.ModuleInitializer]
         internal static void Register()
         {
-            global::RateGuard.Gates.TokenBucketGateRegistry.Register(
-                new global::RateGuard.Gates.TokenBucketSpec(5, 0.5d, "header:X-Client", 1, null),
+            global::RateGuard.CompilerServices.TokenBucketGateRegistry.Register(
+                new global::RateGuard.CompilerServices.TokenBucketSpec(5, 0.5d, "header:X-Client", 1, null),
                 static (bucket, services) => new TokenBucketGate0(bucket));
         }
     }
 
     /// <summary>[TokenBucket(5, 0.5d, Key = "header:X-Client")]</summary>
-    file sealed class TokenBucketGate0 : global::RateGuard.Gates.TokenBucketGate
+    file sealed class TokenBucketGate0 : global::RateGuard.CompilerServices.TokenBucketGate
     {
         public TokenBucketGate0(string bucket)
             : base(new global::RateGuard.TokenBucketPolicy(bucket, 5, 0.5d, 1), "header:X-Client")
@@ -25,6 +25,6 @@ namespace RateGuard.Generated
         }
 
         public override string? GetPartitionKey(global::Microsoft.AspNetCore.Http.HttpContext context)
-            => global::RateGuard.Gates.TokenBucketKeyReaders.Header(context, "X-Client");
+            => global::RateGuard.CompilerServices.TokenBucketKeyReaders.Header(context, "X-Client");
     }
 }

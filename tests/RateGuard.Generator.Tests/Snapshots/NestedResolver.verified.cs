@@ -10,14 +10,14 @@ namespace RateGuard.Generated
         [global::System.Runtime.CompilerServices.ModuleInitializer]
         internal static void Register()
         {
-            global::RateGuard.Gates.TokenBucketGateRegistry.Register(
-                new global::RateGuard.Gates.TokenBucketSpec(3, 1d, null, 1, typeof(global::Outer.Resolver)),
+            global::RateGuard.CompilerServices.TokenBucketGateRegistry.Register(
+                new global::RateGuard.CompilerServices.TokenBucketSpec(3, 1d, null, 1, typeof(global::Outer.Resolver)),
                 static (bucket, services) => new TokenBucketGate0(bucket, services));
         }
     }
 
     /// <summary>[TokenBucket(3, 1d, KeyResolver = typeof(Outer.Resolver))]</summary>
-    file sealed class TokenBucketGate0 : global::RateGuard.Gates.TokenBucketGate
+    file sealed class TokenBucketGate0 : global::RateGuard.CompilerServices.TokenBucketGate
     {
         private readonly global::RateGuard.ITokenBucketKeyResolver _resolver;
 
@@ -29,6 +29,6 @@ namespace RateGuard.Generated
         }
 
         public override string? GetPartitionKey(global::Microsoft.AspNetCore.Http.HttpContext context)
-            => global::RateGuard.Gates.TokenBucketKeyReaders.Resolved(_resolver.ResolveKey(context));
+            => global::RateGuard.CompilerServices.TokenBucketKeyReaders.Resolved(_resolver.ResolveKey(context));
     }
 }
