@@ -4,7 +4,7 @@
 namespace RateGuard.Generated
 {
     /// <summary>Hands this assembly's generated token-bucket gates to the runtime when the module loads.</summary>
-    [global::System.CodeDom.Compiler.GeneratedCode("RateGuard.Generator", "1.0.0")]
+    [global::System.CodeDom.Compiler.GeneratedCode("RateGuard.Generator", "{GeneratorVersion}")]
     internal static class TokenBucketGateRegistration_TestApp
     {
         [global::System.Runtime.CompilerServices.ModuleInitializer]
@@ -12,19 +12,19 @@ namespace RateGuard.Generated
         {
             global::RateGuard.CompilerServices.TokenBucketGateRegistry.Register(
                 new global::RateGuard.CompilerServices.TokenBucketSpec(10, 2d, null, 1, typeof(global::InjectedResolver)),
-                static (bucket, services) => new TokenBucketGate0(bucket, services));
+                static (bucket, services) => new TokenBucketGate_Capacity10_Rate2_Resolver_InjectedResolver_73600EEC(bucket, services));
             global::RateGuard.CompilerServices.TokenBucketGateRegistry.Register(
                 new global::RateGuard.CompilerServices.TokenBucketSpec(10, 2d, null, 1, typeof(global::TenantResolver)),
-                static (bucket, services) => new TokenBucketGate1(bucket, services));
+                static (bucket, services) => new TokenBucketGate_Capacity10_Rate2_Resolver_TenantResolver_8C846E28(bucket, services));
         }
     }
 
     /// <summary>[TokenBucket(10, 2d, KeyResolver = typeof(InjectedResolver))]</summary>
-    file sealed class TokenBucketGate0 : global::RateGuard.CompilerServices.TokenBucketGate
+    file sealed class TokenBucketGate_Capacity10_Rate2_Resolver_InjectedResolver_73600EEC : global::RateGuard.CompilerServices.TokenBucketGate
     {
         private readonly global::RateGuard.ITokenBucketKeyResolver _resolver;
 
-        public TokenBucketGate0(string bucket, global::System.IServiceProvider services)
+        public TokenBucketGate_Capacity10_Rate2_Resolver_InjectedResolver_73600EEC(string bucket, global::System.IServiceProvider services)
             : base(new global::RateGuard.TokenBucketPolicy(bucket, 10, 2d, 1), "InjectedResolver")
         {
             _resolver = services.GetService(typeof(global::InjectedResolver)) as global::RateGuard.ITokenBucketKeyResolver
@@ -36,11 +36,11 @@ namespace RateGuard.Generated
     }
 
     /// <summary>[TokenBucket(10, 2d, KeyResolver = typeof(TenantResolver))]</summary>
-    file sealed class TokenBucketGate1 : global::RateGuard.CompilerServices.TokenBucketGate
+    file sealed class TokenBucketGate_Capacity10_Rate2_Resolver_TenantResolver_8C846E28 : global::RateGuard.CompilerServices.TokenBucketGate
     {
         private readonly global::RateGuard.ITokenBucketKeyResolver _resolver;
 
-        public TokenBucketGate1(string bucket, global::System.IServiceProvider services)
+        public TokenBucketGate_Capacity10_Rate2_Resolver_TenantResolver_8C846E28(string bucket, global::System.IServiceProvider services)
             : base(new global::RateGuard.TokenBucketPolicy(bucket, 10, 2d, 1), "TenantResolver")
         {
             _resolver = services.GetService(typeof(global::TenantResolver)) as global::RateGuard.ITokenBucketKeyResolver

@@ -4,7 +4,7 @@
 namespace RateGuard.Generated
 {
     /// <summary>Hands this assembly's generated token-bucket gates to the runtime when the module loads.</summary>
-    [global::System.CodeDom.Compiler.GeneratedCode("RateGuard.Generator", "1.0.0")]
+    [global::System.CodeDom.Compiler.GeneratedCode("RateGuard.Generator", "{GeneratorVersion}")]
     internal static class TokenBucketGateRegistration_TestApp
     {
         [global::System.Runtime.CompilerServices.ModuleInitializer]
@@ -12,14 +12,14 @@ namespace RateGuard.Generated
         {
             global::RateGuard.CompilerServices.TokenBucketGateRegistry.Register(
                 new global::RateGuard.CompilerServices.TokenBucketSpec(3, 1d, "claim:tenant_id", 1, null),
-                static (bucket, services) => new TokenBucketGate0(bucket));
+                static (bucket, services) => new TokenBucketGate_Capacity3_Rate1_Claim_tenant_id(bucket));
         }
     }
 
     /// <summary>[TokenBucket(3, 1d, Key = "claim:tenant_id")]</summary>
-    file sealed class TokenBucketGate0 : global::RateGuard.CompilerServices.TokenBucketGate
+    file sealed class TokenBucketGate_Capacity3_Rate1_Claim_tenant_id : global::RateGuard.CompilerServices.TokenBucketGate
     {
-        public TokenBucketGate0(string bucket)
+        public TokenBucketGate_Capacity3_Rate1_Claim_tenant_id(string bucket)
             : base(new global::RateGuard.TokenBucketPolicy(bucket, 3, 1d, 1), "claim:tenant_id")
         {
         }

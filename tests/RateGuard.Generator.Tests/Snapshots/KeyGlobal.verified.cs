@@ -4,7 +4,7 @@
 namespace RateGuard.Generated
 {
     /// <summary>Hands this assembly's generated token-bucket gates to the runtime when the module loads.</summary>
-    [global::System.CodeDom.Compiler.GeneratedCode("RateGuard.Generator", "1.0.0")]
+    [global::System.CodeDom.Compiler.GeneratedCode("RateGuard.Generator", "{GeneratorVersion}")]
     internal static class TokenBucketGateRegistration_TestApp
     {
         [global::System.Runtime.CompilerServices.ModuleInitializer]
@@ -12,14 +12,14 @@ namespace RateGuard.Generated
         {
             global::RateGuard.CompilerServices.TokenBucketGateRegistry.Register(
                 new global::RateGuard.CompilerServices.TokenBucketSpec(100, 50d, "global", 1, null),
-                static (bucket, services) => new TokenBucketGate0(bucket));
+                static (bucket, services) => new TokenBucketGate_Capacity100_Rate50_Global(bucket));
         }
     }
 
     /// <summary>[TokenBucket(100, 50d, Key = "global")]</summary>
-    file sealed class TokenBucketGate0 : global::RateGuard.CompilerServices.TokenBucketGate
+    file sealed class TokenBucketGate_Capacity100_Rate50_Global : global::RateGuard.CompilerServices.TokenBucketGate
     {
-        public TokenBucketGate0(string bucket)
+        public TokenBucketGate_Capacity100_Rate50_Global(string bucket)
             : base(new global::RateGuard.TokenBucketPolicy(bucket, 100, 50d, 1), "global")
         {
         }

@@ -4,7 +4,7 @@
 namespace RateGuard.Generated
 {
     /// <summary>Hands this assembly's generated token-bucket gates to the runtime when the module loads.</summary>
-    [global::System.CodeDom.Compiler.GeneratedCode("RateGuard.Generator", "1.0.0")]
+    [global::System.CodeDom.Compiler.GeneratedCode("RateGuard.Generator", "{GeneratorVersion}")]
     internal static class TokenBucketGateRegistration_TestApp
     {
         [global::System.Runtime.CompilerServices.ModuleInitializer]
@@ -12,14 +12,14 @@ namespace RateGuard.Generated
         {
             global::RateGuard.CompilerServices.TokenBucketGateRegistry.Register(
                 new global::RateGuard.CompilerServices.TokenBucketSpec(10, 5d, "ip", 1, null),
-                static (bucket, services) => new TokenBucketGate0(bucket));
+                static (bucket, services) => new TokenBucketGate_Capacity10_Rate5_Ip(bucket));
         }
     }
 
     /// <summary>[TokenBucket(10, 5d, Key = "ip")]</summary>
-    file sealed class TokenBucketGate0 : global::RateGuard.CompilerServices.TokenBucketGate
+    file sealed class TokenBucketGate_Capacity10_Rate5_Ip : global::RateGuard.CompilerServices.TokenBucketGate
     {
-        public TokenBucketGate0(string bucket)
+        public TokenBucketGate_Capacity10_Rate5_Ip(string bucket)
             : base(new global::RateGuard.TokenBucketPolicy(bucket, 10, 5d, 1), "ip")
         {
         }

@@ -4,7 +4,7 @@
 namespace RateGuard.Generated
 {
     /// <summary>Hands this assembly's generated token-bucket gates to the runtime when the module loads.</summary>
-    [global::System.CodeDom.Compiler.GeneratedCode("RateGuard.Generator", "1.0.0")]
+    [global::System.CodeDom.Compiler.GeneratedCode("RateGuard.Generator", "{GeneratorVersion}")]
     internal static class TokenBucketGateRegistration_TestApp
     {
         [global::System.Runtime.CompilerServices.ModuleInitializer]
@@ -12,14 +12,14 @@ namespace RateGuard.Generated
         {
             global::RateGuard.CompilerServices.TokenBucketGateRegistry.Register(
                 new global::RateGuard.CompilerServices.TokenBucketSpec(5, 1d, "user", 1, null),
-                static (bucket, services) => new TokenBucketGate0(bucket));
+                static (bucket, services) => new TokenBucketGate_Capacity5_Rate1_User(bucket));
         }
     }
 
     /// <summary>[TokenBucket(5, 1d, Key = "user")]</summary>
-    file sealed class TokenBucketGate0 : global::RateGuard.CompilerServices.TokenBucketGate
+    file sealed class TokenBucketGate_Capacity5_Rate1_User : global::RateGuard.CompilerServices.TokenBucketGate
     {
-        public TokenBucketGate0(string bucket)
+        public TokenBucketGate_Capacity5_Rate1_User(string bucket)
             : base(new global::RateGuard.TokenBucketPolicy(bucket, 5, 1d, 1), "user")
         {
         }
