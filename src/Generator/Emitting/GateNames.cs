@@ -14,7 +14,8 @@ namespace RateGuard.Generator.Emitting;
 /// The parts always come in the same order (capacity, rate, cost when it is not 1, then the key), and none of the
 /// numeric parts holds an underscore, so a key made of ASCII letters, digits and '_' reads back to one limit. Where
 /// the key had to lose characters to become an identifier (<c>header:X-Api-Key</c> becomes <c>Header_X_Api_Key</c>)
-/// and for resolvers, whose plain names can repeat across namespaces, the name ends in a hash of the whole spec.
+/// and for resolvers, named without their namespace because a full name makes a long class name, the name ends in a
+/// hash of the whole spec.
 /// </para>
 /// <para>
 /// The hash is FNV-1a over the spec's text, not <see cref="string.GetHashCode()"/>, which differs from one process
@@ -67,7 +68,7 @@ internal static class GateNames
         if (spec.Resolver is { } resolver)
         {
             name.Append("_Resolver_");
-            AppendIdentifier(name, resolver.DisplayName);
+            AppendIdentifier(name, SimpleName(resolver.DisplayName));
             lossless = false;
         }
         else
@@ -87,6 +88,15 @@ internal static class GateNames
             name.Append('_').Append(Hash(spec).ToString("X8", CultureInfo.InvariantCulture));
         }
         return name.ToString();
+    }
+
+    /// <summary>A type's name without its namespace or containing types, which the hash stands in for.</summary>
+    private static string SimpleName(string displayName)
+    {
+        var generic = displayName.IndexOf('<');
+        var end = generic < 0 ? displayName.Length : generic;
+        var dot = displayName.LastIndexOf('.', end - 1);
+        return dot < 0 ? displayName : displayName.Substring(dot + 1);
     }
 
     /// <summary>Appends <paramref name="text"/> with every character but ASCII letters, digits and '_' as '_'.</summary>

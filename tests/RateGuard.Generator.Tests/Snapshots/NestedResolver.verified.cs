@@ -12,16 +12,16 @@ namespace RateGuard.Generated
         {
             global::RateGuard.CompilerServices.TokenBucketGateRegistry.Register(
                 new global::RateGuard.CompilerServices.TokenBucketSpec(3, 1d, null, 1, typeof(global::Outer.Resolver)),
-                static (bucket, services) => new TokenBucketGate_Capacity3_Rate1_Resolver_Outer_Resolver_B38CDC7C(bucket, services));
+                static (bucket, services) => new TokenBucketGate_Capacity3_Rate1_Resolver_Resolver_B38CDC7C(bucket, services));
         }
     }
 
     /// <summary>[TokenBucket(3, 1d, KeyResolver = typeof(Outer.Resolver))]</summary>
-    file sealed class TokenBucketGate_Capacity3_Rate1_Resolver_Outer_Resolver_B38CDC7C : global::RateGuard.CompilerServices.TokenBucketGate
+    file sealed class TokenBucketGate_Capacity3_Rate1_Resolver_Resolver_B38CDC7C : global::RateGuard.CompilerServices.TokenBucketGate
     {
         private readonly global::RateGuard.ITokenBucketKeyResolver _resolver;
 
-        public TokenBucketGate_Capacity3_Rate1_Resolver_Outer_Resolver_B38CDC7C(string bucket, global::System.IServiceProvider services)
+        public TokenBucketGate_Capacity3_Rate1_Resolver_Resolver_B38CDC7C(string bucket, global::System.IServiceProvider services)
             : base(new global::RateGuard.TokenBucketPolicy(bucket, 3, 1d, 1), "Outer.Resolver")
         {
             _resolver = services.GetService(typeof(global::Outer.Resolver)) as global::RateGuard.ITokenBucketKeyResolver
