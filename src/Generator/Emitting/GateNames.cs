@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Text;
@@ -31,7 +32,7 @@ internal static class GateNames
     public static string[] For(EquatableArray<GateSpec> specs)
     {
         var names = new string[specs.Count];
-        var taken = new HashSet<string>(System.StringComparer.Ordinal);
+        var taken = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < specs.Count; i++)
         {
             var name = Of(specs[i]);
