@@ -4,6 +4,7 @@ using System.Threading.RateLimiting;
 using BenchmarkDotNet.Attributes;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using RateGuard.CompilerServices;
 using RateGuard.Gates;
 using RateGuard.Limiting;
 

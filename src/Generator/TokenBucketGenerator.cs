@@ -20,7 +20,7 @@ namespace RateGuard.Generator;
 [Generator(LanguageNames.CSharp)]
 public sealed class TokenBucketGenerator : IIncrementalGenerator
 {
-    private const string RegistryMetadataName = "RateGuard.Gates.TokenBucketGateRegistry";
+    private const string RegistryMetadataName = "RateGuard.CompilerServices.TokenBucketGateRegistry";
 
     /// <inheritdoc />
     public void Initialize(IncrementalGeneratorInitializationContext context)

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using RateGuard.CompilerServices;
 
 namespace RateGuard.Gates;
 

@@ -9,6 +9,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Extensions.Hosting;
+using RateGuard.CompilerServices;
 using RateGuard.Configuration;
 using RateGuard.Gates;
 

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text;
-using RateGuard.Gates;
+using RateGuard.CompilerServices;
 
 namespace RateGuard.Http;
 

@@ -1,4 +1,4 @@
-using RateGuard.Gates;
+using RateGuard.CompilerServices;
 
 namespace RateGuard.Http;
 

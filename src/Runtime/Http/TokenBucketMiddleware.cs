@@ -8,7 +8,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
-using RateGuard.Gates;
+using RateGuard.CompilerServices;
 using RateGuard.Limiting;
 
 namespace RateGuard.Http;

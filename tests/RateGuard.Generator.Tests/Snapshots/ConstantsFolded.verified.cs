@@ -4,27 +4,27 @@
 namespace RateGuard.Generated
 {
     /// <summary>Hands this assembly's generated token-bucket gates to the runtime when the module loads.</summary>
-    [global::System.CodeDom.Compiler.GeneratedCode("RateGuard.Generator", "1.0.0")]
+    [global::System.CodeDom.Compiler.GeneratedCode("RateGuard.Generator", "{GeneratorVersion}")]
     internal static class TokenBucketGateRegistration_TestApp
     {
         [global::System.Runtime.CompilerServices.ModuleInitializer]
         internal static void Register()
         {
-            global::RateGuard.Gates.TokenBucketGateRegistry.Register(
-                new global::RateGuard.Gates.TokenBucketSpec(600, 0.5d, "header:X-Tenant", 1, null),
-                static (bucket, services) => new TokenBucketGate0(bucket));
+            global::RateGuard.CompilerServices.TokenBucketGateRegistry.Register(
+                new global::RateGuard.CompilerServices.TokenBucketSpec(600, 0.5d, "header:X-Tenant", 1, null),
+                static (bucket, services) => new TokenBucketGate_Capacity600_Rate0p5_Header_X_Tenant_B61DD91B(bucket));
         }
     }
 
     /// <summary>[TokenBucket(600, 0.5d, Key = "header:X-Tenant")]</summary>
-    file sealed class TokenBucketGate0 : global::RateGuard.Gates.TokenBucketGate
+    file sealed class TokenBucketGate_Capacity600_Rate0p5_Header_X_Tenant_B61DD91B : global::RateGuard.CompilerServices.TokenBucketGate
     {
-        public TokenBucketGate0(string bucket)
+        public TokenBucketGate_Capacity600_Rate0p5_Header_X_Tenant_B61DD91B(string bucket)
             : base(new global::RateGuard.TokenBucketPolicy(bucket, 600, 0.5d, 1), "header:X-Tenant")
         {
         }
 
         public override string? GetPartitionKey(global::Microsoft.AspNetCore.Http.HttpContext context)
-            => global::RateGuard.Gates.TokenBucketKeyReaders.Header(context, "X-Tenant");
+            => global::RateGuard.CompilerServices.TokenBucketKeyReaders.Header(context, "X-Tenant");
     }
 }

@@ -4,27 +4,27 @@
 namespace RateGuard.Generated
 {
     /// <summary>Hands this assembly's generated token-bucket gates to the runtime when the module loads.</summary>
-    [global::System.CodeDom.Compiler.GeneratedCode("RateGuard.Generator", "1.0.0")]
+    [global::System.CodeDom.Compiler.GeneratedCode("RateGuard.Generator", "{GeneratorVersion}")]
     internal static class TokenBucketGateRegistration_TestApp
     {
         [global::System.Runtime.CompilerServices.ModuleInitializer]
         internal static void Register()
         {
-            global::RateGuard.Gates.TokenBucketGateRegistry.Register(
-                new global::RateGuard.Gates.TokenBucketSpec(10, 2d, null, 1, typeof(global::InjectedResolver)),
-                static (bucket, services) => new TokenBucketGate0(bucket, services));
-            global::RateGuard.Gates.TokenBucketGateRegistry.Register(
-                new global::RateGuard.Gates.TokenBucketSpec(10, 2d, null, 1, typeof(global::TenantResolver)),
-                static (bucket, services) => new TokenBucketGate1(bucket, services));
+            global::RateGuard.CompilerServices.TokenBucketGateRegistry.Register(
+                new global::RateGuard.CompilerServices.TokenBucketSpec(10, 2d, null, 1, typeof(global::InjectedResolver)),
+                static (bucket, services) => new TokenBucketGate_Capacity10_Rate2_Resolver_InjectedResolver_73600EEC(bucket, services));
+            global::RateGuard.CompilerServices.TokenBucketGateRegistry.Register(
+                new global::RateGuard.CompilerServices.TokenBucketSpec(10, 2d, null, 1, typeof(global::TenantResolver)),
+                static (bucket, services) => new TokenBucketGate_Capacity10_Rate2_Resolver_TenantResolver_8C846E28(bucket, services));
         }
     }
 
     /// <summary>[TokenBucket(10, 2d, KeyResolver = typeof(InjectedResolver))]</summary>
-    file sealed class TokenBucketGate0 : global::RateGuard.Gates.TokenBucketGate
+    file sealed class TokenBucketGate_Capacity10_Rate2_Resolver_InjectedResolver_73600EEC : global::RateGuard.CompilerServices.TokenBucketGate
     {
         private readonly global::RateGuard.ITokenBucketKeyResolver _resolver;
 
-        public TokenBucketGate0(string bucket, global::System.IServiceProvider services)
+        public TokenBucketGate_Capacity10_Rate2_Resolver_InjectedResolver_73600EEC(string bucket, global::System.IServiceProvider services)
             : base(new global::RateGuard.TokenBucketPolicy(bucket, 10, 2d, 1), "InjectedResolver")
         {
             _resolver = services.GetService(typeof(global::InjectedResolver)) as global::RateGuard.ITokenBucketKeyResolver
@@ -32,15 +32,15 @@ namespace RateGuard.Generated
         }
 
         public override string? GetPartitionKey(global::Microsoft.AspNetCore.Http.HttpContext context)
-            => global::RateGuard.Gates.TokenBucketKeyReaders.Resolved(_resolver.ResolveKey(context));
+            => global::RateGuard.CompilerServices.TokenBucketKeyReaders.Resolved(_resolver.ResolveKey(context));
     }
 
     /// <summary>[TokenBucket(10, 2d, KeyResolver = typeof(TenantResolver))]</summary>
-    file sealed class TokenBucketGate1 : global::RateGuard.Gates.TokenBucketGate
+    file sealed class TokenBucketGate_Capacity10_Rate2_Resolver_TenantResolver_8C846E28 : global::RateGuard.CompilerServices.TokenBucketGate
     {
         private readonly global::RateGuard.ITokenBucketKeyResolver _resolver;
 
-        public TokenBucketGate1(string bucket, global::System.IServiceProvider services)
+        public TokenBucketGate_Capacity10_Rate2_Resolver_TenantResolver_8C846E28(string bucket, global::System.IServiceProvider services)
             : base(new global::RateGuard.TokenBucketPolicy(bucket, 10, 2d, 1), "TenantResolver")
         {
             _resolver = services.GetService(typeof(global::TenantResolver)) as global::RateGuard.ITokenBucketKeyResolver
@@ -48,6 +48,6 @@ namespace RateGuard.Generated
         }
 
         public override string? GetPartitionKey(global::Microsoft.AspNetCore.Http.HttpContext context)
-            => global::RateGuard.Gates.TokenBucketKeyReaders.Resolved(_resolver.ResolveKey(context));
+            => global::RateGuard.CompilerServices.TokenBucketKeyReaders.Resolved(_resolver.ResolveKey(context));
     }
 }

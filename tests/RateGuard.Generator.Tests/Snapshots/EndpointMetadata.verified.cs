@@ -4,57 +4,57 @@
 namespace RateGuard.Generated
 {
     /// <summary>Hands this assembly's generated token-bucket gates to the runtime when the module loads.</summary>
-    [global::System.CodeDom.Compiler.GeneratedCode("RateGuard.Generator", "1.0.0")]
+    [global::System.CodeDom.Compiler.GeneratedCode("RateGuard.Generator", "{GeneratorVersion}")]
     internal static class TokenBucketGateRegistration_TestApp
     {
         [global::System.Runtime.CompilerServices.ModuleInitializer]
         internal static void Register()
         {
-            global::RateGuard.Gates.TokenBucketGateRegistry.Register(
-                new global::RateGuard.Gates.TokenBucketSpec(3, 1d, "header:X-Api-Key", 1, null),
-                static (bucket, services) => new TokenBucketGate0(bucket));
-            global::RateGuard.Gates.TokenBucketGateRegistry.Register(
-                new global::RateGuard.Gates.TokenBucketSpec(9, 3d, "ip", 1, null),
-                static (bucket, services) => new TokenBucketGate1(bucket));
-            global::RateGuard.Gates.TokenBucketGateRegistry.Register(
-                new global::RateGuard.Gates.TokenBucketSpec(2, 1d, "query:id", 1, null),
-                static (bucket, services) => new TokenBucketGate2(bucket));
+            global::RateGuard.CompilerServices.TokenBucketGateRegistry.Register(
+                new global::RateGuard.CompilerServices.TokenBucketSpec(3, 1d, "header:X-Api-Key", 1, null),
+                static (bucket, services) => new TokenBucketGate_Capacity3_Rate1_Header_X_Api_Key_371AF4AA(bucket));
+            global::RateGuard.CompilerServices.TokenBucketGateRegistry.Register(
+                new global::RateGuard.CompilerServices.TokenBucketSpec(9, 3d, "ip", 1, null),
+                static (bucket, services) => new TokenBucketGate_Capacity9_Rate3_Ip(bucket));
+            global::RateGuard.CompilerServices.TokenBucketGateRegistry.Register(
+                new global::RateGuard.CompilerServices.TokenBucketSpec(2, 1d, "query:id", 1, null),
+                static (bucket, services) => new TokenBucketGate_Capacity2_Rate1_Query_id(bucket));
         }
     }
 
     /// <summary>[TokenBucket(3, 1d, Key = "header:X-Api-Key")]</summary>
-    file sealed class TokenBucketGate0 : global::RateGuard.Gates.TokenBucketGate
+    file sealed class TokenBucketGate_Capacity3_Rate1_Header_X_Api_Key_371AF4AA : global::RateGuard.CompilerServices.TokenBucketGate
     {
-        public TokenBucketGate0(string bucket)
+        public TokenBucketGate_Capacity3_Rate1_Header_X_Api_Key_371AF4AA(string bucket)
             : base(new global::RateGuard.TokenBucketPolicy(bucket, 3, 1d, 1), "header:X-Api-Key")
         {
         }
 
         public override string? GetPartitionKey(global::Microsoft.AspNetCore.Http.HttpContext context)
-            => global::RateGuard.Gates.TokenBucketKeyReaders.Header(context, "X-Api-Key");
+            => global::RateGuard.CompilerServices.TokenBucketKeyReaders.Header(context, "X-Api-Key");
     }
 
     /// <summary>[TokenBucket(9, 3d, Key = "ip")]</summary>
-    file sealed class TokenBucketGate1 : global::RateGuard.Gates.TokenBucketGate
+    file sealed class TokenBucketGate_Capacity9_Rate3_Ip : global::RateGuard.CompilerServices.TokenBucketGate
     {
-        public TokenBucketGate1(string bucket)
+        public TokenBucketGate_Capacity9_Rate3_Ip(string bucket)
             : base(new global::RateGuard.TokenBucketPolicy(bucket, 9, 3d, 1), "ip")
         {
         }
 
         public override string? GetPartitionKey(global::Microsoft.AspNetCore.Http.HttpContext context)
-            => global::RateGuard.Gates.TokenBucketKeyReaders.RemoteIp(context, Ipv6PrefixLength);
+            => global::RateGuard.CompilerServices.TokenBucketKeyReaders.RemoteIp(context, Ipv6PrefixLength);
     }
 
     /// <summary>[TokenBucket(2, 1d, Key = "query:id")]</summary>
-    file sealed class TokenBucketGate2 : global::RateGuard.Gates.TokenBucketGate
+    file sealed class TokenBucketGate_Capacity2_Rate1_Query_id : global::RateGuard.CompilerServices.TokenBucketGate
     {
-        public TokenBucketGate2(string bucket)
+        public TokenBucketGate_Capacity2_Rate1_Query_id(string bucket)
             : base(new global::RateGuard.TokenBucketPolicy(bucket, 2, 1d, 1), "query:id")
         {
         }
 
         public override string? GetPartitionKey(global::Microsoft.AspNetCore.Http.HttpContext context)
-            => global::RateGuard.Gates.TokenBucketKeyReaders.Query(context, "id");
+            => global::RateGuard.CompilerServices.TokenBucketKeyReaders.Query(context, "id");
     }
 }

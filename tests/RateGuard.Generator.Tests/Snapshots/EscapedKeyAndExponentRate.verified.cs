@@ -4,27 +4,27 @@
 namespace RateGuard.Generated
 {
     /// <summary>Hands this assembly's generated token-bucket gates to the runtime when the module loads.</summary>
-    [global::System.CodeDom.Compiler.GeneratedCode("RateGuard.Generator", "1.0.0")]
+    [global::System.CodeDom.Compiler.GeneratedCode("RateGuard.Generator", "{GeneratorVersion}")]
     internal static class TokenBucketGateRegistration_TestApp
     {
         [global::System.Runtime.CompilerServices.ModuleInitializer]
         internal static void Register()
         {
-            global::RateGuard.Gates.TokenBucketGateRegistry.Register(
-                new global::RateGuard.Gates.TokenBucketSpec(1, 1E-05d, "query:a\"b\\c", 1, null),
-                static (bucket, services) => new TokenBucketGate0(bucket));
+            global::RateGuard.CompilerServices.TokenBucketGateRegistry.Register(
+                new global::RateGuard.CompilerServices.TokenBucketSpec(1, 1E-05d, "query:a\"b\\c", 1, null),
+                static (bucket, services) => new TokenBucketGate_Capacity1_Rate1Em05_Query_a_b_c_145E302F(bucket));
         }
     }
 
     /// <summary>[TokenBucket(1, 1E-05d, Key = "query:a\"b\\c")]</summary>
-    file sealed class TokenBucketGate0 : global::RateGuard.Gates.TokenBucketGate
+    file sealed class TokenBucketGate_Capacity1_Rate1Em05_Query_a_b_c_145E302F : global::RateGuard.CompilerServices.TokenBucketGate
     {
-        public TokenBucketGate0(string bucket)
+        public TokenBucketGate_Capacity1_Rate1Em05_Query_a_b_c_145E302F(string bucket)
             : base(new global::RateGuard.TokenBucketPolicy(bucket, 1, 1E-05d, 1), "query:a\"b\\c")
         {
         }
 
         public override string? GetPartitionKey(global::Microsoft.AspNetCore.Http.HttpContext context)
-            => global::RateGuard.Gates.TokenBucketKeyReaders.Query(context, "a\"b\\c");
+            => global::RateGuard.CompilerServices.TokenBucketKeyReaders.Query(context, "a\"b\\c");
     }
 }

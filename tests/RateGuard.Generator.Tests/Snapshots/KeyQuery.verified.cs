@@ -4,27 +4,27 @@
 namespace RateGuard.Generated
 {
     /// <summary>Hands this assembly's generated token-bucket gates to the runtime when the module loads.</summary>
-    [global::System.CodeDom.Compiler.GeneratedCode("RateGuard.Generator", "1.0.0")]
+    [global::System.CodeDom.Compiler.GeneratedCode("RateGuard.Generator", "{GeneratorVersion}")]
     internal static class TokenBucketGateRegistration_TestApp
     {
         [global::System.Runtime.CompilerServices.ModuleInitializer]
         internal static void Register()
         {
-            global::RateGuard.Gates.TokenBucketGateRegistry.Register(
-                new global::RateGuard.Gates.TokenBucketSpec(3, 1d, "query:q", 1, null),
-                static (bucket, services) => new TokenBucketGate0(bucket));
+            global::RateGuard.CompilerServices.TokenBucketGateRegistry.Register(
+                new global::RateGuard.CompilerServices.TokenBucketSpec(3, 1d, "query:q", 1, null),
+                static (bucket, services) => new TokenBucketGate_Capacity3_Rate1_Query_q(bucket));
         }
     }
 
     /// <summary>[TokenBucket(3, 1d, Key = "query:q")]</summary>
-    file sealed class TokenBucketGate0 : global::RateGuard.Gates.TokenBucketGate
+    file sealed class TokenBucketGate_Capacity3_Rate1_Query_q : global::RateGuard.CompilerServices.TokenBucketGate
     {
-        public TokenBucketGate0(string bucket)
+        public TokenBucketGate_Capacity3_Rate1_Query_q(string bucket)
             : base(new global::RateGuard.TokenBucketPolicy(bucket, 3, 1d, 1), "query:q")
         {
         }
 
         public override string? GetPartitionKey(global::Microsoft.AspNetCore.Http.HttpContext context)
-            => global::RateGuard.Gates.TokenBucketKeyReaders.Query(context, "q");
+            => global::RateGuard.CompilerServices.TokenBucketKeyReaders.Query(context, "q");
     }
 }

@@ -4,42 +4,42 @@
 namespace RateGuard.Generated
 {
     /// <summary>Hands this assembly's generated token-bucket gates to the runtime when the module loads.</summary>
-    [global::System.CodeDom.Compiler.GeneratedCode("RateGuard.Generator", "1.0.0")]
+    [global::System.CodeDom.Compiler.GeneratedCode("RateGuard.Generator", "{GeneratorVersion}")]
     internal static class TokenBucketGateRegistration_TestApp
     {
         [global::System.Runtime.CompilerServices.ModuleInitializer]
         internal static void Register()
         {
-            global::RateGuard.Gates.TokenBucketGateRegistry.Register(
-                new global::RateGuard.Gates.TokenBucketSpec(100, 10d, "global", 2, null),
-                static (bucket, services) => new TokenBucketGate0(bucket));
-            global::RateGuard.Gates.TokenBucketGateRegistry.Register(
-                new global::RateGuard.Gates.TokenBucketSpec(3, 1d, "ip", 1, null),
-                static (bucket, services) => new TokenBucketGate1(bucket));
+            global::RateGuard.CompilerServices.TokenBucketGateRegistry.Register(
+                new global::RateGuard.CompilerServices.TokenBucketSpec(100, 10d, "global", 2, null),
+                static (bucket, services) => new TokenBucketGate_Capacity100_Rate10_Cost2_Global(bucket));
+            global::RateGuard.CompilerServices.TokenBucketGateRegistry.Register(
+                new global::RateGuard.CompilerServices.TokenBucketSpec(3, 1d, "ip", 1, null),
+                static (bucket, services) => new TokenBucketGate_Capacity3_Rate1_Ip(bucket));
         }
     }
 
     /// <summary>[TokenBucket(100, 10d, Key = "global", Cost = 2)]</summary>
-    file sealed class TokenBucketGate0 : global::RateGuard.Gates.TokenBucketGate
+    file sealed class TokenBucketGate_Capacity100_Rate10_Cost2_Global : global::RateGuard.CompilerServices.TokenBucketGate
     {
-        public TokenBucketGate0(string bucket)
+        public TokenBucketGate_Capacity100_Rate10_Cost2_Global(string bucket)
             : base(new global::RateGuard.TokenBucketPolicy(bucket, 100, 10d, 2), "global")
         {
         }
 
         public override string? GetPartitionKey(global::Microsoft.AspNetCore.Http.HttpContext context)
-            => global::RateGuard.Gates.TokenBucketKeyReaders.GlobalKey;
+            => global::RateGuard.CompilerServices.TokenBucketKeyReaders.GlobalKey;
     }
 
     /// <summary>[TokenBucket(3, 1d, Key = "ip")]</summary>
-    file sealed class TokenBucketGate1 : global::RateGuard.Gates.TokenBucketGate
+    file sealed class TokenBucketGate_Capacity3_Rate1_Ip : global::RateGuard.CompilerServices.TokenBucketGate
     {
-        public TokenBucketGate1(string bucket)
+        public TokenBucketGate_Capacity3_Rate1_Ip(string bucket)
             : base(new global::RateGuard.TokenBucketPolicy(bucket, 3, 1d, 1), "ip")
         {
         }
 
         public override string? GetPartitionKey(global::Microsoft.AspNetCore.Http.HttpContext context)
-            => global::RateGuard.Gates.TokenBucketKeyReaders.RemoteIp(context, Ipv6PrefixLength);
+            => global::RateGuard.CompilerServices.TokenBucketKeyReaders.RemoteIp(context, Ipv6PrefixLength);
     }
 }

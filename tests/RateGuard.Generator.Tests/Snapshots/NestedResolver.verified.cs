@@ -4,24 +4,24 @@
 namespace RateGuard.Generated
 {
     /// <summary>Hands this assembly's generated token-bucket gates to the runtime when the module loads.</summary>
-    [global::System.CodeDom.Compiler.GeneratedCode("RateGuard.Generator", "1.0.0")]
+    [global::System.CodeDom.Compiler.GeneratedCode("RateGuard.Generator", "{GeneratorVersion}")]
     internal static class TokenBucketGateRegistration_TestApp
     {
         [global::System.Runtime.CompilerServices.ModuleInitializer]
         internal static void Register()
         {
-            global::RateGuard.Gates.TokenBucketGateRegistry.Register(
-                new global::RateGuard.Gates.TokenBucketSpec(3, 1d, null, 1, typeof(global::Outer.Resolver)),
-                static (bucket, services) => new TokenBucketGate0(bucket, services));
+            global::RateGuard.CompilerServices.TokenBucketGateRegistry.Register(
+                new global::RateGuard.CompilerServices.TokenBucketSpec(3, 1d, null, 1, typeof(global::Outer.Resolver)),
+                static (bucket, services) => new TokenBucketGate_Capacity3_Rate1_Resolver_Resolver_B38CDC7C(bucket, services));
         }
     }
 
     /// <summary>[TokenBucket(3, 1d, KeyResolver = typeof(Outer.Resolver))]</summary>
-    file sealed class TokenBucketGate0 : global::RateGuard.Gates.TokenBucketGate
+    file sealed class TokenBucketGate_Capacity3_Rate1_Resolver_Resolver_B38CDC7C : global::RateGuard.CompilerServices.TokenBucketGate
     {
         private readonly global::RateGuard.ITokenBucketKeyResolver _resolver;
 
-        public TokenBucketGate0(string bucket, global::System.IServiceProvider services)
+        public TokenBucketGate_Capacity3_Rate1_Resolver_Resolver_B38CDC7C(string bucket, global::System.IServiceProvider services)
             : base(new global::RateGuard.TokenBucketPolicy(bucket, 3, 1d, 1), "Outer.Resolver")
         {
             _resolver = services.GetService(typeof(global::Outer.Resolver)) as global::RateGuard.ITokenBucketKeyResolver
@@ -29,6 +29,6 @@ namespace RateGuard.Generated
         }
 
         public override string? GetPartitionKey(global::Microsoft.AspNetCore.Http.HttpContext context)
-            => global::RateGuard.Gates.TokenBucketKeyReaders.Resolved(_resolver.ResolveKey(context));
+            => global::RateGuard.CompilerServices.TokenBucketKeyReaders.Resolved(_resolver.ResolveKey(context));
     }
 }

@@ -4,27 +4,27 @@
 namespace RateGuard.Generated
 {
     /// <summary>Hands this assembly's generated token-bucket gates to the runtime when the module loads.</summary>
-    [global::System.CodeDom.Compiler.GeneratedCode("RateGuard.Generator", "1.0.0")]
+    [global::System.CodeDom.Compiler.GeneratedCode("RateGuard.Generator", "{GeneratorVersion}")]
     internal static class TokenBucketGateRegistration_TestApp
     {
         [global::System.Runtime.CompilerServices.ModuleInitializer]
         internal static void Register()
         {
-            global::RateGuard.Gates.TokenBucketGateRegistry.Register(
-                new global::RateGuard.Gates.TokenBucketSpec(4, 1d, "ip", 1, null),
-                static (bucket, services) => new TokenBucketGate0(bucket));
+            global::RateGuard.CompilerServices.TokenBucketGateRegistry.Register(
+                new global::RateGuard.CompilerServices.TokenBucketSpec(4, 1d, "ip", 1, null),
+                static (bucket, services) => new TokenBucketGate_Capacity4_Rate1_Ip(bucket));
         }
     }
 
     /// <summary>[TokenBucket(4, 1d, Key = "ip")]</summary>
-    file sealed class TokenBucketGate0 : global::RateGuard.Gates.TokenBucketGate
+    file sealed class TokenBucketGate_Capacity4_Rate1_Ip : global::RateGuard.CompilerServices.TokenBucketGate
     {
-        public TokenBucketGate0(string bucket)
+        public TokenBucketGate_Capacity4_Rate1_Ip(string bucket)
             : base(new global::RateGuard.TokenBucketPolicy(bucket, 4, 1d, 1), "ip")
         {
         }
 
         public override string? GetPartitionKey(global::Microsoft.AspNetCore.Http.HttpContext context)
-            => global::RateGuard.Gates.TokenBucketKeyReaders.RemoteIp(context, Ipv6PrefixLength);
+            => global::RateGuard.CompilerServices.TokenBucketKeyReaders.RemoteIp(context, Ipv6PrefixLength);
     }
 }

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using RateGuard.CompilerServices;
 using RateGuard.Gates;
 using RateGuard.Http;
 using RateGuard.Integration.Tests.Infrastructure;

@@ -5,6 +5,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using RateGuard.CompilerServices;
 using RateGuard.Gates;
 using RateGuard.Http;
 using RateGuard.Integration.Tests.Infrastructure;

@@ -1,6 +1,7 @@
+using System.ComponentModel;
 using System.Diagnostics.CodeAnalysis;
 
-namespace RateGuard.Gates;
+namespace RateGuard.CompilerServices;
 
 /// <summary>
 /// What makes two <c>[TokenBucket]</c> limits the same gate: everything but the bucket name. Generated gates are
@@ -11,6 +12,11 @@ namespace RateGuard.Gates;
 /// <param name="Key">The attribute's key source; <see langword="null"/> when a resolver type computes the key.</param>
 /// <param name="Cost">The attribute's cost.</param>
 /// <param name="KeyResolver">The attribute's resolver type, if any.</param>
+/// <remarks>
+/// Part of the contract that generated code calls (see <see cref="TokenBucketGateRegistry"/>): not for application
+/// code, and kept compatible from one version to the next.
+/// </remarks>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public readonly record struct TokenBucketSpec(
     int Capacity,
     double Rate,

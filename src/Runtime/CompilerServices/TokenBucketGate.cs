@@ -1,11 +1,17 @@
+using System.ComponentModel;
 using Microsoft.AspNetCore.Http;
 
-namespace RateGuard.Gates;
+namespace RateGuard.CompilerServices;
 
 /// <summary>
 /// One <c>[TokenBucket]</c> limit on one endpoint: its policy, and how to read the client's key from a request.
 /// The source generator emits a sealed subclass per distinct limit, with the constants folded in.
 /// </summary>
+/// <remarks>
+/// Part of the contract that generated code calls (see <see cref="TokenBucketGateRegistry"/>): not for application
+/// code, and kept compatible from one version to the next.
+/// </remarks>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public abstract class TokenBucketGate
 {
     /// <summary>Creates a gate for <paramref name="policy"/>.</summary>

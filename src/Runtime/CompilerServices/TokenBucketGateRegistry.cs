@@ -1,12 +1,25 @@
 using System.Collections.Concurrent;
 using System.ComponentModel;
 
-namespace RateGuard.Gates;
+namespace RateGuard.CompilerServices;
 
 /// <summary>
 /// Where generated code hands its gates to the runtime. Each compilation that uses <c>[TokenBucket]</c> registers its
 /// gates from a module initializer, so nothing intercepts <c>Map*</c> calls and nothing is found by reflection.
 /// </summary>
+/// <remarks>
+/// <para>
+/// The types of <c>RateGuard.CompilerServices</c> (this registry, <see cref="TokenBucketGate"/>,
+/// <see cref="TokenBucketSpec"/>, <see cref="TokenBucketGateFactory"/> and <see cref="TokenBucketKeyReaders"/>) are
+/// public only because generated gates, compiled into the application's own assemblies, call them. Like
+/// <c>System.Runtime.CompilerServices</c>, the namespace holds what a compiler emits calls to, not what people write:
+/// its name says so at every use, and its types are hidden from completion.
+/// </para>
+/// <para>
+/// They are a frozen contract. A library compiled against one version of RateGuard must run against the next, so a
+/// member is only ever added, never changed or removed; <c>PublicAPI.Shipped.txt</c> records them.
+/// </para>
+/// </remarks>
 [EditorBrowsable(EditorBrowsableState.Never)]
 public static class TokenBucketGateRegistry
 {

@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
@@ -5,13 +6,20 @@ using System.Runtime.CompilerServices;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http;
 
-namespace RateGuard.Gates;
+namespace RateGuard.CompilerServices;
 
 /// <summary>
 /// Reads each built-in kind of key from a request. Generated gates call these directly with their arguments as
 /// constants; the fallback gate calls the same methods, so both paths read keys identically.
 /// </summary>
-/// <remarks>Every reader returns <see langword="null"/> when the request has no value, and never an empty string.</remarks>
+/// <remarks>
+/// <para>Every reader returns <see langword="null"/> when the request has no value, and never an empty string.</para>
+/// <para>
+/// Part of the contract that generated code calls (see <see cref="TokenBucketGateRegistry"/>): not for application
+/// code, and kept compatible from one version to the next.
+/// </para>
+/// </remarks>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public static class TokenBucketKeyReaders
 {
     /// <summary>The single key of a <c>global</c> bucket.</summary>
