@@ -65,19 +65,21 @@ internal sealed class FallbackTokenBucketGate : TokenBucketGate
         }
         // Public first, then the others, each a lookup that trimming keeps the constructors of (see the annotation).
         var constructor = type.GetConstructor(Type.EmptyTypes) ?? type.GetConstructor(BindingFlags.Instance | BindingFlags.NonPublic, Type.EmptyTypes);
-        // A struct without a parameterless constructor of its own has the implicit one, which generated code calls as
-        // new T(): public, not retired, and it sets no member.
-        var implicitStruct = constructor is null && type.IsValueType;
-        if ((constructor is null && !implicitStruct)
-            || !KeyResolverRules.MayCreateWith(
-                implicitStruct || constructor!.IsPublic || constructor.IsAssembly || constructor.IsFamilyOrAssembly,
-                !implicitStruct && IsRetired(constructor!),
-                type.IsDefined(typeof(RequiredMemberAttribute), inherit: true),
-                !implicitStruct && constructor!.IsDefined(typeof(SetsRequiredMembersAttribute), inherit: false)))
+        var hasRequiredMembers = type.IsDefined(typeof(RequiredMemberAttribute), inherit: true);
+        var mayCreate = constructor is not null
+            ? KeyResolverRules.MayCreateWith(
+                constructor.IsPublic || constructor.IsAssembly || constructor.IsFamilyOrAssembly,
+                IsRetired(constructor),
+                hasRequiredMembers,
+                constructor.IsDefined(typeof(SetsRequiredMembersAttribute), inherit: false))
+            // A struct without a parameterless constructor of its own has the implicit one, which generated code calls
+            // as new T(): public, not retired, and it sets no member.
+            : type.IsValueType && KeyResolverRules.MayCreateWith(callableFromAssembly: true, retired: false, hasRequiredMembers, setsRequiredMembers: false);
+        if (!mayCreate)
         {
             throw new InvalidOperationException(KeyResolverRules.CannotCreate(name));
         }
-        return (ITokenBucketKeyResolver)(implicitStruct ? Activator.CreateInstance(type)! : constructor!.Invoke(null));
+        return (ITokenBucketKeyResolver)(constructor is null ? Activator.CreateInstance(type)! : constructor.Invoke(null));
     }
 
     private static bool IsRetired(ConstructorInfo constructor)
