@@ -49,7 +49,7 @@ public class DecisionBenchmarks
     public bool RateGuard()
     {
         var key = _gate.GetPartitionKey(_context)!;
-        var pending = _limiter.AcquireAsync(_gate.Policy, _gate.FailureMode, key, CancellationToken.None);
+        var pending = _limiter.AcquireAsync(_gate.Policy, FailureMode.Open, key, CancellationToken.None);
         return pending.Result.IsAdmitted;
     }
 }
@@ -70,8 +70,8 @@ public class KeyExtractionBenchmarks
         var header = new TokenBucketSpec(1_000_000_000, 1_000_000, "header:X-Api-Key", 1, null);
         _generatedIp = Contexts.GeneratedGate(ip, _services);
         _generatedHeader = Contexts.GeneratedGate(header, _services);
-        _fallbackIp = new FallbackTokenBucketGate(ip, "bench", _services);
-        _fallbackHeader = new FallbackTokenBucketGate(header, "bench", _services);
+        _fallbackIp = GateBuilder.BuildFallback(ip, "bench", _services, Contexts.Ipv6PrefixLength);
+        _fallbackHeader = GateBuilder.BuildFallback(header, "bench", _services, Contexts.Ipv6PrefixLength);
     }
 
     [GlobalCleanup]
@@ -92,6 +92,8 @@ public class KeyExtractionBenchmarks
 
 internal static class Contexts
 {
+    public const int Ipv6PrefixLength = 64;
+
     public static DefaultHttpContext Create()
     {
         var context = new DefaultHttpContext();
@@ -115,8 +117,6 @@ internal static class Contexts
         {
             throw new InvalidOperationException($"No generated gate for {spec}: is the generator referenced?");
         }
-        var gate = factory("bench", services);
-        gate.Ipv6PrefixLength = 64;
-        return gate;
+        return GateBuilder.Build(factory, "bench", services, Ipv6PrefixLength);
     }
 }

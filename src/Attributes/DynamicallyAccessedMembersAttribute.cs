@@ -1,5 +1,5 @@
 // netstandard2.0 lacks these; the trimmer recognises them by name, so this internal copy lets the attribute tell
-// trimming that a resolver's parameterless constructor must be kept.
+// trimming that a resolver's parameterless constructor, public or internal, must be kept.
 namespace System.Diagnostics.CodeAnalysis;
 
 [AttributeUsage(AttributeTargets.Field | AttributeTargets.ReturnValue | AttributeTargets.GenericParameter | AttributeTargets.Parameter | AttributeTargets.Property | AttributeTargets.Method | AttributeTargets.Class | AttributeTargets.Interface | AttributeTargets.Struct, Inherited = false)]
@@ -15,4 +15,5 @@ internal enum DynamicallyAccessedMemberTypes
 {
     None = 0,
     PublicParameterlessConstructor = 0x0001,
+    NonPublicConstructors = 0x0004,
 }

@@ -56,8 +56,9 @@ public sealed class TokenBucketAttribute : Attribute
 
     /// <summary>
     /// A type implementing <c>RateGuard.ITokenBucketKeyResolver</c> that computes the key. It is taken from dependency
-    /// injection when registered there, and otherwise created once with its parameterless constructor.
+    /// injection when registered there, and otherwise created once with its parameterless constructor (public or
+    /// internal, and neither obsolete nor experimental).
     /// </summary>
-    [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)]
+    [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor | DynamicallyAccessedMemberTypes.NonPublicConstructors)]
     public Type? KeyResolver { get; set; }
 }

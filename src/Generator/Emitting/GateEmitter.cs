@@ -84,7 +84,7 @@ internal static class GateEmitter
         // startup says so.
         var withoutServices = resolver.HasParameterlessConstructor
             ? $"new {resolver.FullyQualifiedName}()"
-            : $"throw new global::System.InvalidOperationException({String($"Token bucket key resolver {resolver.DisplayName} cannot be created without dependency injection (it has no public parameterless constructor that sets all its required members): register it there.")})";
+            : $"throw new global::System.InvalidOperationException({String(KeyResolverRules.CannotCreate(resolver.DisplayName))})";
         return $$"""
                 /// <summary>{{Describe(spec)}}</summary>
                 file sealed class {{name}} : {{Contract}}.TokenBucketGate

@@ -28,11 +28,13 @@ internal static class GateSpecFactory
             {
                 return null;
             }
-            // Generated code may create the resolver only through a constructor it can call without a diagnostic.
+            // Generated code may create the resolver only through a constructor the runtime's fallback gate would use too.
             var hasParameterlessConstructor = resolver.InstanceConstructors.Any(c => c.Parameters.Length == 0
-                && compilation.IsSymbolAccessibleWithin(c, compilation.Assembly)
-                && !HasAttribute(c, "System.ObsoleteAttribute") && !HasAttribute(c, "System.Diagnostics.CodeAnalysis.ExperimentalAttribute")
-                && (!HasRequiredMembers(resolver) || HasAttribute(c, "System.Diagnostics.CodeAnalysis.SetsRequiredMembersAttribute")));
+                && KeyResolverRules.MayCreateWith(
+                    compilation.IsSymbolAccessibleWithin(c, compilation.Assembly),
+                    c.GetAttributes().Any(a => KeyResolverRules.IsRetiring(a.AttributeClass?.ToDisplayString())),
+                    HasRequiredMembers(resolver),
+                    HasAttribute(c, "System.Diagnostics.CodeAnalysis.SetsRequiredMembersAttribute")));
             return new GateSpec(parsed.Capacity.Value, parsed.Rate.Value, null, parsed.Cost.Value, new ResolverSpec(
                 resolver.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat),
                 resolver.ToDisplayString(),

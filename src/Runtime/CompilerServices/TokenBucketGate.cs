@@ -1,3 +1,4 @@
+using RateGuard.Gates;
 using System.ComponentModel;
 using Microsoft.AspNetCore.Http;
 
@@ -19,18 +20,19 @@ public abstract class TokenBucketGate
     {
         Policy = policy ?? throw new ArgumentNullException(nameof(policy));
         KeyDescription = keyDescription ?? throw new ArgumentNullException(nameof(keyDescription));
+        Ipv6PrefixLength = GateBuilder.Ipv6PrefixLength;
     }
 
-    /// <summary>The bucket this gate draws from, with any configuration override applied.</summary>
-    public TokenBucketPolicy Policy { get; internal set; }
+    /// <summary>
+    /// The bucket as the attribute declares it. Configuration may override its capacity and rate and set its failure
+    /// mode; the runtime keeps those beside the gate, which stays as the attribute made it.
+    /// </summary>
+    public TokenBucketPolicy Policy { get; }
 
-    /// <summary>What a request gets through this gate while the store cannot decide.</summary>
-    public FailureMode FailureMode { get; internal set; }
+    /// <summary>The prefix length by which an <c>ip</c> key groups IPv6 clients, as configured when the gate was built.</summary>
+    protected internal int Ipv6PrefixLength { get; }
 
-    /// <summary>The prefix length by which an <c>ip</c> key groups IPv6 clients.</summary>
-    protected internal int Ipv6PrefixLength { get; internal set; } = 128;
-
-    /// <summary>The key source as written in the attribute, or the resolver's type name, for messages.</summary>
+    /// <summary>The key source as written in the attribute, or the resolver's type as C# names it, for messages.</summary>
     public string KeyDescription { get; }
 
     /// <summary>Whether the key is read from the authenticated user (<c>user</c> or <c>claim:...</c>).</summary>

@@ -1,3 +1,6 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Reflection;
+using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using RateGuard.CompilerServices;
@@ -6,20 +9,25 @@ namespace RateGuard.Gates;
 
 /// <summary>
 /// The gate for an attribute that no generated code covers, for example in an assembly compiled without the
-/// generator. It is built once at startup: the key is parsed then, so a request only dispatches on its kind.
+/// generator. It is built once at startup: the key is parsed then, so a request only dispatches on its kind. It
+/// behaves as the generated gate of the same attribute would: it reads keys with the same readers, describes a
+/// resolver by its C# name, and creates one by the rules of <see cref="KeyResolverRules"/>.
 /// </summary>
 internal sealed class FallbackTokenBucketGate : TokenBucketGate
 {
+    private const DynamicallyAccessedMemberTypes ResolverConstructors =
+        DynamicallyAccessedMemberTypes.PublicParameterlessConstructor | DynamicallyAccessedMemberTypes.NonPublicConstructors;
+
     private readonly TokenBucketKeyKind _kind;
     private readonly string? _argument;
     private readonly ITokenBucketKeyResolver? _resolver;
 
     public FallbackTokenBucketGate(TokenBucketSpec spec, string bucket, IServiceProvider services)
-        : base(new TokenBucketPolicy(bucket, spec.Capacity, spec.Rate, spec.Cost), spec.KeyResolver?.FullName ?? spec.Key ?? "")
+        : base(new TokenBucketPolicy(bucket, spec.Capacity, spec.Rate, spec.Cost), spec.KeyResolver is { } type ? CSharpTypeName.Of(type) : spec.Key ?? "")
     {
-        if (spec.KeyResolver is { } type)
+        if (spec.KeyResolver is { } resolver)
         {
-            _resolver = CreateResolver(type, services);
+            _resolver = CreateResolver(resolver, KeyDescription, services);
             return;
         }
         if (!TokenBucketKey.TryParse(spec.Key, out _kind, out _argument))
@@ -47,26 +55,44 @@ internal sealed class FallbackTokenBucketGate : TokenBucketGate
         };
     }
 
-    private static ITokenBucketKeyResolver CreateResolver(
-        [System.Diagnostics.CodeAnalysis.DynamicallyAccessedMembers(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] Type type,
-        IServiceProvider services)
+    private static ITokenBucketKeyResolver CreateResolver([DynamicallyAccessedMembers(ResolverConstructors)] Type type, string name, IServiceProvider services)
     {
         if (!typeof(ITokenBucketKeyResolver).IsAssignableFrom(type))
         {
-            throw new InvalidOperationException($"Token bucket key resolver {type.FullName} does not implement {typeof(ITokenBucketKeyResolver).FullName}.");
+            throw new InvalidOperationException($"Token bucket key resolver {name} does not implement {typeof(ITokenBucketKeyResolver).FullName}.");
         }
         if (services.GetService(type) is ITokenBucketKeyResolver registered)
         {
             return registered;
         }
-        // The same rule as generated gates: a constructor that would leave required members unset is no use.
-        var constructor = type.GetConstructor(Type.EmptyTypes);
-        if (constructor is null
-            || (type.IsDefined(typeof(System.Runtime.CompilerServices.RequiredMemberAttribute), inherit: true)
-                && !constructor.IsDefined(typeof(System.Diagnostics.CodeAnalysis.SetsRequiredMembersAttribute), inherit: false)))
+        // Public first, then the others, each a lookup that trimming keeps the constructors of (see the annotation).
+        var constructor = type.GetConstructor(Type.EmptyTypes) ?? type.GetConstructor(BindingFlags.Instance | BindingFlags.NonPublic, Type.EmptyTypes);
+        var hasRequiredMembers = type.IsDefined(typeof(RequiredMemberAttribute), inherit: true);
+        var mayCreate = constructor is not null
+            ? KeyResolverRules.MayCreateWith(
+                constructor.IsPublic || constructor.IsAssembly || constructor.IsFamilyOrAssembly,
+                IsRetired(constructor),
+                hasRequiredMembers,
+                constructor.IsDefined(typeof(SetsRequiredMembersAttribute), inherit: false))
+            // A struct without a parameterless constructor of its own has the implicit one, which generated code calls
+            // as new T(): public, not retired, and it sets no member.
+            : type.IsValueType && KeyResolverRules.MayCreateWith(callableFromAssembly: true, retired: false, hasRequiredMembers, setsRequiredMembers: false);
+        if (!mayCreate)
         {
-            throw new InvalidOperationException($"Token bucket key resolver {type.FullName} cannot be created without dependency injection (it has no public parameterless constructor that sets all its required members): register it there.");
+            throw new InvalidOperationException(KeyResolverRules.CannotCreate(name));
         }
-        return (ITokenBucketKeyResolver)Activator.CreateInstance(type)!;
+        return (ITokenBucketKeyResolver)(constructor is null ? Activator.CreateInstance(type)! : constructor.Invoke(null));
+    }
+
+    private static bool IsRetired(ConstructorInfo constructor)
+    {
+        foreach (var attribute in constructor.GetCustomAttributesData())
+        {
+            if (KeyResolverRules.IsRetiring(attribute.AttributeType.FullName))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Reflection;
 using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc.Controllers;
 using Microsoft.Extensions.DependencyInjection;
@@ -161,7 +162,7 @@ internal sealed class EndpointGateTable
     private EndpointGates? Build(Endpoint endpoint, bool startup)
     {
         var metadata = endpoint.Metadata;
-        List<TokenBucketGate>? gates = null;
+        List<ConfiguredGate>? gates = null;
         var unnamed = 0;
         // The limits after the last [DisableTokenBucket], by the same rule API descriptions read them.
         foreach (var attribute in EndpointLimits.InForce(metadata))
@@ -180,30 +181,28 @@ internal sealed class EndpointGateTable
         return gates is null ? null : new EndpointGates([.. gates]);
     }
 
-    private TokenBucketGate CreateGate(TokenBucketAttribute attribute, string bucket, Endpoint endpoint, bool startup)
+    // The gate is built from the attribute alone; what configuration says of its bucket is worked out beside it.
+    private ConfiguredGate CreateGate(TokenBucketAttribute attribute, string bucket, Endpoint endpoint, bool startup)
     {
         var spec = TokenBucketSpec.From(attribute);
         var options = _current;
         try
         {
-            var gate = TokenBucketGateRegistry.TryGet(spec, out var factory)
-                ? factory(bucket, _services)
-                : new FallbackTokenBucketGate(spec, bucket, _services);
+            var gate = GateBuilder.Build(spec, bucket, _services, options.IPv6PrefixLength);
             _known.Add(gate.Policy);
-            gate.Ipv6PrefixLength = options.IPv6PrefixLength;
-            gate.FailureMode = options.FailureModeOf(bucket);
-            try
+            var configured = ConfiguredPolicy.Of(options, gate.Policy);
+            if (configured.IgnoredOverride is { } ignored)
             {
-                gate.Policy = options.Configure(gate.Policy);
+                if (startup)
+                {
+                    // At startup a bad override stops the app, reported as an invalid limit of this endpoint.
+                    ExceptionDispatchInfo.Throw(ignored);
+                }
+                // After it, validation refuses a reload whose override no request of a known bucket could pass; an
+                // endpoint added since is the one case left, and only its bucket keeps the limit declared in code.
+                Diagnostics.Log.OverrideIgnored(_logger, bucket, ignored);
             }
-            catch (ArgumentException e) when (!startup)
-            {
-                // At startup a bad override stops the app. After it, validation refuses a reload whose override no
-                // request of a known bucket could pass; an endpoint added since is the one case left, and only its
-                // bucket keeps the limit declared in code.
-                Diagnostics.Log.OverrideIgnored(_logger, bucket, e);
-            }
-            return gate;
+            return new ConfiguredGate(gate, configured);
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException)
         {

@@ -7,7 +7,7 @@ namespace RateGuard.Http;
 /// <summary>The gates of one endpoint, in the order they apply, with what can be formatted ahead of time.</summary>
 internal sealed class EndpointGates
 {
-    public EndpointGates(TokenBucketGate[] gates)
+    public EndpointGates(ConfiguredGate[] gates)
     {
         Gates = gates;
         var policy = new StringBuilder();
@@ -26,7 +26,7 @@ internal sealed class EndpointGates
         DraftPolicyHeader = policy.ToString();
     }
 
-    public TokenBucketGate[] Gates { get; }
+    public ConfiguredGate[] Gates { get; }
 
     /// <summary>The <c>RateLimit-Policy</c> field value, which never changes.</summary>
     public string DraftPolicyHeader { get; }

@@ -69,7 +69,7 @@ internal sealed class TokenBucketMiddleware
 
     // A user or claim key of a request that authentication has not seen: the app authenticates, but later in the
     // pipeline than this middleware, so every such key reads as missing.
-    private void WatchForLateAuthentication(HttpContext context, TokenBucketGate gate)
+    private void WatchForLateAuthentication(HttpContext context, ConfiguredGate gate)
     {
         if (_authenticates && gate.KeysOnUser && context.Features.Get<IAuthenticationFeature>() is null
             && Interlocked.Exchange(ref _authenticationReported, 1) == 0)
@@ -158,7 +158,7 @@ internal sealed class TokenBucketMiddleware
             ? candidate.Source == DecisionSource.FailedClosed
             : candidate.Decision.RetryAfter > current.Decision.RetryAfter;
 
-    private Task RejectAsync(HttpContext context, TokenBucketGate gate, LimiterResult result)
+    private Task RejectAsync(HttpContext context, ConfiguredGate gate, LimiterResult result)
     {
         var decision = result.Decision;
         if (result.Source == DecisionSource.FailedClosed)
@@ -198,7 +198,7 @@ internal sealed class TokenBucketMiddleware
         return seconds;
     }
 
-    private Task RejectMissingKeyAsync(HttpContext context, TokenBucketGate gate)
+    private Task RejectMissingKeyAsync(HttpContext context, ConfiguredGate gate)
     {
         context.Response.StatusCode = _options.MissingKeyStatusCode;
         var detail = $"Rate limit '{gate.Policy.Name}' needs a value for its key {gate.KeyDescription}, and this request has none.";

@@ -1,4 +1,5 @@
 using System.Threading.RateLimiting;
+using RateGuard.Configuration;
 using RateGuard.Limiting;
 
 namespace RateGuard.Interop;
@@ -121,7 +122,7 @@ internal sealed class TokenBucketStoreRateLimiter(TokenBucketLimiter limiter, To
     protected override void Dispose(bool disposing) => Volatile.Write(ref _disposed, 1);
 
     // The bucket as configuration has it now, and the policy of this request when it takes more than one permit.
-    private (TokenBucketPolicy Policy, FailureMode FailureMode) Prepare(int permitCount, out TokenBucketPolicy? request)
+    private ConfiguredPolicy Prepare(int permitCount, out TokenBucketPolicy? request)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) == 1, this);
         var configured = limiter.Configured(policy);

@@ -63,7 +63,7 @@ internal sealed class TokenBucketLimiter : IDisposable
     private readonly StoreNode _storeNode;
     private readonly ConcurrentDictionary<EndPoint, StoreNode> _nodes = new();
     private readonly DenyCache _denyCache;
-    private readonly ConditionalWeakTable<TokenBucketPolicy, ConfiguredPolicy> _configured = new();
+    private readonly ConditionalWeakTable<TokenBucketPolicy, ConfiguredUnder> _configured = new();
     private IgnoredOverrides _overridesIgnored = new(null);
     private readonly IDisposable? _reloadSubscription;
     private readonly object _fallbackGate = new();
@@ -168,22 +168,18 @@ internal sealed class TokenBucketLimiter : IDisposable
         return _redis?.StartAsync(heartbeat: options.LocalFallback && options.InstanceCount is null, _logger, cancellationToken) ?? Task.CompletedTask;
     }
 
-    public (TokenBucketPolicy Policy, FailureMode FailureMode) Configured(TokenBucketPolicy declared)
+    /// <summary>What the bucket of <paramref name="declared"/> enforces under the options in force, for the adapter and operations.</summary>
+    public ConfiguredPolicy Configured(TokenBucketPolicy declared)
     {
         var options = _options;
         if (_configured.TryGetValue(declared, out var known) && ReferenceEquals(known.Options, options))
         {
-            return (known.Policy, known.FailureMode);
+            return known.Configured;
         }
         // The adapter's buckets are created on request: from now on configuration is checked against this one too.
         _known?.Add(declared);
-        var policy = declared;
-        var failureMode = options.FailureModeOf(declared.Name);
-        try
-        {
-            policy = options.Configure(declared);
-        }
-        catch (ArgumentException e)
+        var configured = ConfiguredPolicy.Of(options, declared);
+        if (configured.IgnoredOverride is { } e)
         {
             // Policies may be built per partition: say so once per bucket and configuration, not once per policy.
             var logged = Volatile.Read(ref _overridesIgnored);
@@ -197,8 +193,8 @@ internal sealed class TokenBucketLimiter : IDisposable
                 Log.OverrideIgnored(_logger, declared.Name, e);
             }
         }
-        _configured.AddOrUpdate(declared, new ConfiguredPolicy(options, policy, failureMode));
-        return (policy, failureMode);
+        _configured.AddOrUpdate(declared, new ConfiguredUnder(options, configured));
+        return configured;
     }
 
     /// <summary>Decides one request for one bucket (the RateLimiter adapter's lease).</summary>
@@ -971,7 +967,8 @@ internal sealed class TokenBucketLimiter : IDisposable
 
     private long Microseconds(long timestamp) => (long)(timestamp * (1_000_000d / _time.TimestampFrequency));
 
-    private sealed record ConfiguredPolicy(TokenBucketOptions Options, TokenBucketPolicy Policy, FailureMode FailureMode);
+    // A bucket's configured policy and the options it was worked out under, so that a reload is noticed.
+    private sealed record ConfiguredUnder(TokenBucketOptions Options, ConfiguredPolicy Configured);
 
     // The buckets whose override was reported as ignored under one configuration.
     private sealed class IgnoredOverrides(TokenBucketOptions? options)

@@ -28,7 +28,7 @@ namespace RateGuard.Generated
             : base(new global::RateGuard.TokenBucketPolicy(bucket, 10, 2d, 1), "InjectedResolver")
         {
             _resolver = services.GetService(typeof(global::InjectedResolver)) as global::RateGuard.ITokenBucketKeyResolver
-                ?? throw new global::System.InvalidOperationException("Token bucket key resolver InjectedResolver cannot be created without dependency injection (it has no public parameterless constructor that sets all its required members): register it there.");
+                ?? throw new global::System.InvalidOperationException("Token bucket key resolver InjectedResolver cannot be created without dependency injection (it has no parameterless constructor, callable from its own assembly and not obsolete, that sets all its required members): register it there.");
         }
 
         public override string? GetPartitionKey(global::Microsoft.AspNetCore.Http.HttpContext context)

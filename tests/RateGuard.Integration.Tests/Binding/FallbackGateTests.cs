@@ -89,6 +89,6 @@ public sealed class FallbackGateTests
         var endpoint = table.Endpoints
             .OfType<RouteEndpoint>()
             .Single(e => "/" + e.RoutePattern.RawText!.TrimStart('/') == path);
-        return table.Get(endpoint)?.Gates ?? [];
+        return table.Get(endpoint)?.Gates.Select(g => g.Gate).ToArray() ?? [];
     }
 }

@@ -314,7 +314,7 @@ public abstract class SampleTests<TMarker> : IAsyncLifetime
         var table = Factory.Services.GetRequiredService<EndpointGateTable>();
         var endpoints = table.Endpoints;
 
-        var gates = endpoints.Select(table.Get).Where(g => g is not null).SelectMany(g => g!.Gates).ToList();
+        var gates = endpoints.Select(table.Get).Where(g => g is not null).SelectMany(g => g!.Gates).Select(g => g.Gate).ToList();
 
         Assert.True(gates.Count >= 12, $"Only {gates.Count} gates were found.");
         Assert.All(gates, gate =>

@@ -1,0 +1,38 @@
+using RateGuard.CompilerServices;
+using Microsoft.AspNetCore.Http;
+using RateGuard.Configuration;
+using RateGuard.Gates;
+
+namespace RateGuard.Http;
+
+/// <summary>
+/// One limit of an endpoint as the middleware enforces it: the gate, which reads the client's key and stays as its
+/// attribute made it, beside the policy and failure mode that configuration gives its bucket. A reload builds new ones.
+/// </summary>
+internal sealed class ConfiguredGate
+{
+    public ConfiguredGate(TokenBucketGate gate, ConfiguredPolicy configured)
+    {
+        Gate = gate;
+        Policy = configured.Policy;
+        FailureMode = configured.FailureMode;
+    }
+
+    /// <summary>The gate of the attribute, generated or built by the runtime.</summary>
+    public TokenBucketGate Gate { get; }
+
+    /// <summary>The bucket this limit draws from, with any configuration override applied.</summary>
+    public TokenBucketPolicy Policy { get; }
+
+    /// <summary>What a request gets through this limit while the store cannot decide.</summary>
+    public FailureMode FailureMode { get; }
+
+    /// <inheritdoc cref="TokenBucketGate.KeyDescription"/>
+    public string KeyDescription => Gate.KeyDescription;
+
+    /// <inheritdoc cref="TokenBucketGate.KeysOnUser"/>
+    public bool KeysOnUser => Gate.KeysOnUser;
+
+    /// <inheritdoc cref="TokenBucketGate.GetPartitionKey"/>
+    public string? GetPartitionKey(HttpContext context) => Gate.GetPartitionKey(context);
+}
