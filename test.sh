@@ -58,6 +58,16 @@ if [ "$build" -ne 0 ]; then
   exit 1
 fi
 
+# The build checks formatting and naming (.editorconfig, EnforceCodeStyleInBuild); the order of usings is the one rule
+# of that file the compiler does not report, so dotnet format checks it here, with the rest of the style rules.
+style=$(dotnet format style Generator.sln --verify-no-changes --no-restore --severity warn 2>&1)
+if [ $? -ne 0 ]; then
+  echo "$style" | grep -v '^Warnings were encountered'
+  echo "the code style check failed: run dotnet format style Generator.sln --severity warn"
+  echo "tests: 0 passed, 1 failed"
+  exit 1
+fi
+
 # One project at a time: several suites hammer Redis or measure latency, and on a small machine running them side
 # by side would measure the machine rather than the code. Each project still runs its own tests in parallel.
 status=0

@@ -132,19 +132,19 @@ public sealed class GeneratedSourceSnapshotTests
     // not change every snapshot. Only the exact attribute with the real version is replaced: any other version string
     // stays in the output and fails the comparison.
     private static string WithVersionPlaceholder(string generated) =>
-        generated.Replace(GeneratedCodeAttribute(GeneratorVersion), GeneratedCodeAttribute("{GeneratorVersion}"));
+        generated.Replace(GeneratedCodeAttribute(s_generatorVersion), GeneratedCodeAttribute("{GeneratorVersion}"));
 
     private static string GeneratedCodeAttribute(string version) =>
         $"[global::System.CodeDom.Compiler.GeneratedCode(\"RateGuard.Generator\", \"{version}\")]";
 
-    private static readonly string GeneratorVersion = typeof(TokenBucketGenerator).Assembly.GetName().Version!.ToString();
+    private static readonly string s_generatorVersion = typeof(TokenBucketGenerator).Assembly.GetName().Version!.ToString();
 
     [Fact]
     public void GeneratedCode_names_the_version_of_the_generator_assembly()
     {
         var generated = GeneratorHarness.RunAndGetSource(MinimalApi("""app.MapGet("/p", [TokenBucket(10, 5)] () => "p");"""));
 
-        Assert.Contains(GeneratedCodeAttribute(GeneratorVersion), generated);
+        Assert.Contains(GeneratedCodeAttribute(s_generatorVersion), generated);
         Assert.Single(System.Text.RegularExpressions.Regex.Matches(generated, "GeneratedCode\\("));
     }
 

@@ -1,6 +1,6 @@
-using RateGuard.Gates;
 using System.ComponentModel;
 using Microsoft.AspNetCore.Http;
+using RateGuard.Gates;
 
 namespace RateGuard.CompilerServices;
 

@@ -14,8 +14,10 @@ namespace RateGuard.Gates;
 /// </remarks>
 internal static class GateBuilder
 {
+#pragma warning disable IDE1006 // t_ marks a thread-static field
     [ThreadStatic]
     private static int? t_ipv6PrefixLength;
+#pragma warning restore IDE1006
 
     /// <summary>
     /// The IPv6 prefix length of the gate being built on this thread; outside a build, 128 (whole addresses), as a

@@ -1,5 +1,5 @@
-using RateGuard.CompilerServices;
 using Microsoft.AspNetCore.Http;
+using RateGuard.CompilerServices;
 using RateGuard.Configuration;
 using RateGuard.Gates;
 

@@ -31,6 +31,7 @@ internal sealed class TokenBucketStoreRateLimiter(TokenBucketLimiter limiter, To
     // rather than decided, and counted, a second time. Only a call that follows closely is taken for the same request.
     private static readonly TimeSpan s_followUp = TimeSpan.FromMilliseconds(100);
 
+#pragma warning disable IDE1006 // t_ marks a thread-static field
     [ThreadStatic]
     private static TokenBucketStoreRateLimiter? t_refusedBy;
     [ThreadStatic]
@@ -39,6 +40,7 @@ internal sealed class TokenBucketStoreRateLimiter(TokenBucketLimiter limiter, To
     private static long t_refusedAt;
     [ThreadStatic]
     private static LimiterResult t_refusal;
+#pragma warning restore IDE1006
 
     private long _lastUsed = time.GetTimestamp();
     private int _inFlight;

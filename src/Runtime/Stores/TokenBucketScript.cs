@@ -5,8 +5,8 @@ namespace RateGuard.Stores;
 /// <summary>The embedded Lua token-bucket script, its SHA-1 for EVALSHA, and the reading of its replies.</summary>
 public static class TokenBucketScript
 {
-    private static readonly RedisValue RequestsForm = "rg2";
-    private static readonly RedisValue ServerClock = "";
+    private static readonly RedisValue s_requestsForm = "rg2";
+    private static readonly RedisValue s_serverClock = "";
 
     internal static LuaScript Script { get; } = new("RateGuard.token-bucket.lua");
 
@@ -40,8 +40,8 @@ public static class TokenBucketScript
     internal static RedisValue[] Arguments(int requests, int buckets, long? clientNow)
     {
         var args = new RedisValue[FirstRequest + 2 * requests + 4 * buckets];
-        args[0] = RequestsForm;
-        args[1] = clientNow is { } now ? now : ServerClock;
+        args[0] = s_requestsForm;
+        args[1] = clientNow is { } now ? now : s_serverClock;
         args[2] = requests;
         return args;
     }

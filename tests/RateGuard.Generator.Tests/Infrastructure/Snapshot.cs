@@ -8,7 +8,7 @@ public static class Snapshot
 {
     public static void Match(string actual, string name)
     {
-        var directory = Path.Combine(ProjectDirectory.Value, "Snapshots");
+        var directory = Path.Combine(s_projectDirectory.Value, "Snapshots");
         var verified = Path.Combine(directory, name + ".verified.cs");
         var received = Path.Combine(directory, name + ".received.cs");
         actual = Normalize(actual);
@@ -52,7 +52,7 @@ public static class Snapshot
 
     // The test runs from bin/<configuration>/<tfm>; the project directory is the nearest one above it holding this
     // project's .csproj. Compile-time source paths are no guide: CI builds map them to /_/.
-    private static readonly Lazy<string> ProjectDirectory = new(() =>
+    private static readonly Lazy<string> s_projectDirectory = new(() =>
     {
         for (var directory = AppContext.BaseDirectory; directory is not null; directory = Path.GetDirectoryName(directory.TrimEnd(Path.DirectorySeparatorChar)))
         {

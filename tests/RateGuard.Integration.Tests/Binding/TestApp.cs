@@ -80,9 +80,9 @@ public sealed class TestApp : IAsyncDisposable
         // Limits the generator cannot see: a handler from an assembly compiled without it, and a non-constant limit.
         app.MapGet("/fallback/minimal", FallbackHandlers.Handle);
         app.MapGet("/fallback/dynamic", () => "dynamic").WithMetadata(new TokenBucketAttribute(int.Parse("4"), 0.25) { Key = "header:X-Dynamic" });
-        app.MapGet("/two-keys", [TokenBucket(3, 0.25, Key = "header:X-A")] [TokenBucket(5, 0.25)] () => "two");
-        app.MapGet("/keys-first", [TokenBucket(2, 0.01)] [TokenBucket(5, 0.01, Key = "header:X-B")] () => "keys");
-        app.MapGet("/stacked", [TokenBucket(20, 0.01, Key = "global", Bucket = "budget")] [TokenBucket(2, 0.01, Key = "ip")] () => "stacked");
+        app.MapGet("/two-keys", [TokenBucket(3, 0.25, Key = "header:X-A")][TokenBucket(5, 0.25)] () => "two");
+        app.MapGet("/keys-first", [TokenBucket(2, 0.01)][TokenBucket(5, 0.01, Key = "header:X-B")] () => "keys");
+        app.MapGet("/stacked", [TokenBucket(20, 0.01, Key = "global", Bucket = "budget")][TokenBucket(2, 0.01, Key = "ip")] () => "stacked");
         app.MapControllers();
         app.MapControllerRoute("conventional", "{controller}/{action}");
         await app.StartAsync();

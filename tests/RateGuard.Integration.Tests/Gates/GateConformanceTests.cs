@@ -1,9 +1,9 @@
-using RateGuard.CompilerServices;
 using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using RateGuard.CompilerServices;
 using RateGuard.Gates;
 
 namespace RateGuard.Integration.Tests.Gates;

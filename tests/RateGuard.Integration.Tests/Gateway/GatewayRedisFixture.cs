@@ -1,6 +1,5 @@
-using RateGuard.Testing;
-
 using RateGuard.Integration.Tests.Infrastructure;
+using RateGuard.Testing;
 
 namespace RateGuard.Integration.Tests.Gateway;
 

@@ -4,9 +4,8 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
-using Yarp.ReverseProxy.Configuration;
-
 using RateGuard.Integration.Tests.Infrastructure;
+using Yarp.ReverseProxy.Configuration;
 
 namespace RateGuard.Integration.Tests.Gateway;
 

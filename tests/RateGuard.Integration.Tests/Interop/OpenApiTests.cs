@@ -90,7 +90,7 @@ public sealed class OpenApiTests
     public async Task The_403_names_every_key_a_request_can_lack_and_only_those()
     {
         var paths = await PathsAsync(configure: null, app =>
-            app.MapGet("/stacked", [TokenBucket(10, 5, Key = "header:X-A")] [TokenBucket(10, 5)] [TokenBucket(10, 5, Key = "query:b")] () => "ok"));
+            app.MapGet("/stacked", [TokenBucket(10, 5, Key = "header:X-A")][TokenBucket(10, 5)][TokenBucket(10, 5, Key = "query:b")] () => "ok"));
 
         Assert.Equal("The request has no value for one of the rate-limit keys header:X-A, query:b.", Responses(paths, "/stacked").GetProperty("403").GetProperty("description").GetString());
     }
@@ -124,7 +124,7 @@ public sealed class OpenApiTests
         {
             var group = app.MapGroup("/keyed").RequireTokenBucket(10, 5, key: "header:X-Api-Key");
             group.MapGet("/opted-out", () => "ok").DisableTokenBucket();
-            group.MapGet("/own-limit", [DisableTokenBucket] [TokenBucket(10, 5)] () => "ok");
+            group.MapGet("/own-limit", [DisableTokenBucket][TokenBucket(10, 5)] () => "ok");
         });
 
         var optedOut = Responses(paths, "/keyed/opted-out");

@@ -1,4 +1,3 @@
-using RateGuard.Testing;
 using System.Net;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Builder;
@@ -8,6 +7,7 @@ using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using RateGuard.Integration.Tests.Infrastructure;
+using RateGuard.Testing;
 using static RateGuard.Integration.Tests.Infrastructure.HttpAssertions;
 
 namespace RateGuard.Integration.Tests.Interop;

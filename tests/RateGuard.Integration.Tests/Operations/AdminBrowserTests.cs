@@ -1,8 +1,8 @@
-using RateGuard.Testing;
 using System.Buffers.Binary;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using RateGuard.Integration.Tests.Process;
+using RateGuard.Testing;
 
 namespace RateGuard.Integration.Tests.Operations;
 

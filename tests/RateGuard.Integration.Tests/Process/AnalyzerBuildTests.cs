@@ -1,7 +1,6 @@
-using RateGuard.Testing;
 using System.Text.RegularExpressions;
-
 using RateGuard.Integration.Tests.Infrastructure;
+using RateGuard.Testing;
 
 namespace RateGuard.Integration.Tests.Process;
 

@@ -14,7 +14,7 @@ namespace RateGuard.Integration.Tests.Process;
 [Collection(TimingCollection.Name)]
 public sealed partial class PackageConsumerTests : IDisposable
 {
-    private static readonly TimeSpan BuildTimeout = TimeSpan.FromMinutes(10);
+    private static readonly TimeSpan s_buildTimeout = TimeSpan.FromMinutes(10);
 
     private readonly string _directory = Directory.CreateTempSubdirectory("rateguard-quick-start-").FullName;
     private string? _scratch;
@@ -40,7 +40,7 @@ public sealed partial class PackageConsumerTests : IDisposable
             set -euo pipefail
             trap 'pwd > "{where}"' EXIT
             {setup}
-            """, SampleBuild.RepositoryRoot(), BuildTimeout);
+            """, SampleBuild.RepositoryRoot(), s_buildTimeout);
         if (File.Exists(where))
         {
             _scratch = File.ReadAllText(where).Trim();
@@ -66,7 +66,7 @@ public sealed partial class PackageConsumerTests : IDisposable
         await using (var server = Shell.Start(run.Replace(url, freeUrl), app))
         {
             // Waited for without a request, so the burst below meets the app cold, as the README's reader does.
-            await server.WaitForPortAsync(port, BuildTimeout);
+            await server.WaitForPortAsync(port, s_buildTimeout);
 
             var (requestExit, statuses) = await Shell.RunAsync(requestCommand.Replace(url, freeUrl), app, TimeSpan.FromMinutes(2));
             Assert.True(requestExit == 0, statuses);
@@ -82,14 +82,14 @@ public sealed partial class PackageConsumerTests : IDisposable
         // The analyzer came with the package: a capacity of 0 fails the app's build at the attribute's line.
         var line = program.Split('\n').ToList().FindIndex(l => l.Contains("capacity: 3")) + 1;
         File.WriteAllText(Path.Combine(app, "Program.cs"), program.Replace("capacity: 3", "capacity: 0"));
-        var (buildExit, buildOutput) = await Shell.RunAsync("dotnet build -nologo", app, BuildTimeout);
+        var (buildExit, buildOutput) = await Shell.RunAsync("dotnet build -nologo", app, s_buildTimeout);
         Assert.NotEqual(0, buildExit);
         Assert.Matches(new Regex($@"Program\.cs\({line},\d+\): error RG0001:"), buildOutput);
 
         // The OpenAPI package RateGuard depends on brings a source generator for apps that serve OpenAPI documents;
         // this app serves none, so nothing of it is compiled in. Only RateGuard's own generator runs.
         File.WriteAllText(Path.Combine(app, "Program.cs"), program);
-        var (generatedExit, generatedOutput) = await Shell.RunAsync("dotnet build -nologo -p:EmitCompilerGeneratedFiles=true -p:CompilerGeneratedFilesOutputPath=generated", app, BuildTimeout);
+        var (generatedExit, generatedOutput) = await Shell.RunAsync("dotnet build -nologo -p:EmitCompilerGeneratedFiles=true -p:CompilerGeneratedFilesOutputPath=generated", app, s_buildTimeout);
         Assert.True(generatedExit == 0, generatedOutput);
         var generators = Directory.EnumerateDirectories(Path.Combine(app, "generated")).SelectMany(Directory.EnumerateDirectories).Select(Path.GetFileName).ToList();
         Assert.Contains("RateGuard.Generator.TokenBucketGenerator", generators);

@@ -1,9 +1,9 @@
-using RateGuard.Testing;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using RateGuard.Integration.Tests.Infrastructure;
+using RateGuard.Testing;
 using Xunit.Abstractions;
 using static RateGuard.Integration.Tests.Infrastructure.HttpAssertions;
 

@@ -10,22 +10,22 @@ namespace RateGuard.Integration.Tests.Resilience;
 [Collection(TimingCollection.Name)]
 public sealed class RedisFailureTests(ITestOutputHelper output)
 {
-    private static readonly TimeSpan Budget = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan s_budget = TimeSpan.FromMilliseconds(100);
 
-    private static readonly TimeSpan BreakDuration = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan s_breakDuration = TimeSpan.FromMilliseconds(250);
 
     private const int BreakerThreshold = 3;
 
     // The calls that reach a dead Redis in a window: the ones that open the circuit, then one probe per break at most
     // (a failed probe opens a new break), and one more for a break that the window cuts.
-    private static int MostCallsWhileDown(TimeSpan window) => BreakerThreshold + (int)(window / BreakDuration) + 1;
+    private static int MostCallsWhileDown(TimeSpan window) => BreakerThreshold + (int)(window / s_breakDuration) + 1;
 
     private static Dictionary<string, string?> Settings(RedisServer redis, string failureMode) => new()
     {
         ["TokenBuckets:Redis"] = $"127.0.0.1:{redis.Port}",
         ["TokenBuckets:FailureMode"] = failureMode,
-        ["TokenBuckets:Timeout"] = Budget.ToString(),
-        ["TokenBuckets:BreakDuration"] = BreakDuration.ToString(),
+        ["TokenBuckets:Timeout"] = s_budget.ToString(),
+        ["TokenBuckets:BreakDuration"] = s_breakDuration.ToString(),
         ["TokenBuckets:BreakerFailureThreshold"] = BreakerThreshold.ToString(),
         ["TokenBuckets:DenyCache"] = "false",
     };

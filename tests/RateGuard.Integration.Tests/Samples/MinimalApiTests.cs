@@ -1,7 +1,7 @@
-using RateGuard.Testing;
 using System.Net;
 using System.Net.Http.Json;
 using RateGuard.Integration.Tests.Infrastructure;
+using RateGuard.Testing;
 using static RateGuard.Integration.Tests.Infrastructure.HttpAssertions;
 
 namespace RateGuard.Integration.Tests.Samples;

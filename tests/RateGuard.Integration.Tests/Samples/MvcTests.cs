@@ -1,6 +1,6 @@
-using RateGuard.Testing;
 using System.Net;
 using RateGuard.Integration.Tests.Infrastructure;
+using RateGuard.Testing;
 using static RateGuard.Integration.Tests.Infrastructure.HttpAssertions;
 
 namespace RateGuard.Integration.Tests.Samples;

@@ -1,4 +1,3 @@
-using RateGuard.Testing;
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
@@ -9,6 +8,7 @@ using RateGuard.CompilerServices;
 using RateGuard.Gates;
 using RateGuard.Http;
 using RateGuard.Integration.Tests.Infrastructure;
+using RateGuard.Testing;
 using StackExchange.Redis;
 using static RateGuard.Integration.Tests.Infrastructure.HttpAssertions;
 

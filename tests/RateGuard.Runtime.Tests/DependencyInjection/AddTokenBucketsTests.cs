@@ -1,4 +1,3 @@
-using RateGuard.Testing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -7,6 +6,7 @@ using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Options;
 using RateGuard.Runtime.Tests.Infrastructure;
 using RateGuard.Stores;
+using RateGuard.Testing;
 using StackExchange.Redis;
 
 namespace RateGuard.Runtime.Tests.DependencyInjection;

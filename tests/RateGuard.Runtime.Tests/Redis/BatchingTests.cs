@@ -1,6 +1,6 @@
-using RateGuard.Testing;
 using RateGuard.Runtime.Tests.Infrastructure;
 using RateGuard.Stores;
+using RateGuard.Testing;
 using StackExchange.Redis;
 using Xunit.Abstractions;
 
@@ -105,7 +105,7 @@ public sealed class BatchingTests(RedisFixture redis, ITestOutputHelper output)
         RedisKey[] keys = [store.GetKey(policy, "c")];
         BucketCharge[] charges = [new(policy, 1, 0)];
         await store.DecideAsync(keys, charges, 0); // the script loaded, so that every call below is one EVALSHA
-        const int Arrivals = 200;
+        const int arrivals = 200;
         var before = ScriptCalls();
         var calls = new List<PendingCall>();
         redis.Server.Pause();
@@ -113,7 +113,7 @@ public sealed class BatchingTests(RedisFixture redis, ITestOutputHelper output)
         {
             calls.Add(store.Send(keys, charges, 0, batched: true)); // in flight, and not coming back while Redis is paused
             clock.Advance(TimeSpan.FromMilliseconds(60));
-            for (var i = 0; i < Arrivals; i++)
+            for (var i = 0; i < arrivals; i++)
             {
                 calls.Add(store.Send(keys, charges, 0, batched: true));
             }
@@ -132,7 +132,7 @@ public sealed class BatchingTests(RedisFixture redis, ITestOutputHelper output)
         var sent = ScriptCalls() - before;
         output.WriteLine($"{calls.Count} requests in {sent} script calls");
         // The first call; the first arrival after the stall, alone; then full batches, and the rest when the calls come back.
-        Assert.True(sent <= 3 + Arrivals / ScriptBatcher.MostRequests, $"{sent} script calls for {calls.Count} requests.");
+        Assert.True(sent <= 3 + arrivals / ScriptBatcher.MostRequests, $"{sent} script calls for {calls.Count} requests.");
         // And in arrival order, each taking one token.
         Assert.Equal(Enumerable.Range(0, calls.Count).Select(i => policy.Capacity - 1L - 1 - i), remaining);
     }

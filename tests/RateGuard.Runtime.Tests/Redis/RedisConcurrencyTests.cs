@@ -1,7 +1,7 @@
-using RateGuard.Testing;
 using System.Diagnostics;
 using RateGuard.Runtime.Tests.Infrastructure;
 using RateGuard.Stores;
+using RateGuard.Testing;
 using StackExchange.Redis;
 using Xunit.Abstractions;
 

@@ -1,6 +1,6 @@
-using RateGuard.Testing;
 using RateGuard.Runtime.Tests.Infrastructure;
 using RateGuard.Stores;
+using RateGuard.Testing;
 using Xunit.Abstractions;
 
 namespace RateGuard.Runtime.Tests.Redis;

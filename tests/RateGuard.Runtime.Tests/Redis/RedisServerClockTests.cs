@@ -1,6 +1,6 @@
-using RateGuard.Testing;
 using RateGuard.Runtime.Tests.Infrastructure;
 using RateGuard.Stores;
+using RateGuard.Testing;
 
 namespace RateGuard.Runtime.Tests.Redis;
 

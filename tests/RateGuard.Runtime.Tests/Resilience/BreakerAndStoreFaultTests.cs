@@ -1,10 +1,10 @@
-using RateGuard.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using RateGuard.Diagnostics;
 using RateGuard.Limiting;
 using RateGuard.Runtime.Tests.Infrastructure;
 using RateGuard.Stores;
+using RateGuard.Testing;
 
 namespace RateGuard.Runtime.Tests.Resilience;
 

@@ -1,7 +1,7 @@
-using RateGuard.Testing;
 using Microsoft.Extensions.Time.Testing;
 using RateGuard.Limiting;
 using RateGuard.Runtime.Tests.Infrastructure;
+using RateGuard.Testing;
 
 namespace RateGuard.Runtime.Tests.Resilience;
 
@@ -13,7 +13,7 @@ public sealed class DenyCacheEntryTests
     private readonly FakeTimeProvider _time = new();
 
     // Capacity 10 at 5 per second: one token every 200 ms, two seconds from empty to full.
-    private static readonly TokenBucketPolicy Policy = new("deny", 10, 5);
+    private static readonly TokenBucketPolicy s_policy = new("deny", 10, 5);
 
     private static RateLimitDecision Rejection(long remaining, double retryMs, double resetMs) =>
         new(false, remaining, TimeSpan.FromMilliseconds(retryMs), TimeSpan.FromMilliseconds(resetMs));
@@ -22,11 +22,11 @@ public sealed class DenyCacheEntryTests
     public void A_remembered_rejection_answers_the_same_cost_with_the_time_left_and_the_bucket_s_own_reset()
     {
         var cache = new DenyCache(100, _time);
-        cache.Remember(Policy, "k", _time.GetTimestamp(), Rejection(remaining: 0, retryMs: 150, resetMs: 1950));
+        cache.Remember(s_policy, "k", _time.GetTimestamp(), Rejection(remaining: 0, retryMs: 150, resetMs: 1950));
 
         _time.Advance(TimeSpan.FromMilliseconds(50));
 
-        Assert.True(cache.TryReject(Policy, "k", out var decision));
+        Assert.True(cache.TryReject(s_policy, "k", out var decision));
         Assert.False(decision.IsAdmitted);
         Assert.Equal(0, decision.Remaining);
         Assert.Equal(TimeSpan.FromMilliseconds(100), decision.RetryAfter);
@@ -37,9 +37,9 @@ public sealed class DenyCacheEntryTests
     public void A_costlier_request_waits_one_interval_more_per_extra_token_as_redis_would_say()
     {
         var cache = new DenyCache(100, _time);
-        cache.Remember(Policy, "k", _time.GetTimestamp(), Rejection(remaining: 0, retryMs: 150, resetMs: 1950));
+        cache.Remember(s_policy, "k", _time.GetTimestamp(), Rejection(remaining: 0, retryMs: 150, resetMs: 1950));
 
-        Assert.True(cache.TryReject(Policy.WithCost(3), "k", out var decision));
+        Assert.True(cache.TryReject(s_policy.WithCost(3), "k", out var decision));
         Assert.Equal(TimeSpan.FromMilliseconds(150 + 2 * 200), decision.RetryAfter);
         Assert.Equal(TimeSpan.FromMilliseconds(1950), decision.ResetAfter);
     }
@@ -48,19 +48,19 @@ public sealed class DenyCacheEntryTests
     public void A_cheaper_request_is_not_answered_from_the_cache()
     {
         var cache = new DenyCache(100, _time);
-        cache.Remember(Policy.WithCost(3), "k", _time.GetTimestamp(), Rejection(remaining: 2, retryMs: 150, resetMs: 1550));
+        cache.Remember(s_policy.WithCost(3), "k", _time.GetTimestamp(), Rejection(remaining: 2, retryMs: 150, resetMs: 1550));
 
-        Assert.False(cache.TryReject(Policy, "k", out _));
-        Assert.True(cache.TryReject(Policy.WithCost(3), "k", out _));
+        Assert.False(cache.TryReject(s_policy, "k", out _));
+        Assert.True(cache.TryReject(s_policy.WithCost(3), "k", out _));
     }
 
     [Fact]
     public void A_request_costing_more_than_the_capacity_is_told_never_even_from_an_ordinary_entry()
     {
         var cache = new DenyCache(100, _time);
-        cache.Remember(Policy, "k", _time.GetTimestamp(), Rejection(remaining: 0, retryMs: 150, resetMs: 1950));
+        cache.Remember(s_policy, "k", _time.GetTimestamp(), Rejection(remaining: 0, retryMs: 150, resetMs: 1950));
 
-        Assert.True(cache.TryReject(Policy.WithCost(11), "k", out var decision));
+        Assert.True(cache.TryReject(s_policy.WithCost(11), "k", out var decision));
         Assert.False(decision.CanEverBeAdmitted);
     }
 
@@ -69,12 +69,12 @@ public sealed class DenyCacheEntryTests
     {
         var cache = new DenyCache(100, _time);
         var never = new RateLimitDecision(false, 10, RateLimitDecision.Never, TimeSpan.Zero); // a full bucket
-        cache.Remember(Policy.WithCost(11), "k", _time.GetTimestamp(), never);
+        cache.Remember(s_policy.WithCost(11), "k", _time.GetTimestamp(), never);
 
         _time.Advance(TimeSpan.FromSeconds(30));
 
-        Assert.False(cache.TryReject(Policy.WithCost(11), "k", out _)); // trusted for a second: one request asks Redis
-        Assert.True(cache.TryReject(Policy.WithCost(11), "k", out var decision));
+        Assert.False(cache.TryReject(s_policy.WithCost(11), "k", out _)); // trusted for a second: one request asks Redis
+        Assert.True(cache.TryReject(s_policy.WithCost(11), "k", out var decision));
         Assert.False(decision.CanEverBeAdmitted);
         Assert.Equal(TimeSpan.Zero, decision.ResetAfter);
         Assert.Equal(10, decision.Remaining);
@@ -84,11 +84,11 @@ public sealed class DenyCacheEntryTests
     public void An_entry_ends_at_its_retry_after()
     {
         var cache = new DenyCache(100, _time);
-        cache.Remember(Policy, "k", _time.GetTimestamp(), Rejection(remaining: 0, retryMs: 150, resetMs: 1950));
+        cache.Remember(s_policy, "k", _time.GetTimestamp(), Rejection(remaining: 0, retryMs: 150, resetMs: 1950));
 
         _time.Advance(TimeSpan.FromMilliseconds(150));
 
-        Assert.False(cache.TryReject(Policy, "k", out _));
+        Assert.False(cache.TryReject(s_policy, "k", out _));
         Assert.Equal(0, cache.Count);
     }
 
@@ -106,8 +106,8 @@ public sealed class DenyCacheEntryTests
             while (DateTime.UtcNow < stop)
             {
                 var key = "k" + (i++ % 8);
-                cache.Remember(Policy, key, TimeProvider.System.GetTimestamp(), rejection);
-                cache.TryReject(Policy, key, out _);
+                cache.Remember(s_policy, key, TimeProvider.System.GetTimestamp(), rejection);
+                cache.TryReject(s_policy, key, out _);
                 if (w == 0 && i % 500 == 0)
                 {
                     cache.Clear();
@@ -121,8 +121,8 @@ public sealed class DenyCacheEntryTests
         // pass does not prove its absence.
         cache.Clear();
         Assert.Equal(0, cache.Count);
-        cache.Remember(Policy, "after", TimeProvider.System.GetTimestamp(), Rejection(remaining: 0, retryMs: 60_000, resetMs: 60_000));
+        cache.Remember(s_policy, "after", TimeProvider.System.GetTimestamp(), Rejection(remaining: 0, retryMs: 60_000, resetMs: 60_000));
         Assert.Equal(1, cache.Count);
-        Assert.True(cache.TryReject(Policy, "after", out _));
+        Assert.True(cache.TryReject(s_policy, "after", out _));
     }
 }

@@ -1,10 +1,10 @@
-using RateGuard.Testing;
 using System.Diagnostics;
 using Microsoft.Extensions.Time.Testing;
 using RateGuard.Diagnostics;
 using RateGuard.Limiting;
 using RateGuard.Runtime.Tests.Infrastructure;
 using RateGuard.Stores;
+using RateGuard.Testing;
 using StackExchange.Redis;
 using Xunit.Abstractions;
 

@@ -3,9 +3,9 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
-using RateGuard.Stores;
 using RateGuard.Diagnostics;
 using RateGuard.Limiting;
+using RateGuard.Stores;
 using StackExchange.Redis;
 
 namespace RateGuard.Runtime.Tests.Resilience;
