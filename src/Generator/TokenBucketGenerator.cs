@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Linq;
 using System.Threading;
 using Microsoft.CodeAnalysis;
+using RateGuard.Generator.Roslyn;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Operations;
@@ -42,7 +43,7 @@ public sealed class TokenBucketGenerator : IIncrementalGenerator
         // The gates are file-local classes (C# 11). An older language version gets no generated code, and the runtime
         // builds the same gates at startup instead.
         var runtimeAvailable = context.CompilationProvider
-            .Select(static (compilation, _) => compilation.GetTypeByMetadataName(RegistryMetadataName) is not null
+            .Select(static (compilation, _) => compilation.GetBestTypeByMetadataName(RegistryMetadataName) is not null
                 && compilation is CSharpCompilation { LanguageVersion: >= LanguageVersion.CSharp11 }
                 ? compilation.AssemblyName ?? "Assembly"
                 : null)

@@ -1,4 +1,5 @@
 using Microsoft.CodeAnalysis;
+using RateGuard.Generator.Roslyn;
 using RateGuard.Generator.Parsing;
 
 namespace RateGuard.Generator.Analysis;
@@ -8,18 +9,18 @@ internal sealed class KnownSymbols
 {
     private KnownSymbols(Compilation compilation)
     {
-        TokenBucketAttribute = compilation.GetTypeByMetadataName(TokenBucketArgumentParser.AttributeMetadataName);
-        ResolverInterface = compilation.GetTypeByMetadataName(TokenBucketArgumentParser.ResolverInterfaceMetadataName);
-        EndpointRouteBuilderExtensions = compilation.GetTypeByMetadataName("Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions");
-        RouteGroupBuilder = compilation.GetTypeByMetadataName("Microsoft.AspNetCore.Routing.RouteGroupBuilder");
-        WebApplication = compilation.GetTypeByMetadataName("Microsoft.AspNetCore.Builder.WebApplication");
-        ControllerBase = compilation.GetTypeByMetadataName("Microsoft.AspNetCore.Mvc.ControllerBase");
-        ControllerAttribute = compilation.GetTypeByMetadataName("Microsoft.AspNetCore.Mvc.ControllerAttribute");
-        NonControllerAttribute = compilation.GetTypeByMetadataName("Microsoft.AspNetCore.Mvc.NonControllerAttribute");
-        NonActionAttribute = compilation.GetTypeByMetadataName("Microsoft.AspNetCore.Mvc.NonActionAttribute");
-        RouteTemplateProvider = compilation.GetTypeByMetadataName("Microsoft.AspNetCore.Mvc.Routing.IRouteTemplateProvider");
-        AuthorizeData = compilation.GetTypeByMetadataName("Microsoft.AspNetCore.Authorization.IAuthorizeData");
-        AllowAnonymous = compilation.GetTypeByMetadataName("Microsoft.AspNetCore.Authorization.IAllowAnonymous");
+        TokenBucketAttribute = compilation.GetBestTypeByMetadataName(TokenBucketArgumentParser.AttributeMetadataName);
+        ResolverInterface = compilation.GetBestTypeByMetadataName(TokenBucketArgumentParser.ResolverInterfaceMetadataName);
+        EndpointRouteBuilderExtensions = compilation.GetBestTypeByMetadataName("Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions");
+        RouteGroupBuilder = compilation.GetBestTypeByMetadataName("Microsoft.AspNetCore.Routing.RouteGroupBuilder");
+        WebApplication = compilation.GetBestTypeByMetadataName("Microsoft.AspNetCore.Builder.WebApplication");
+        ControllerBase = compilation.GetBestTypeByMetadataName("Microsoft.AspNetCore.Mvc.ControllerBase");
+        ControllerAttribute = compilation.GetBestTypeByMetadataName("Microsoft.AspNetCore.Mvc.ControllerAttribute");
+        NonControllerAttribute = compilation.GetBestTypeByMetadataName("Microsoft.AspNetCore.Mvc.NonControllerAttribute");
+        NonActionAttribute = compilation.GetBestTypeByMetadataName("Microsoft.AspNetCore.Mvc.NonActionAttribute");
+        RouteTemplateProvider = compilation.GetBestTypeByMetadataName("Microsoft.AspNetCore.Mvc.Routing.IRouteTemplateProvider");
+        AuthorizeData = compilation.GetBestTypeByMetadataName("Microsoft.AspNetCore.Authorization.IAuthorizeData");
+        AllowAnonymous = compilation.GetBestTypeByMetadataName("Microsoft.AspNetCore.Authorization.IAllowAnonymous");
     }
 
     public INamedTypeSymbol? TokenBucketAttribute { get; }

@@ -1,4 +1,5 @@
 using Microsoft.CodeAnalysis;
+using RateGuard.Generator.Roslyn;
 using RateGuard.Generator.Models;
 
 namespace RateGuard.Generator.Parsing;
@@ -21,7 +22,7 @@ internal static class GateSpecFactory
 
         if (parsed.KeyResolver.Value is INamedTypeSymbol resolver)
         {
-            var resolverInterface = compilation.GetTypeByMetadataName(TokenBucketArgumentParser.ResolverInterfaceMetadataName);
+            var resolverInterface = compilation.GetBestTypeByMetadataName(TokenBucketArgumentParser.ResolverInterfaceMetadataName);
             // A resolver that file-level code cannot name (private, file-local, or through a type parameter as in
             // typeof(TenantKey<T>) inside a generic method) gets no generated gate: the runtime builds it at startup.
             if (!IsUsableResolver(resolver, resolverInterface) || !CanName(resolver))
