@@ -2,13 +2,13 @@ using System.Collections.Immutable;
 using System.Linq;
 using System.Threading;
 using Microsoft.CodeAnalysis;
-using RateGuard.Generator.Roslyn;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Operations;
 using RateGuard.Generator.Emitting;
 using RateGuard.Generator.Models;
 using RateGuard.Generator.Parsing;
+using RateGuard.Generator.Roslyn;
 
 namespace RateGuard.Generator;
 

@@ -1,6 +1,6 @@
 using Microsoft.CodeAnalysis;
-using RateGuard.Generator.Roslyn;
 using RateGuard.Generator.Parsing;
+using RateGuard.Generator.Roslyn;
 
 namespace RateGuard.Generator.Analysis;
 

@@ -1,6 +1,6 @@
 using Microsoft.CodeAnalysis;
-using RateGuard.Generator.Roslyn;
 using RateGuard.Generator.Models;
+using RateGuard.Generator.Roslyn;
 
 namespace RateGuard.Generator.Parsing;
 
