@@ -68,7 +68,7 @@ app.UseTokenBuckets();
 app.MapGet("/plain", () => "pong");
 app.MapGet("/aspnet", () => "pong").RequireRateLimiting("tb");
 app.MapGet("/rg", [TokenBucket(capacity: 1_000_000_000, rate: 1_000_000)] () => "pong");
-app.MapGet("/rg2", [TokenBucket(capacity: 1_000_000_000, rate: 1_000_000)] [TokenBucket(capacity: 1_000_000_000, rate: 1_000_000, Key = "global")] () => "pong");
+app.MapGet("/rg2", [TokenBucket(capacity: 1_000_000_000, rate: 1_000_000)][TokenBucket(capacity: 1_000_000_000, rate: 1_000_000, Key = "global")] () => "pong");
 app.MapGet("/hot", [TokenBucket(capacity: 10, rate: 1)] () => "pong");
 app.MapGet("/acc", [TokenBucket(capacity: 100, rate: 50, Key = "global")] () => "pong");
 // The fault harness: one bucket per client (X-Client) that load keeps drained, so every fault shows in the count.
