@@ -44,7 +44,9 @@ internal sealed class ScriptBatcher(Func<RedisKey[], RedisValue[], Task<RedisRes
     public void Enqueue(int slot, PendingCall call, Func<long>? clientNow)
     {
         var lane = LaneOf(slot);
-        call.QueuedAt = Clock.GetTimestamp();
+        // One reading of the clock: when the request was queued, and when its call goes out if it goes at once.
+        var now = Clock.GetTimestamp();
+        call.QueuedAt = now;
         call.Lane = lane;
         List<PendingCall>? batch = null;
         lock (lane)
@@ -56,14 +58,14 @@ internal sealed class ScriptBatcher(Func<RedisKey[], RedisValue[], Task<RedisRes
             else
             {
                 lane.Waiting.Add(call);
-                if (lane.Waiting.Count >= MostRequests || Clock.GetElapsedTime(lane.LastSentAt) > Stall)
+                if (lane.Waiting.Count >= MostRequests || Clock.GetElapsedTime(lane.LastSentAt, now) > Stall)
                 {
                     batch = lane.TakeWaiting();
                 }
             }
             if (batch is not null)
             {
-                lane.Sending(Clock.GetTimestamp());
+                lane.Sending(now);
             }
         }
         if (batch is not null)
