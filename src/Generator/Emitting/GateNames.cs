@@ -39,7 +39,7 @@ internal static class GateNames
             var unique = name;
             for (var n = 2; !taken.Add(unique); n++)
             {
-                unique = name + "_" + n.ToString(CultureInfo.InvariantCulture);
+                unique = name + "_" + Literals.Int(n);
             }
             names[i] = unique;
         }
@@ -50,7 +50,7 @@ internal static class GateNames
     public static string Of(GateSpec spec)
     {
         var name = new StringBuilder(Prefix);
-        name.Append("Capacity").Append(spec.Capacity.ToString(CultureInfo.InvariantCulture));
+        name.Append("Capacity").Append(Literals.Int(spec.Capacity));
         name.Append("_Rate");
         // "0.5" reads as 0p5 and "1E-05" as 1Em05: identifier characters that cannot be mistaken for a separator.
         foreach (var c in Literals.Rate(spec.Rate))
@@ -62,7 +62,7 @@ internal static class GateNames
         }
         if (spec.Cost != 1)
         {
-            name.Append("_Cost").Append(spec.Cost.ToString(CultureInfo.InvariantCulture));
+            name.Append("_Cost").Append(Literals.Int(spec.Cost));
         }
 
         bool lossless;
@@ -117,9 +117,9 @@ internal static class GateNames
     private static uint Hash(GateSpec spec)
     {
         var text = string.Join("|",
-            spec.Capacity.ToString(CultureInfo.InvariantCulture),
+            Literals.Int(spec.Capacity),
             Literals.Rate(spec.Rate),
-            spec.Cost.ToString(CultureInfo.InvariantCulture),
+            Literals.Int(spec.Cost),
             spec.Key ?? "",
             spec.Resolver?.FullyQualifiedName ?? "");
         var hash = 2166136261u;
