@@ -43,12 +43,12 @@ internal static class TokenBucketMath
     }
 
     /// <summary>
-    /// Decides one request that draws from several buckets, as the script's requests form does: admitted only if every
-    /// bucket holds its cost, and then every bucket is charged; otherwise none is. A bucket that appears twice
-    /// (<paramref name="earlier"/> gives the index of its previous appearance, or -1) is judged against what its earlier
-    /// appearance would take.
+    /// Decides one request that draws from several buckets, as the script's requests form does (the contract at the top of
+    /// <c>Lua/token-bucket.lua</c>, without debts): admitted only if every bucket holds its cost, and then every bucket is
+    /// charged; otherwise none is. A bucket that appears twice (<paramref name="earlier"/> gives the index of its previous
+    /// appearance, or -1) is judged against what its earlier appearance would take.
     /// </summary>
-    /// <param name="fullAt">Each bucket's stored time to full, in µs.</param>
+    /// <param name="fullAt">Each bucket's stored time to full, in µs (the same for every appearance of one bucket).</param>
     /// <param name="now">The current time in µs.</param>
     /// <param name="policies">Each bucket's policy, with this request's cost.</param>
     /// <param name="earlier">For each bucket, the index of the same bucket earlier in the request, or -1.</param>
@@ -78,8 +78,9 @@ internal static class TokenBucketMath
         }
         for (var i = 0; i < policies.Length; i++)
         {
+            // Admitted: the bucket once charged up to this appearance. Rejected: the bucket as it stays, uncharged.
             var policy = policies[i];
-            var at = admitted ? next[i] : next[i] - policy.Cost * policy.IntervalMicroseconds;
+            var at = admitted ? next[i] : Math.Max(fullAt[i], now);
             var tokens = Math.Max(0, FloorDiv(policy.WindowMicroseconds - (at - now), policy.IntervalMicroseconds));
             decisions[i] = RateLimitDecision.FromMicroseconds(admitted, tokens, admitted ? 0 : retry[i], at - now);
         }
