@@ -43,7 +43,10 @@ public sealed class TokenBucketOptions
     /// <summary>The status code when <see cref="MissingKey"/> rejects. Defaults to 403, as a deny-empty-key gateway answers.</summary>
     public int MissingKeyStatusCode { get; set; } = StatusCodes.Status403Forbidden;
 
-    /// <summary>What happens to a request when the store fails, is too slow, or its circuit is open. Defaults to <see cref="FailureMode.Open"/>.</summary>
+    /// <summary>
+    /// What happens to a request when the store fails, is too slow, or its circuit is open. Defaults to
+    /// <see cref="FailureMode.Open"/>: each instance enforces its share of every limit until the store decides again.
+    /// </summary>
     public FailureMode FailureMode { get; set; } = FailureMode.Open;
 
     /// <summary>The longest one decision may wait for the store before the failure mode applies. Defaults to 100 ms.</summary>
@@ -56,15 +59,10 @@ public sealed class TokenBucketOptions
     public TimeSpan BreakDuration { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
-    /// While the store is unavailable, enforce each limit in memory instead of applying the failure mode, with capacity
-    /// and rate divided by the number of instances so that the instances together stay near the real limit. Each bucket
-    /// starts from what Redis last said of it, and what is admitted locally is charged to Redis when it returns.
-    /// </summary>
-    public bool LocalFallback { get; set; }
-
-    /// <summary>
-    /// How many app instances share the limits, for <see cref="LocalFallback"/>. When not set, each instance learns it
-    /// from Redis while Redis is healthy (a heartbeat per instance), and the count follows the deployment as it scales.
+    /// How many app instances share the limits: under <see cref="FailureMode.Open"/>, each instance enforces this share
+    /// of every limit while the store cannot decide. When not set, each instance learns it from Redis while Redis is
+    /// healthy (a heartbeat per instance), and the count follows the deployment as it scales; an instance that starts
+    /// while Redis is unreachable has heard no heartbeat and counts itself alone until Redis answers.
     /// </summary>
     public int? InstanceCount { get; set; }
 
@@ -130,14 +128,25 @@ public sealed class TokenBucketOptions
     public Func<TokenBucketRejectedContext, ValueTask>? OnRejected { get; set; }
 }
 
-/// <summary>What a request gets while the store cannot decide.</summary>
+/// <summary>What a request gets while the store cannot decide (it fails, is too slow, or its circuit is open).</summary>
 public enum FailureMode
 {
-    /// <summary>Admit it, log and count: the limiter must never become the outage.</summary>
+    /// <summary>
+    /// Fail open to each instance's share: every instance enforces its share of the limit in memory (capacity and rate
+    /// divided by <see cref="TokenBucketOptions.InstanceCount"/>), starting from what Redis last said of the bucket,
+    /// and what it admits is charged to Redis when Redis decides again. The limiter never becomes the outage, and the
+    /// instances together stay near the limit.
+    /// </summary>
     Open,
 
     /// <summary>Answer 503 with <c>Retry-After</c>: for limits that protect something that must not be overrun.</summary>
     Closed,
+
+    /// <summary>
+    /// Admit every request unchecked, log and count it: no limit at all until the store decides again. What failure mode
+    /// <see cref="Open"/> did before it enforced each instance's share.
+    /// </summary>
+    AdmitAll,
 }
 
 /// <summary>Settings of one named bucket that configuration may change without a rebuild.</summary>

@@ -18,10 +18,13 @@ internal sealed class TokenBucketConfigurationKeys(IConfigurationSection section
         nameof(TokenBucketOptions.Clock), nameof(TokenBucketOptions.InMemorySweepInterval), nameof(TokenBucketOptions.Headers),
         nameof(TokenBucketOptions.RejectionStatusCode), nameof(TokenBucketOptions.MissingKey), nameof(TokenBucketOptions.MissingKeyStatusCode),
         nameof(TokenBucketOptions.FailureMode), nameof(TokenBucketOptions.Timeout), nameof(TokenBucketOptions.BreakerFailureThreshold),
-        nameof(TokenBucketOptions.BreakDuration), nameof(TokenBucketOptions.LocalFallback), nameof(TokenBucketOptions.InstanceCount),
+        nameof(TokenBucketOptions.BreakDuration), nameof(TokenBucketOptions.InstanceCount),
         nameof(TokenBucketOptions.DenyCache), nameof(TokenBucketOptions.DenyCacheSize), nameof(TokenBucketOptions.Batching), nameof(TokenBucketOptions.IPv6PrefixLength),
         nameof(TokenBucketOptions.Buckets),
     ];
+
+    // A setting of earlier versions whose behaviour became failure mode Open's: named, so the message can say so.
+    private const string RemovedLocalFallback = "LocalFallback";
 
     internal static readonly string[] BucketSettings =
     [
@@ -34,7 +37,11 @@ internal sealed class TokenBucketConfigurationKeys(IConfigurationSection section
         List<string>? failures = null;
         foreach (var child in section.GetChildren())
         {
-            if (Find(Settings, child.Key) is not { } setting)
+            if (string.Equals(child.Key, RemovedLocalFallback, StringComparison.OrdinalIgnoreCase))
+            {
+                (failures ??= []).Add($"{child.Path} is no longer a setting: failure mode Open, the default, now enforces each instance's share of every limit while Redis cannot decide, as {RemovedLocalFallback}=true did. Remove it; for the earlier default, admitting every request unchecked, set {path}:{nameof(TokenBucketOptions.FailureMode)} to {nameof(FailureMode.AdmitAll)}.");
+            }
+            else if (Find(Settings, child.Key) is not { } setting)
             {
                 (failures ??= []).Add(Unknown(child.Path, child.Key, Settings, "a setting", path));
             }

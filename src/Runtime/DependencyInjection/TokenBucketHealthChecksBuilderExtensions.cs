@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using RateGuard;
+using RateGuard.Configuration;
 using RateGuard.Diagnostics;
 using RateGuard.Limiting;
 
@@ -19,7 +20,7 @@ public static class TokenBucketHealthChecksBuilderExtensions
         ArgumentNullException.ThrowIfNull(builder);
         return builder.Add(new HealthCheckRegistration(
             name,
-            static services => new TokenBucketStoreHealthCheck(services.GetRequiredService<TokenBucketLimiter>()),
+            static services => new TokenBucketStoreHealthCheck(services.GetRequiredService<TokenBucketLimiter>(), services.GetRequiredService<CurrentOptions>()),
             failureStatus,
             tags));
     }

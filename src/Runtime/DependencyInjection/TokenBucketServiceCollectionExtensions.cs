@@ -72,19 +72,26 @@ public static class TokenBucketServiceCollectionExtensions
         // Their rate-limit headers, which API Explorer cannot carry, go into each Microsoft.AspNetCore.OpenApi document;
         // TryAddEnumerable keeps a second AddTokenBuckets from adding the transformer twice.
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<Microsoft.AspNetCore.OpenApi.OpenApiOptions>, TokenBucketOpenApiOptionsSetup>());
+        services.TryAddSingleton(static services => new CurrentOptions(services.GetRequiredService<IOptionsMonitor<TokenBucketOptions>>()));
+        services.TryAddSingleton(static services => new ConfiguredPolicies(
+            services.GetRequiredService<CurrentOptions>(),
+            services.GetRequiredService<KnownBuckets>(),
+            services.GetRequiredService<ILoggerFactory>().CreateLogger("RateGuard")));
         services.TryAddSingleton<ITokenBucketStore>(CreateStore);
         services.TryAddSingleton(static services => new TokenBucketMetrics(services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
         services.TryAddSingleton(static services => new TokenBucketLimiter(
             services.GetRequiredService<ITokenBucketStore>(),
-            services.GetRequiredService<IOptionsMonitor<TokenBucketOptions>>(),
+            services.GetRequiredService<CurrentOptions>(),
             services.GetRequiredService<TokenBucketMetrics>(),
             services.GetRequiredService<ILoggerFactory>(),
-            services.GetRequiredService<TimeProvider>(),
-            services.GetRequiredService<KnownBuckets>()));
+            services.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(static services => new EndpointGateTable(services));
         services.TryAddSingleton<ITokenBucketOperations>(static services => new TokenBucketOperations(
             services.GetRequiredService<TokenBucketLimiter>(),
-            services.GetRequiredService<KnownBuckets>()));
+            services.GetRequiredService<ConfiguredPolicies>(),
+            services.GetRequiredService<CurrentOptions>(),
+            services.GetRequiredService<KnownBuckets>(),
+            services.GetRequiredService<TimeProvider>()));
         // Resolving the store at startup makes the store choice, and its warning, visible before the first request.
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, TokenBucketStartup>());
         return services;
@@ -94,7 +101,7 @@ public static class TokenBucketServiceCollectionExtensions
     {
         // Reading the options validates them: a TokenBuckets:Redis that names no usable endpoint throws here, before
         // anything connects, rather than leaving every limit on its failure mode for good.
-        var options = services.GetRequiredService<IOptions<TokenBucketOptions>>().Value;
+        var options = services.GetRequiredService<CurrentOptions>().Value;
         var time = services.GetRequiredService<TimeProvider>();
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("RateGuard");
         var clientClock = options.Clock == TokenBucketClock.Client ? time : null;
@@ -124,14 +131,14 @@ public static class TokenBucketServiceCollectionExtensions
             }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             Log.UsingRedisStore(logger, string.Join(",", configuration.EndPoints.Select(RedisTokenBucketStore.Format)), options.Clock);
             var endpoints = string.Join(",", configuration.EndPoints.Select(RedisTokenBucketStore.Format));
-            return new RedisTokenBucketStore(connecting, options.KeyPrefix, clientClock, ownsConnection: true, endpoints);
+            return new RedisTokenBucketStore(connecting, options.KeyPrefix, clientClock, ownsConnection: true, time, endpoints);
         }
 
         if (services.GetService<IConnectionMultiplexer>() is { } shared)
         {
             Log.UsingRedisStore(logger, string.Join(",", shared.GetEndPoints().Select(e => e.ToString())), options.Clock);
             // A connection the app shares keeps the app's own settings; see the README on its backlog policy.
-            return new RedisTokenBucketStore(shared, options.KeyPrefix, clientClock);
+            return new RedisTokenBucketStore(Task.FromResult(shared), options.KeyPrefix, clientClock, ownsConnection: false, time);
         }
 
         Log.UsingInMemoryStore(logger);

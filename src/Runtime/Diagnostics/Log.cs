@@ -21,8 +21,8 @@ internal static partial class Log
     public static partial void StoreFailed(ILogger logger, string server, string bucket, string reason, int suppressed, TimeSpan period, Exception? exception);
 
     [LoggerMessage(EventId = 5, EventName = "CircuitOpened", Level = LogLevel.Error,
-        Message = "Redis {Server} keeps failing: it will not be called for {BreakDuration}, and {Fallback} applies meanwhile to the buckets it holds.")]
-    public static partial void CircuitOpened(ILogger logger, string server, TimeSpan breakDuration, string fallback);
+        Message = "Redis {Server} keeps failing: it will not be called for {BreakDuration}, and the buckets it holds get their failure mode meanwhile (Open, unless configured otherwise: each instance enforces its share of the limit).")]
+    public static partial void CircuitOpened(ILogger logger, string server, TimeSpan breakDuration);
 
     [LoggerMessage(EventId = 6, EventName = "CircuitClosed", Level = LogLevel.Information,
         Message = "Redis {Server} answers again; limiting has resumed on its buckets. {Suppressed} failures were not logged since the last line about it.")]
@@ -37,7 +37,7 @@ internal static partial class Log
     public static partial void OverrideIgnored(ILogger logger, string bucket, Exception exception);
 
     [LoggerMessage(EventId = 9, EventName = "HeartbeatFailed", Level = LogLevel.Debug,
-        Message = "The instance heartbeat could not reach Redis ({Reason}); the local fallback keeps the instance count it learned last.")]
+        Message = "The instance heartbeat could not reach Redis ({Reason}); each instance's share of the limits keeps the instance count learned last.")]
     public static partial void HeartbeatFailed(ILogger logger, string reason);
 
     [LoggerMessage(EventId = 10, EventName = "RedisUnreachable", Level = LogLevel.Warning,
@@ -80,4 +80,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 19, EventName = "RequestCanceled", Level = LogLevel.Debug,
         Message = "The client went away while its token buckets were being decided; the request ends there, unanswered.")]
     public static partial void RequestCanceled(ILogger logger);
+
+    [LoggerMessage(EventId = 20, EventName = "ResetHeard", Level = LogLevel.Information,
+        Message = "Bucket '{Bucket}' was reset for one client: this instance forgets what it remembered of that client's bucket (a rejection, its share while Redis was away).")]
+    public static partial void ResetHeard(ILogger logger, string bucket);
+
+    [LoggerMessage(EventId = 21, EventName = "EndpointMatchedOnRequest", Level = LogLevel.Debug,
+        Message = "Endpoint '{Endpoint}' reached the limiter before its data source's change did: its limits were matched on this request rather than when the endpoints changed.")]
+    public static partial void EndpointMatchedOnRequest(ILogger logger, string endpoint);
 }

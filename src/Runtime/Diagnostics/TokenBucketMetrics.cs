@@ -27,6 +27,13 @@ public sealed class TokenBucketMetrics : IDisposable
     /// <summary>Each store server's circuit, tagged <see cref="ServerTag"/>: 0 closed, 1 open, 2 half-open.</summary>
     public const string CircuitStateInstrument = "rateguard.rate_limiting.store.circuit_state";
 
+    /// <summary>
+    /// How many app instances share the limits, as this instance counts them: each limit's share while the store cannot
+    /// decide (failure mode Open) is its capacity and rate divided by this. Configured (<c>InstanceCount</c>), or learned
+    /// from the instances' heartbeats in Redis.
+    /// </summary>
+    public const string InstancesInstrument = "rateguard.rate_limiting.instances";
+
     /// <summary>The bucket's name (ASP.NET Core: <c>aspnetcore.rate_limiting.policy</c>).</summary>
     public const string PolicyTag = "rateguard.rate_limiting.policy";
 
@@ -73,6 +80,9 @@ public sealed class TokenBucketMetrics : IDisposable
 
     internal void ObserveCircuits(Func<IEnumerable<Measurement<int>>> states) =>
         _meter.CreateObservableGauge(CircuitStateInstrument, states, "{state}", "Each store server's circuit: 0 closed, 1 open, 2 half-open.");
+
+    internal void ObserveInstances(Func<int> instances) =>
+        _meter.CreateObservableGauge(InstancesInstrument, instances, "{instance}", "How many app instances share the limits: each enforces its share while the store cannot decide.");
 
     /// <inheritdoc />
     public void Dispose() => _meter.Dispose();

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using RateGuard.Configuration;
 using RateGuard.Limiting;
 using RateGuard.Operations;
 
@@ -9,7 +10,7 @@ namespace RateGuard.Diagnostics;
 /// answering its own check within the decision budget. A local store is not guarded by a circuit, so only its own
 /// check counts (the in-memory store's is always healthy, and says its limits are per process).
 /// </summary>
-internal sealed class TokenBucketStoreHealthCheck(TokenBucketLimiter limiter) : IHealthCheck
+internal sealed class TokenBucketStoreHealthCheck(TokenBucketLimiter limiter, CurrentOptions options) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
@@ -21,7 +22,7 @@ internal sealed class TokenBucketStoreHealthCheck(TokenBucketLimiter limiter) : 
         }
         try
         {
-            return HealthCheckResult.Healthy(await store.CheckHealthAsync(limiter.Options.Timeout, cancellationToken).ConfigureAwait(false));
+            return HealthCheckResult.Healthy(await store.CheckHealthAsync(options.Value.Timeout, cancellationToken).ConfigureAwait(false));
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {

@@ -23,50 +23,38 @@ namespace RateGuard.Http;
 internal sealed class EndpointGateTable
 {
     private readonly IServiceProvider _services;
-    private readonly IOptionsMonitor<TokenBucketOptions> _options;
+    private readonly CurrentOptions _options;
     private readonly KnownBuckets _known;
     private readonly ConfigurationReport _report;
     private readonly ILogger _logger;
-    // The options in force: those of startup, then of each reload that passed validation. Never read from the monitor
-    // afterwards, whose current value throws for as long as the configuration is invalid.
-    private volatile TokenBucketOptions _current;
     private readonly HashSet<Module> _initializedModules = [];
     private readonly EndpointBucketName _names = new();
     private readonly object _reloadGate = new();
     // What the table reads: one entry per UseTokenBuckets pipeline, keyed by the route builder's collection.
     private readonly Dictionary<object, EndpointDataSource> _sources = new(ReferenceEqualityComparer.Instance);
     private volatile ConcurrentDictionary<Endpoint, EndpointGates?> _gates = new(ReferenceEqualityComparer.Instance);
-    private int _misses;
 
     public EndpointGateTable(IServiceProvider services)
     {
         _services = services;
-        _options = services.GetRequiredService<IOptionsMonitor<TokenBucketOptions>>();
+        _options = services.GetRequiredService<CurrentOptions>();
         _known = services.GetRequiredService<KnownBuckets>();
         _logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("RateGuard");
         _report = new ConfigurationReport(_known, _logger, services.GetService<IHostEnvironment>()?.IsDevelopment() == true);
-        _current = _options.CurrentValue;
         InitializeModule(Assembly.GetEntryAssembly()?.ManifestModule);
         // Overrides of capacity, rate and failure mode come from configuration: rebuild every gate when it reloads.
         // The monitor calls back only with options that passed validation; a reload that did not is refused whole,
         // and the table says so (the monitor cannot: its callback never runs).
-        _options.OnChange(options =>
+        _options.Changed += options =>
         {
-            _current = options;
             _report.Applied();
             Reload(keepKnown: false);
             _report.CheckOverrides(options);
-        });
+        };
         _report.ExplainRefusedReloads(services);
         // Names are all known once every pipeline is built, which is when the app has started.
-        services.GetService<IHostApplicationLifetime>()?.ApplicationStarted.Register(() => _report.CheckOverrides(_current));
+        services.GetService<IHostApplicationLifetime>()?.ApplicationStarted.Register(() => _report.CheckOverrides(_options.Value));
     }
-
-    /// <summary>The endpoints the table has matched, limited or not.</summary>
-    public ICollection<Endpoint> Endpoints => _gates.Keys;
-
-    /// <summary>How many endpoints were first met on a request rather than at startup or on a change.</summary>
-    public int Misses => Volatile.Read(ref _misses);
 
     /// <summary>
     /// Matches the endpoints of <paramref name="routed"/>, the data sources routing matches requests against, to their
@@ -90,7 +78,7 @@ internal sealed class EndpointGateTable
             // Validation ran before any endpoint was read; now that the names are known, an override in environment
             // form that names two of them stops the app rather than pick one.
             var names = _known.Names;
-            foreach (var key in _current.Buckets.Keys)
+            foreach (var key in _options.Value.Buckets.Keys)
             {
                 if (BucketNames.Matches(key, names) is { Count: > 1 } matches)
                 {
@@ -115,7 +103,7 @@ internal sealed class EndpointGateTable
     // endpoint unlimited, as the reload that will follow does.
     private EndpointGates? BuildOnRequest(Endpoint endpoint)
     {
-        Interlocked.Increment(ref _misses);
+        Diagnostics.Log.EndpointMatchedOnRequest(_logger, endpoint.DisplayName ?? endpoint.ToString() ?? "endpoint");
         try
         {
             return Build(endpoint, startup: false);
@@ -185,7 +173,7 @@ internal sealed class EndpointGateTable
     private ConfiguredGate CreateGate(TokenBucketAttribute attribute, string bucket, Endpoint endpoint, bool startup)
     {
         var spec = TokenBucketSpec.From(attribute);
-        var options = _current;
+        var options = _options.Value;
         try
         {
             var gate = GateBuilder.Build(spec, bucket, _services, options.IPv6PrefixLength);

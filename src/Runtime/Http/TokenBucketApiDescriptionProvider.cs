@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.ApiExplorer;
-using Microsoft.Extensions.Options;
+using RateGuard.Configuration;
 
 namespace RateGuard.Http;
 
@@ -10,7 +10,7 @@ namespace RateGuard.Http;
 /// describes, so any OpenAPI document generator (Microsoft.AspNetCore.OpenApi, Swashbuckle) lists them: the rejection of a
 /// rejected request (429 unless <see cref="TokenBucketOptions.RejectionStatusCode"/> says otherwise), and the missing-key status of a request without a value for a key that can be missing.
 /// </summary>
-internal sealed class TokenBucketApiDescriptionProvider(IOptions<TokenBucketOptions> options) : IApiDescriptionProvider
+internal sealed class TokenBucketApiDescriptionProvider(CurrentOptions options) : IApiDescriptionProvider
 {
     // After the built-in providers have described each endpoint's own responses.
     public int Order => 1000;
@@ -21,7 +21,7 @@ internal sealed class TokenBucketApiDescriptionProvider(IOptions<TokenBucketOpti
 
     public void OnProvidersExecuted(ApiDescriptionProviderContext context)
     {
-        // The rejection status, MissingKey and its status code are read once at startup, as the middleware reads them.
+        // The options in force when API Explorer describes the endpoints, which it does once until they change.
         var settings = options.Value;
         foreach (var description in context.Results)
         {

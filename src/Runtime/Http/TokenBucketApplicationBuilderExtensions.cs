@@ -3,8 +3,8 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 using RateGuard;
+using RateGuard.Configuration;
 using RateGuard.Http;
 using RateGuard.Limiting;
 using RateGuard.Stores;
@@ -38,7 +38,7 @@ public static class TokenBucketApplicationBuilderExtensions
                 next,
                 table,
                 services.GetRequiredService<TokenBucketLimiter>(),
-                services.GetRequiredService<IOptions<TokenBucketOptions>>(),
+                services.GetRequiredService<CurrentOptions>(),
                 services.GetService<IProblemDetailsService>(),
                 services.GetRequiredService<ILoggerFactory>().CreateLogger("RateGuard"),
                 // With authentication services registered, a user key read before authentication ran is an order mistake.

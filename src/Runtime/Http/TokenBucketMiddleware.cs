@@ -6,9 +6,9 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 using RateGuard.CompilerServices;
+using RateGuard.Configuration;
 using RateGuard.Limiting;
 
 namespace RateGuard.Http;
@@ -22,7 +22,7 @@ internal sealed class TokenBucketMiddleware
     private readonly RequestDelegate _next;
     private readonly EndpointGateTable _table;
     private readonly TokenBucketLimiter _limiter;
-    private readonly TokenBucketOptions _options;
+    private readonly CurrentOptions _options;
     private readonly IProblemDetailsService? _problemDetails;
     private readonly ILogger _logger;
     private readonly bool _authenticates;
@@ -30,12 +30,12 @@ internal sealed class TokenBucketMiddleware
     private int _routingReported;
     private int _authenticationReported;
 
-    public TokenBucketMiddleware(RequestDelegate next, EndpointGateTable table, TokenBucketLimiter limiter, IOptions<TokenBucketOptions> options, IProblemDetailsService? problemDetails, ILogger logger, bool authenticates)
+    public TokenBucketMiddleware(RequestDelegate next, EndpointGateTable table, TokenBucketLimiter limiter, CurrentOptions options, IProblemDetailsService? problemDetails, ILogger logger, bool authenticates)
     {
         _next = next;
         _table = table;
         _limiter = limiter;
-        _options = options.Value;
+        _options = options;
         _problemDetails = problemDetails;
         _logger = logger;
         _authenticates = authenticates;
@@ -83,6 +83,8 @@ internal sealed class TokenBucketMiddleware
     // before any bucket is touched. Pooled arrays hold the buckets and their decisions, one bucket or several.
     private async Task LimitAsync(HttpContext context, EndpointGates gates)
     {
+        // One snapshot for the whole request: a reload in the middle of it does not mix two configurations.
+        var options = _options.Value;
         var request = LimitRequest.Rent();
         GateDecision[]? decisions = null;
         try
@@ -96,10 +98,10 @@ internal sealed class TokenBucketMiddleware
                     continue;
                 }
                 WatchForLateAuthentication(context, gate);
-                if (_options.MissingKey == MissingKeyBehavior.Reject)
+                if (options.MissingKey == MissingKeyBehavior.Reject)
                 {
                     _limiter.CountMissingKey(gate.Policy);
-                    await RejectMissingKeyAsync(context, gate);
+                    await RejectMissingKeyAsync(context, gate, options);
                     return;
                 }
             }
@@ -131,11 +133,11 @@ internal sealed class TokenBucketMiddleware
                         deciding = i;
                     }
                 }
-                RateLimitHeaders.Write(context.Response, _options.Headers, gates, decisions.AsSpan(0, described));
+                RateLimitHeaders.Write(context.Response, options.Headers, gates, decisions.AsSpan(0, described));
                 if (!admitted)
                 {
                     deciding = Math.Max(deciding, 0);
-                    await RejectAsync(context, gates.Gates[request.Tag(deciding)], request.Results[deciding]);
+                    await RejectAsync(context, gates.Gates[request.Tag(deciding)], request.Results[deciding], options);
                     return;
                 }
             }
@@ -158,7 +160,7 @@ internal sealed class TokenBucketMiddleware
             ? candidate.Source == DecisionSource.FailedClosed
             : candidate.Decision.RetryAfter > current.Decision.RetryAfter;
 
-    private Task RejectAsync(HttpContext context, ConfiguredGate gate, LimiterResult result)
+    private Task RejectAsync(HttpContext context, ConfiguredGate gate, LimiterResult result, TokenBucketOptions options)
     {
         var decision = result.Decision;
         if (result.Source == DecisionSource.FailedClosed)
@@ -168,10 +170,10 @@ internal sealed class TokenBucketMiddleware
             var wait = SetRetryAfter(context.Response, decision.RetryAfter);
             var unavailable = new TokenBucketRejectedContext(context, TokenBucketRejectionReason.StoreUnavailable, gate.Policy, gate.KeyDescription, null);
             return RespondAsync(unavailable,
-                $"Rate limit '{gate.Policy.Name}' cannot be checked right now, and it does not admit requests unchecked. Retry after {wait} s.");
+                $"Rate limit '{gate.Policy.Name}' cannot be checked right now, and it does not admit requests unchecked. Retry after {wait} s.", options);
         }
 
-        context.Response.StatusCode = _options.RejectionStatusCode;
+        context.Response.StatusCode = options.RejectionStatusCode;
         string detail;
         if (decision.CanEverBeAdmitted)
         {
@@ -187,7 +189,7 @@ internal sealed class TokenBucketMiddleware
             detail = $"Rate limit '{gate.Policy.Name}': a request costs {gate.Policy.Cost} tokens but the bucket holds at most {gate.Policy.Capacity}, so it can never be admitted.";
         }
         var rejected = new TokenBucketRejectedContext(context, TokenBucketRejectionReason.RateLimited, gate.Policy, gate.KeyDescription, decision);
-        return RespondAsync(rejected, detail);
+        return RespondAsync(rejected, detail, options);
     }
 
     // Retry-After in whole seconds, rounded up and never 0, which would invite an immediate retry.
@@ -198,17 +200,17 @@ internal sealed class TokenBucketMiddleware
         return seconds;
     }
 
-    private Task RejectMissingKeyAsync(HttpContext context, ConfiguredGate gate)
+    private Task RejectMissingKeyAsync(HttpContext context, ConfiguredGate gate, TokenBucketOptions options)
     {
-        context.Response.StatusCode = _options.MissingKeyStatusCode;
+        context.Response.StatusCode = options.MissingKeyStatusCode;
         var detail = $"Rate limit '{gate.Policy.Name}' needs a value for its key {gate.KeyDescription}, and this request has none.";
         var rejected = new TokenBucketRejectedContext(context, TokenBucketRejectionReason.MissingKey, gate.Policy, gate.KeyDescription, null);
-        return RespondAsync(rejected, detail);
+        return RespondAsync(rejected, detail, options);
     }
 
-    private async Task RespondAsync(TokenBucketRejectedContext rejected, string detail)
+    private async Task RespondAsync(TokenBucketRejectedContext rejected, string detail, TokenBucketOptions options)
     {
-        if (_options.OnRejected is { } onRejected)
+        if (options.OnRejected is { } onRejected)
         {
             await onRejected(rejected);
             return;

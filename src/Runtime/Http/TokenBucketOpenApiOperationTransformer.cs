@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
+using RateGuard.Configuration;
 
 namespace RateGuard.Http;
 
@@ -19,8 +19,8 @@ internal sealed class TokenBucketOpenApiOperationTransformer : IOpenApiOperation
         {
             return Task.CompletedTask;
         }
-        // Headers and the rejection status are read once at startup, as the middleware reads them.
-        var settings = context.ApplicationServices.GetRequiredService<IOptions<TokenBucketOptions>>().Value;
+        // The options in force when the document is made, as the middleware reads them for each request.
+        var settings = context.ApplicationServices.GetRequiredService<CurrentOptions>().Value;
         var style = settings.Headers;
         var rejected = settings.RejectionStatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture);
         foreach (var (status, response) in responses)

@@ -1,6 +1,7 @@
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using RateGuard.Configuration;
 using RateGuard.Limiting;
 
 namespace RateGuard;
@@ -46,6 +47,7 @@ public static class TokenBucketRateLimitPartition
         // live for as long as its key stays busy, and an invalid reload must not fail the request that creates one.
         return new Interop.TokenBucketStoreRateLimiter(
             services.GetRequiredService<TokenBucketLimiter>(),
+            services.GetRequiredService<ConfiguredPolicies>(),
             policy,
             partitionKey,
             services.GetRequiredService<TimeProvider>());

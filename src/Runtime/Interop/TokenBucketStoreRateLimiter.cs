@@ -23,7 +23,7 @@ namespace RateGuard.Interop;
 /// permits takes nothing and, since no store can be read without taking tokens, always answers "acquired".
 /// </para>
 /// </remarks>
-internal sealed class TokenBucketStoreRateLimiter(TokenBucketLimiter limiter, TokenBucketPolicy policy, string partitionKey, TimeProvider time) : RateLimiter
+internal sealed class TokenBucketStoreRateLimiter(TokenBucketLimiter limiter, ConfiguredPolicies configured, TokenBucketPolicy policy, string partitionKey, TimeProvider time) : RateLimiter
 {
     // ASP.NET Core's rate-limiting middleware, like other callers, tries AttemptAcquire first and, when refused, calls
     // AcquireAsync at once on the same thread. Over the in-memory store the attempt has decided already, and its
@@ -53,7 +53,7 @@ internal sealed class TokenBucketStoreRateLimiter(TokenBucketLimiter limiter, To
 
     protected override RateLimitLease AttemptAcquireCore(int permitCount)
     {
-        var (configured, failureMode) = Prepare(permitCount, out var request);
+        var (inForce, failureMode) = Prepare(permitCount, out var request);
         if (permitCount == 0)
         {
             return TokenBucketLease.Acquired;
@@ -63,7 +63,7 @@ internal sealed class TokenBucketStoreRateLimiter(TokenBucketLimiter limiter, To
             // A remote decision is left to AcquireAsync: starting one here would take tokens that no lease reports.
             return new TokenBucketLease(false, null);
         }
-        var pending = limiter.AcquireAsync(request ?? configured, failureMode, partitionKey, CancellationToken.None);
+        var pending = limiter.AcquireAsync(request ?? inForce, failureMode, partitionKey, CancellationToken.None);
         var now = time.GetTimestamp();
         Volatile.Write(ref _lastUsed, now);
         var result = pending.Result;
@@ -100,7 +100,7 @@ internal sealed class TokenBucketStoreRateLimiter(TokenBucketLimiter limiter, To
 
     protected override async ValueTask<RateLimitLease> AcquireAsyncCore(int permitCount, CancellationToken cancellationToken)
     {
-        var (configured, failureMode) = Prepare(permitCount, out var request);
+        var (inForce, failureMode) = Prepare(permitCount, out var request);
         if (permitCount == 0)
         {
             return TokenBucketLease.Acquired;
@@ -112,7 +112,7 @@ internal sealed class TokenBucketStoreRateLimiter(TokenBucketLimiter limiter, To
         Interlocked.Increment(ref _inFlight);
         try
         {
-            return Lease(await limiter.AcquireAsync(request ?? configured, failureMode, partitionKey, cancellationToken).ConfigureAwait(false));
+            return Lease(await limiter.AcquireAsync(request ?? inForce, failureMode, partitionKey, cancellationToken).ConfigureAwait(false));
         }
         finally
         {
@@ -127,8 +127,8 @@ internal sealed class TokenBucketStoreRateLimiter(TokenBucketLimiter limiter, To
     private ConfiguredPolicy Prepare(int permitCount, out TokenBucketPolicy? request)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) == 1, this);
-        var configured = limiter.Configured(policy);
-        var current = configured.Policy;
+        var bucket = configured.Of(policy);
+        var current = bucket.Policy;
         var tokens = (long)permitCount * current.Cost;
         // One permit of a policy whose cost is above its capacity is a request the bucket rejects as never
         // admissible (a lease without retry-after), as an attribute's would be; only asking for several throws.
@@ -138,7 +138,7 @@ internal sealed class TokenBucketStoreRateLimiter(TokenBucketLimiter limiter, To
                 $"{permitCount} permits of {current.Cost} tokens each exceed the capacity of bucket '{current.Name}' ({current.Capacity} tokens).");
         }
         request = permitCount <= 1 ? null : new TokenBucketPolicy(current.Name, current.Capacity, current.Rate, (int)tokens);
-        return configured;
+        return bucket;
     }
 
     private static TokenBucketLease Lease(LimiterResult result) =>

@@ -28,7 +28,48 @@ internal sealed class DenyCache(int capacity, TimeProvider time)
     private int _count;
     private long _lastSweep;
 
-    public int Count => Volatile.Read(ref _count);
+    /// <summary>
+    /// Rejects <paramref name="request"/> in-process when any of its buckets remembers rejecting its client at its cost;
+    /// the store is then not asked for any of them. Fills each bucket's result: the remembered rejection, or not asked.
+    /// </summary>
+    public bool TryReject(LimitRequest request)
+    {
+        if (Volatile.Read(ref _count) == 0)
+        {
+            return false;
+        }
+        var results = request.Results;
+        var rejected = false;
+        for (var i = 0; i < results.Length; i++)
+        {
+            if (TryReject(request.Policy(i), request.Key(i), out var cached))
+            {
+                results[i] = new LimiterResult(cached, DecisionSource.DenyCache);
+                rejected = true;
+            }
+            else
+            {
+                results[i] = new LimiterResult(default, DecisionSource.NotAsked);
+            }
+        }
+        return rejected;
+    }
+
+    /// <summary>
+    /// Learns from what the store decided for one bucket: a rejection to remember, or an admission that ends what was
+    /// remembered. <paramref name="sentAt"/> is the timestamp taken just before the request was sent.
+    /// </summary>
+    public void Learn(TokenBucketPolicy policy, string key, long sentAt, RateLimitDecision decision)
+    {
+        if (decision.IsAdmitted)
+        {
+            Forget(policy, key);
+        }
+        else if (decision.RetryAfter > TimeSpan.Zero)
+        {
+            Remember(policy, key, sentAt, decision);
+        }
+    }
 
     /// <summary>Rejects in-process when a remembered rejection still holds for this cost.</summary>
     public bool TryReject(TokenBucketPolicy policy, string key, out RateLimitDecision decision)
@@ -74,8 +115,7 @@ internal sealed class DenyCache(int capacity, TimeProvider time)
         return true;
     }
 
-    /// <summary>Remembers a rejection; <paramref name="sentAt"/> is the timestamp taken just before the request was sent.</summary>
-    public void Remember(TokenBucketPolicy policy, string key, long sentAt, RateLimitDecision decision)
+    private void Remember(TokenBucketPolicy policy, string key, long sentAt, RateLimitDecision decision)
     {
         if (capacity == 0 || decision.IsAdmitted)
         {
@@ -109,8 +149,8 @@ internal sealed class DenyCache(int capacity, TimeProvider time)
         // Still contended after a few tries: this rejection goes unremembered, and Redis decides the next request.
     }
 
-    /// <summary>Redis admitted this client: whatever was remembered no longer holds.</summary>
-    public void Forget(TokenBucketPolicy policy, string key)
+    // Redis admitted this client: whatever was remembered no longer holds.
+    private void Forget(TokenBucketPolicy policy, string key)
     {
         if (Volatile.Read(ref _count) == 0)
         {

@@ -1,4 +1,6 @@
 using Microsoft.Extensions.ObjectPool;
+using RateGuard.Limiting.Circuits;
+using RateGuard.Limiting.Remote;
 using RateGuard.Stores;
 using StackExchange.Redis;
 

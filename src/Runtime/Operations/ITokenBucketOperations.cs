@@ -21,6 +21,13 @@ public interface ITokenBucketOperations
     IReadOnlyList<StoreServerState> GetServers();
 
     /// <summary>
+    /// How many app instances share the limits, as this instance counts them: <c>TokenBuckets:InstanceCount</c> when
+    /// set, else the instances whose heartbeats Redis holds, else 1. While the store cannot decide, a bucket with failure
+    /// mode Open gets this share of its capacity and rate on each instance.
+    /// </summary>
+    int GetInstanceCount();
+
+    /// <summary>
     /// The clients this instance rejected most often on <paramref name="bucket"/> over the last
     /// <see cref="TokenBucketActivity.Window"/>, most rejections first.
     /// </summary>

@@ -1,5 +1,6 @@
 using RateGuard.Configuration;
 using RateGuard.Limiting;
+using RateGuard.Stores;
 
 namespace RateGuard.Operations;
 
@@ -7,7 +8,7 @@ namespace RateGuard.Operations;
 /// The operations service over the app's limiter: buckets are found by name among those the app declares or has used,
 /// and each call goes through the limiter's own key composition and store.
 /// </summary>
-internal sealed class TokenBucketOperations(TokenBucketLimiter limiter, KnownBuckets known) : ITokenBucketOperations
+internal sealed class TokenBucketOperations(TokenBucketLimiter limiter, ConfiguredPolicies configured, CurrentOptions options, KnownBuckets known, TimeProvider time) : ITokenBucketOperations
 {
     // An operator's call may wait longer than a request's budget: a person is waiting, not a queue of requests.
     private static readonly TimeSpan s_storeTimeout = TimeSpan.FromSeconds(5);
@@ -23,10 +24,10 @@ internal sealed class TokenBucketOperations(TokenBucketLimiter limiter, KnownBuc
             if (declared is null)
             {
                 // Declared for the adapter but not used yet: its shape comes with its first request.
-                buckets.Add(new TokenBucketSummary(name, 0, 0, 0, limiter.Options.FailureModeOf(name), activity));
+                buckets.Add(new TokenBucketSummary(name, 0, 0, 0, options.Value.FailureModeOf(name), activity));
                 continue;
             }
-            var (policy, failureMode) = limiter.Configured(declared);
+            var (policy, failureMode) = configured.Of(declared);
             buckets.Add(new TokenBucketSummary(name, policy.Capacity, policy.Rate, policy.Cost, failureMode, activity));
         }
         return buckets;
@@ -34,6 +35,8 @@ internal sealed class TokenBucketOperations(TokenBucketLimiter limiter, KnownBuc
 
     public IReadOnlyList<StoreServerState> GetServers() =>
         limiter.Circuits.Select(c => new StoreServerState(c.Server, c.State)).ToArray();
+
+    public int GetInstanceCount() => limiter.Instances;
 
     public IReadOnlyList<RejectedClient> GetTopRejected(string bucket, int count = 10)
     {
@@ -47,11 +50,12 @@ internal sealed class TokenBucketOperations(TokenBucketLimiter limiter, KnownBuc
         ArgumentNullException.ThrowIfNull(key);
         var declared = Find(bucket) ?? throw new UnknownTokenBucketException(bucket,
             $"Bucket '{bucket}' is declared (AddTokenBucketNames) but no request has used it on this instance yet, so its capacity and rate are not known here.");
-        var policy = limiter.Configured(declared).Policy;
+        var policy = configured.Of(declared).Policy;
         RateLimitDecision state;
         try
         {
-            state = await limiter.PeekAsync(policy, key, s_storeTimeout, cancellationToken).ConfigureAwait(false);
+            var peek = limiter.Store.PeekAsync(policy, key, cancellationToken);
+            state = peek.IsCompletedSuccessfully ? peek.Result : await peek.AsTask().WaitAsync(s_storeTimeout, time, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (IsStoreFailure(e, cancellationToken))
         {
@@ -66,7 +70,14 @@ internal sealed class TokenBucketOperations(TokenBucketLimiter limiter, KnownBuc
         Find(bucket);
         try
         {
-            await limiter.ResetAsync(bucket, key, s_storeTimeout, cancellationToken).ConfigureAwait(false);
+            var reset = limiter.Store.ResetAsync(bucket, key, cancellationToken);
+            if (!reset.IsCompletedSuccessfully)
+            {
+                await reset.AsTask().WaitAsync(s_storeTimeout, time, cancellationToken).ConfigureAwait(false);
+            }
+            // The store is reset; this instance forgets what it remembered of the bucket, and a store shared between
+            // instances (Redis, through pub/sub) tells the others to do the same.
+            limiter.Forget(bucket, BucketKey.Normalize(key));
         }
         catch (Exception e) when (IsStoreFailure(e, cancellationToken))
         {

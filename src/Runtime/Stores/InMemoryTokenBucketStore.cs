@@ -257,10 +257,7 @@ public sealed class InMemoryTokenBucketStore : ITokenBucketStore, IDisposable
     /// </summary>
     internal void ForgetStored(string bucket, string storedValue)
     {
-        if (_buckets.IsEmpty)
-        {
-            return;
-        }
+        // A lookup reads without a lock; asking whether the dictionary is empty would take all of them when it is.
         var id = new BucketId(bucket, storedValue);
         // Retired first, as the sweep does, so a decision racing with this one starts over on a fresh bucket.
         if (_buckets.TryGetValue(id, out var cell) && Volatile.Read(ref cell.FullAt) is var fullAt && fullAt != Retired

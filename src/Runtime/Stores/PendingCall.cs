@@ -25,8 +25,14 @@ internal sealed class PendingCall : IValueTaskSource<bool>
     private bool _parked;
     private long _wakeAt;
     private CancellationTokenRegistration _canceled;
+    private ScriptBatcher.Lane? _lane;
 
-    public PendingCall(ReadOnlySpan<RedisKey> keys, ReadOnlySpan<BucketCharge> charges, long deadline)
+    /// <param name="keys">The request's bucket keys, all in one cluster slot.</param>
+    /// <param name="charges">Each bucket's cost and debt, in the order of <paramref name="keys"/>.</param>
+    /// <param name="deadline">The server time in µs after which the script must take nothing; 0 for none.</param>
+    /// <param name="batched">Whether it may go out with the other requests of its lane rather than as a call of its own.</param>
+    /// <param name="stall">How long its lane's newest call may be out before it goes out without waiting for that call.</param>
+    public PendingCall(ReadOnlySpan<RedisKey> keys, ReadOnlySpan<BucketCharge> charges, long deadline, bool batched, TimeSpan stall)
     {
         // Copied: the caller's buffers go back to their pool if it stops waiting. One bucket, the common case, is kept
         // in place.
@@ -41,6 +47,8 @@ internal sealed class PendingCall : IValueTaskSource<bool>
             _many = charges.ToArray();
         }
         Deadline = deadline;
+        Batched = batched;
+        Stall = stall;
     }
 
     public ReadOnlySpan<RedisKey> Keys => _manyKeys ?? new ReadOnlySpan<RedisKey>(in _oneKey);
@@ -54,11 +62,27 @@ internal sealed class PendingCall : IValueTaskSource<bool>
     /// </summary>
     public long Deadline { get; }
 
-    /// <summary>When the batcher queued it, on the batcher's clock.</summary>
-    public long QueuedAt { get; set; }
+    /// <summary>Whether it may go out with the other requests of its lane (<see cref="ScriptBatcher"/>).</summary>
+    public bool Batched { get; }
 
-    /// <summary>The lane it was queued in; <see langword="null"/> for a call sent on its own.</summary>
-    public ScriptBatcher.Lane? Lane { get; set; }
+    /// <summary>How long its lane's newest call may be out before it goes out without waiting for that call.</summary>
+    public TimeSpan Stall { get; }
+
+    /// <summary>When the batcher queued it, on the batcher's clock.</summary>
+    public long QueuedAt { get; private set; }
+
+    /// <summary>
+    /// When a call of its lane was last answered, on the batcher's clock; <see cref="long.MinValue"/> before any, and for
+    /// a call sent on its own. While its lane's calls are answered, a reply that has not come yet is plausibly on its way.
+    /// </summary>
+    public long LaneAnswer => _lane?.LastAnswer ?? long.MinValue;
+
+    /// <summary>Notes that the batcher queued it in <paramref name="lane"/> at <paramref name="now"/>.</summary>
+    public void EnterLane(ScriptBatcher.Lane lane, long now)
+    {
+        _lane = lane;
+        QueuedAt = now;
+    }
 
     /// <summary>Whether <see cref="WaitAsync"/> may list it with a watch (kept by the watch, under its lock).</summary>
     internal bool Watched { get; set; }

@@ -18,9 +18,6 @@ internal sealed class RedisClockOffset
 
     private long _offset = Unknown;
 
-    /// <summary>Whether any reply has been seen since the last reset.</summary>
-    public bool IsKnown => Volatile.Read(ref _offset) != Unknown;
-
     /// <summary>The server time, in µs, at this process's <paramref name="localMicroseconds"/>; 0 while unknown.</summary>
     public long ToServer(long localMicroseconds)
     {

@@ -22,8 +22,9 @@ public sealed class RedisTokenBucketStore : ITokenBucketStore, IAsyncDisposable,
     private readonly bool _ownsConnection;
     private readonly string _prefix;
     private readonly TimeProvider? _clientClock;
-    private readonly Func<long>? _clientNow;
     private readonly ScriptBatcher _batcher;
+    private readonly SlotOwners _owners = new();
+    private readonly string? _endpoints;
 
     /// <summary>Creates a store over <paramref name="redis"/>.</summary>
     /// <param name="redis">The connection; it is not disposed with the store unless <paramref name="ownsConnection"/>.</param>
@@ -33,8 +34,9 @@ public sealed class RedisTokenBucketStore : ITokenBucketStore, IAsyncDisposable,
     /// the clock whose time is sent with each decision, for servers that reject <c>TIME</c> in scripts and for tests.
     /// </param>
     /// <param name="ownsConnection">Whether disposing the store disposes <paramref name="redis"/>.</param>
+    /// <remarks>The store measures how long its calls wait with <paramref name="clientClock"/> when one is given, else with the system clock.</remarks>
     public RedisTokenBucketStore(IConnectionMultiplexer redis, string keyPrefix = TokenBucketOptions.DefaultKeyPrefix, TimeProvider? clientClock = null, bool ownsConnection = false)
-        : this(Task.FromResult(redis ?? throw new ArgumentNullException(nameof(redis))), keyPrefix, clientClock, ownsConnection)
+        : this(Task.FromResult(redis ?? throw new ArgumentNullException(nameof(redis))), keyPrefix, clientClock, ownsConnection, clientClock ?? TimeProvider.System)
     {
     }
 
@@ -42,7 +44,13 @@ public sealed class RedisTokenBucketStore : ITokenBucketStore, IAsyncDisposable,
     /// Creates a store over a connection that is still being made, so the app can start while Redis is down: until
     /// it is made, every decision fails at once and the failure mode applies.
     /// </summary>
-    internal RedisTokenBucketStore(Task<IConnectionMultiplexer> redis, string keyPrefix, TimeProvider? clientClock, bool ownsConnection, string? endpoints = null)
+    /// <param name="redis">The connection being made.</param>
+    /// <param name="keyPrefix">The first segment of every key.</param>
+    /// <param name="clientClock">The clock whose time each call carries, or <see langword="null"/> for the server's.</param>
+    /// <param name="ownsConnection">Whether disposing the store disposes the connection.</param>
+    /// <param name="time">The clock that measures how long calls wait: the limiter's, so that its budgets and these times agree.</param>
+    /// <param name="endpoints">The servers as configured, for logs.</param>
+    internal RedisTokenBucketStore(Task<IConnectionMultiplexer> redis, string keyPrefix, TimeProvider? clientClock, bool ownsConnection, TimeProvider time, string? endpoints = null)
     {
         _endpoints = endpoints;
         if (!BucketKey.IsValidPrefix(keyPrefix))
@@ -53,8 +61,7 @@ public sealed class RedisTokenBucketStore : ITokenBucketStore, IAsyncDisposable,
         _redis.ContinueWith(static (t, state) => ((RedisTokenBucketStore)state!).Watch(t.Result), this, CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         _prefix = keyPrefix;
         _clientClock = clientClock;
-        _clientNow = clientClock is null ? null : () => UnixClock.NowMicroseconds(clientClock);
-        _batcher = new ScriptBatcher(SendBatch);
+        _batcher = new ScriptBatcher(time, clientClock);
         _ownsConnection = ownsConnection;
     }
 
@@ -160,62 +167,45 @@ public sealed class RedisTokenBucketStore : ITokenBucketStore, IAsyncDisposable,
     }
 
     /// <summary>
-    /// Sends one request for the buckets of <paramref name="keys"/> (one cluster slot): the script charges each its
-    /// debt, then admits the request only if every bucket holds its cost, and charges them all or none, unless the
-    /// server's clock is past <paramref name="deadline"/> (then nothing at all). Read the reply with
-    /// <see cref="TokenBucketScript.Read"/>.
+    /// Sends one request for the buckets of <paramref name="keys"/> (one cluster slot) as a call of its own, and waits for
+    /// its answer however long it takes: the script charges each bucket its debt, then admits the request only if every
+    /// bucket holds its cost, and charges them all or none, unless the server's clock is past <paramref name="deadline"/>
+    /// (then nothing at all). Read the answer with <see cref="TokenBucketScript.Read"/>.
     /// </summary>
     /// <param name="keys">The buckets' storage keys, all in one cluster slot.</param>
     /// <param name="charges">Each bucket's cost and debt, in the order of <paramref name="keys"/>.</param>
     /// <param name="deadline">The server time in µs after which the request must take nothing; 0 for none.</param>
-    /// <param name="batched">
-    /// Whether the request may go out with others of its slot (<see cref="ScriptBatcher"/>) rather than as a call of its own.
-    /// </param>
-    internal Task<ScriptResult> DecideAsync(RedisKey[] keys, ReadOnlySpan<BucketCharge> charges, long deadline, bool batched = false)
-    {
-        if (batched)
-        {
-            return Send(keys, charges, deadline, batched: true).AnswerAsync();
-        }
-        var args = TokenBucketScript.Arguments(charges, _clientClock is null ? null : UnixClock.NowMicroseconds(_clientClock), deadline);
-        return RunAsync(TokenBucketScript.Script, keys, args, static result => new ScriptResult((RedisResult[])result!, 1));
-    }
+    internal Task<ScriptResult> DecideAsync(RedisKey[] keys, ReadOnlySpan<BucketCharge> charges, long deadline) =>
+        Send(keys, charges, deadline, batched: false, TimeSpan.Zero).AnswerAsync();
 
     /// <summary>
     /// Sends one request as <see cref="DecideAsync"/> does, and returns it to be waited on (<see cref="PendingCall.WaitAsync"/>)
-    /// without a task or timer of its own: batched with the others of its slot, or as a call of its own.
+    /// without a task or timer of its own: with the others of its slot (<see cref="ScriptBatcher"/>) when
+    /// <paramref name="batched"/>, else as a call of its own.
     /// </summary>
-    internal PendingCall Send(ReadOnlySpan<RedisKey> keys, ReadOnlySpan<BucketCharge> charges, long deadline, bool batched)
+    /// <param name="keys">The buckets' storage keys, all in one cluster slot.</param>
+    /// <param name="charges">Each bucket's cost and debt, in the order of <paramref name="keys"/>.</param>
+    /// <param name="deadline">The server time in µs after which the request must take nothing; 0 for none.</param>
+    /// <param name="batched">Whether it may go out with the other requests of its slot.</param>
+    /// <param name="stall">How long the slot's newest call may be out before the request goes out without waiting for that call.</param>
+    internal PendingCall Send(ReadOnlySpan<RedisKey> keys, ReadOnlySpan<BucketCharge> charges, long deadline, bool batched, TimeSpan stall)
     {
-        var call = new PendingCall(keys, charges, deadline);
-        // As RunAsync: while Redis is unreachable, fail before touching the connection.
+        var call = new PendingCall(keys, charges, deadline, batched, stall);
+        // While Redis is unreachable, fail before touching the connection: a call made while the client is reconnecting
+        // can block its caller synchronously, where no time budget can reach it.
         if (Connection is not { IsConnected: true } connection)
         {
             call.Fail(NotConnected());
         }
         else if (batched)
         {
-            _batcher.Enqueue(connection.HashSlot(keys[0]), call, _clientNow);
+            _batcher.Enqueue(connection.GetDatabase(), connection.HashSlot(keys[0]), call);
         }
         else
         {
-            _batcher.SendAlone(call, _clientNow);
+            _batcher.SendAlone(connection.GetDatabase(), call);
         }
         return call;
-    }
-
-    /// <summary>The clock batching measures queueing and answers by: the limiter's.</summary>
-    internal TimeProvider BatchClock
-    {
-        get => _batcher.Clock;
-        set => _batcher.Clock = value;
-    }
-
-    /// <summary>How long a lane's newest script call may be out before the requests batched behind it go out without waiting for it.</summary>
-    internal TimeSpan BatchStall
-    {
-        get => _batcher.Stall;
-        set => _batcher.Stall = value;
     }
 
     /// <summary>Removes the bucket stored at <paramref name="storageKey"/>: a missing key is a full bucket.</summary>
@@ -278,64 +268,24 @@ public sealed class RedisTokenBucketStore : ITokenBucketStore, IAsyncDisposable,
     internal int SlotOf(string storageKey) => Connection is { } connection ? connection.HashSlot(storageKey) : -1;
 
     /// <summary>Renews this instance's heartbeat (or removes it) and returns how many instances are alive.</summary>
-    internal Task<long> HeartbeatAsync(string instance, TimeSpan lasts, bool leave = false)
+    internal async Task<long> HeartbeatAsync(string instance, TimeSpan lasts, bool leave = false)
     {
+        if (Connection is not { IsConnected: true } connection)
+        {
+            throw NotConnected();
+        }
         RedisValue now = _clientClock is null ? RedisValue.EmptyString : _clientClock.GetUtcNow().ToUnixTimeMilliseconds();
         RedisValue[] args = [instance, (long)lasts.TotalMilliseconds, now, leave ? "leave" : RedisValue.EmptyString];
-        return RunAsync(InstancesScript, [$"{_prefix}:instances"], args, static result => (long)result);
+        return (long)await InstancesScript.EvaluateAsync(connection.GetDatabase(), [$"{_prefix}:instances"], args).ConfigureAwait(false);
     }
 
     internal static LuaScript InstancesScript { get; } = new("RateGuard.instances.lua");
 
-    private Task<RedisResult> SendBatch(RedisKey[] keys, RedisValue[] args) => RunAsync(TokenBucketScript.Script, keys, args, static result => result);
-
-    private Task<T> RunAsync<T>(LuaScript script, RedisKey[] keys, RedisValue[] args, Func<RedisResult, T> parse)
-    {
-        // While Redis is unreachable, fail before touching the connection: a call made while the client is
-        // reconnecting can block its caller synchronously, where no time budget can reach it.
-        if (Connection is not { IsConnected: true } connection)
-        {
-            return Task.FromException<T>(NotConnected());
-        }
-        return Run(connection.GetDatabase(), script, keys, args, parse);
-
-        static async Task<T> Run(IDatabaseAsync database, LuaScript script, RedisKey[] keys, RedisValue[] args, Func<RedisResult, T> parse) =>
-            parse(await script.EvaluateAsync(database, keys, args).ConfigureAwait(false));
-    }
-
     /// <summary>
-    /// The server that holds <paramref name="storageKey"/>, or <see langword="null"/> while that cannot be told
-    /// (no connection yet). One server without a cluster; on a cluster, the primary of the key's slot, remembered
-    /// per slot until the cluster says the slot moved.
+    /// The server that owns the keys of <paramref name="slot"/> (<see cref="SlotOf"/>; -1 without a cluster), as the
+    /// cluster says (<see cref="SlotOwners"/>), or <see langword="null"/> while none does or no connection is made yet.
     /// </summary>
-    internal EndPoint? ServerOf(string storageKey)
-    {
-        if (Connection is not { } connection)
-        {
-            return null;
-        }
-        var slot = connection.HashSlot(storageKey);
-        if (slot < 0)
-        {
-            return _standalone ??= connection.GetEndPoints() is [var only] ? only : Lookup(connection, storageKey);
-        }
-        var slots = _slots ??= new EndPoint?[16384];
-        return Volatile.Read(ref slots[slot]) ?? (slots[slot] = Lookup(connection, storageKey));
-
-        static EndPoint? Lookup(IConnectionMultiplexer connection, string storageKey)
-        {
-            try
-            {
-                return connection.GetServer((RedisKey)storageKey).EndPoint;
-            }
-            catch (Exception e) when (e is RedisException or ArgumentException or InvalidOperationException)
-            {
-                return null; // no server for it right now; the call itself will fail and say why
-            }
-        }
-    }
-
-    private readonly string? _endpoints;
+    internal EndPoint? OwnerOf(int slot) => Connection is { } connection ? _owners.Of(connection, slot) : null;
 
     /// <summary>The servers this store was told to use, for logs.</summary>
     internal string Endpoints => _endpoints ?? (Connection is { } connection ? string.Join(",", connection.GetEndPoints().Select(Format)) : "Redis");
@@ -395,24 +345,11 @@ public sealed class RedisTokenBucketStore : ITokenBucketStore, IAsyncDisposable,
         _ => endpoint.ToString() ?? "Redis",
     };
 
-    private EndPoint? _standalone;
-    private EndPoint?[]? _slots;
-
-    /// <summary>Raised with a server's endpoint when its connection is lost.</summary>
-    internal event Action<EndPoint>? ServerLost;
-
     /// <summary>Raised with a server's endpoint when its connection is made again.</summary>
     internal event Action<EndPoint>? ServerRestored;
 
     private void Watch(IConnectionMultiplexer connection)
     {
-        connection.ConnectionFailed += (_, e) =>
-        {
-            if (e.ConnectionType == ConnectionType.Interactive && e.EndPoint is { } endpoint)
-            {
-                ServerLost?.Invoke(endpoint);
-            }
-        };
         connection.ConnectionRestored += (_, e) =>
         {
             if (e.ConnectionType == ConnectionType.Interactive && e.EndPoint is { } endpoint)
@@ -420,19 +357,7 @@ public sealed class RedisTokenBucketStore : ITokenBucketStore, IAsyncDisposable,
                 ServerRestored?.Invoke(endpoint);
             }
         };
-        // A slot that moved, or a new view of the cluster, may put keys on another server.
-        connection.HashSlotMoved += (_, e) =>
-        {
-            if (_slots is { } slots && e.HashSlot >= 0 && e.HashSlot < slots.Length)
-            {
-                Volatile.Write(ref slots[e.HashSlot], null);
-            }
-        };
-        connection.ConfigurationChanged += (_, _) =>
-        {
-            _slots = null;
-            _standalone = null;
-        };
+        _owners.Watch(connection);
     }
 
     /// <inheritdoc />

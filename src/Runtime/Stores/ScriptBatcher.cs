@@ -12,17 +12,20 @@ namespace RateGuard.Stores;
 /// <remarks>
 /// A call holds at most <see cref="MostRequests"/> requests; when that many are waiting they go out at once, behind the
 /// call in flight on the same connection, which keeps their order. So do the requests of a lane whose newest call has
-/// been out longer than <see cref="Stall"/>: requests queued behind calls that may never come back (a hung server, a
-/// connection being made again) go out on their own and meet their deadlines there, rather than waiting for them. That
-/// is one more call a stall, however many requests arrive meanwhile: a lane whose replies are read late (an overloaded
-/// process) still sends few calls, each of many requests, never one call a request. Each request keeps its own
-/// deadline on the server's clock, so a batch can never take tokens for a request nobody waits for; a request whose
-/// caller stopped waiting before its batch was sent is left out of it (<see cref="PendingCall.Abandon"/>). The time a
-/// request spent queued here is this process's, not the server's: its deadline goes out moved on by that wait, so that
-/// a process slow to read the reply in front of it does not make Redis find it late. It still cannot take tokens for a
-/// caller that gave up before it went out, since such a request is left out.
+/// been out longer than a request's <see cref="PendingCall.Stall"/>: requests queued behind calls that may never come
+/// back (a hung server, a connection being made again) go out on their own and meet their deadlines there, rather
+/// than waiting for them. That is one more call a stall, however many requests arrive meanwhile: a lane whose replies
+/// are read late (an overloaded process) still sends few calls, each of many requests, never one call a request. Each
+/// request keeps its own deadline on the server's clock, so a batch can never take tokens for a request nobody waits
+/// for; a request whose caller stopped waiting before its batch was sent is left out of it
+/// (<see cref="PendingCall.Abandon"/>). The time a request spent queued here is this process's, not the server's: its
+/// deadline goes out moved on by that wait, so that a process slow to read the reply in front of it does not make Redis
+/// find it late. It still cannot take tokens for a caller that gave up before it went out, since such a request is
+/// left out.
 /// </remarks>
-internal sealed class ScriptBatcher(Func<RedisKey[], RedisValue[], Task<RedisResult>> send)
+/// <param name="clock">The clock of queueing and answers: the limiter's, so that its budgets and these times agree.</param>
+/// <param name="clientClock">The clock whose time each call carries, or <see langword="null"/> for the server's.</param>
+internal sealed class ScriptBatcher(TimeProvider clock, TimeProvider? clientClock)
 {
     /// <summary>The most requests one script call carries.</summary>
     public const int MostRequests = 64;
@@ -30,24 +33,13 @@ internal sealed class ScriptBatcher(Func<RedisKey[], RedisValue[], Task<RedisRes
     // One lane per cluster slot, and index 0 for a server without a cluster; made on first use.
     private readonly Lane?[] _lanes = new Lane?[16385];
 
-    /// <summary>The clock of queueing and answers: the limiter's, so that its budgets and these times agree.</summary>
-    public TimeProvider Clock { get; set; } = TimeProvider.System;
-
-    /// <summary>How long a lane's newest call may be out before the requests queued behind it go out without waiting for it.</summary>
-    public TimeSpan Stall { get; set; } = TimeSpan.FromMilliseconds(100);
-
-    /// <summary>
-    /// Queues <paramref name="call"/>, whose keys share <paramref name="slot"/> (-1 without a cluster).
-    /// <paramref name="clientNow"/> gives the client clock's time when a call is sent (µs), or <see langword="null"/>
-    /// for the server's.
-    /// </summary>
-    public void Enqueue(int slot, PendingCall call, Func<long>? clientNow)
+    /// <summary>Queues <paramref name="call"/>, whose keys share <paramref name="slot"/> (-1 without a cluster), for <paramref name="database"/>.</summary>
+    public void Enqueue(IDatabaseAsync database, int slot, PendingCall call)
     {
         var lane = LaneOf(slot);
         // One reading of the clock: when the request was queued, and when its call goes out if it goes at once.
-        var now = Clock.GetTimestamp();
-        call.QueuedAt = now;
-        call.Lane = lane;
+        var now = clock.GetTimestamp();
+        call.EnterLane(lane, now);
         List<PendingCall>? batch = null;
         lock (lane)
         {
@@ -58,7 +50,7 @@ internal sealed class ScriptBatcher(Func<RedisKey[], RedisValue[], Task<RedisRes
             else
             {
                 lane.Waiting.Add(call);
-                if (lane.Waiting.Count >= MostRequests || Clock.GetElapsedTime(lane.LastSentAt, now) > Stall)
+                if (lane.Waiting.Count >= MostRequests || clock.GetElapsedTime(lane.LastSentAt, now) > call.Stall)
                 {
                     batch = lane.TakeWaiting();
                 }
@@ -70,12 +62,12 @@ internal sealed class ScriptBatcher(Func<RedisKey[], RedisValue[], Task<RedisRes
         }
         if (batch is not null)
         {
-            Send(lane, batch, clientNow);
+            _ = SendAsync(database, lane, batch);
         }
     }
 
     /// <summary>Sends <paramref name="call"/> at once as a call of its own, whatever else is in flight.</summary>
-    public void SendAlone(PendingCall call, Func<long>? clientNow) => Send(null, [call], clientNow);
+    public void SendAlone(IDatabaseAsync database, PendingCall call) => _ = SendAsync(database, null, [call]);
 
     private Lane LaneOf(int slot)
     {
@@ -85,7 +77,7 @@ internal sealed class ScriptBatcher(Func<RedisKey[], RedisValue[], Task<RedisRes
 
     // Sends a batch, then, as each call comes back, the requests that waited for it, until none wait. Never throws: a
     // failure of any kind fails the requests of the call it ended.
-    private async void Send(Lane? lane, List<PendingCall>? batch, Func<long>? clientNow)
+    private async Task SendAsync(IDatabaseAsync database, Lane? lane, List<PendingCall>? batch)
     {
         while (batch is not null)
         {
@@ -94,9 +86,9 @@ internal sealed class ScriptBatcher(Func<RedisKey[], RedisValue[], Task<RedisRes
             {
                 try
                 {
-                    var (keys, args) = Arguments(sending, clientNow?.Invoke(), Clock.GetTimestamp());
-                    var items = (RedisResult[])(await send(keys, args).ConfigureAwait(false))!;
-                    lane?.Answered(Clock.GetTimestamp());
+                    var (keys, args) = Arguments(sending, clock.GetTimestamp());
+                    var items = (RedisResult[])(await TokenBucketScript.Script.EvaluateAsync(database, keys, args).ConfigureAwait(false))!;
+                    lane?.Answered(clock.GetTimestamp());
                     Complete(sending, items);
                 }
                 catch (Exception e)
@@ -117,7 +109,7 @@ internal sealed class ScriptBatcher(Func<RedisKey[], RedisValue[], Task<RedisRes
                 batch = lane.Sent();
                 if (batch is not null)
                 {
-                    lane.Sending(Clock.GetTimestamp());
+                    lane.Sending(clock.GetTimestamp());
                 }
             }
         }
@@ -138,7 +130,7 @@ internal sealed class ScriptBatcher(Func<RedisKey[], RedisValue[], Task<RedisRes
         return batch;
     }
 
-    private (RedisKey[] Keys, RedisValue[] Args) Arguments(List<PendingCall> batch, long? clientNow, long sentAt)
+    private (RedisKey[] Keys, RedisValue[] Args) Arguments(List<PendingCall> batch, long sentAt)
     {
         var buckets = 0;
         foreach (var call in batch)
@@ -146,15 +138,13 @@ internal sealed class ScriptBatcher(Func<RedisKey[], RedisValue[], Task<RedisRes
             buckets += call.Charges.Length;
         }
         var keys = new RedisKey[buckets];
-        var args = TokenBucketScript.Arguments(batch.Count, buckets, clientNow);
+        var args = TokenBucketScript.Arguments(batch.Count, buckets, clientClock is null ? null : UnixClock.NowMicroseconds(clientClock));
         var a = TokenBucketScript.FirstRequest;
         var k = 0;
         foreach (var call in batch)
         {
             // The time it waited here is this process's: its deadline goes out moved on by it.
-            var deadline = call.Deadline == 0 || call.QueuedAt == 0
-                ? call.Deadline
-                : call.Deadline + (long)Clock.GetElapsedTime(call.QueuedAt, sentAt).TotalMicroseconds;
+            var deadline = call.Deadline == 0 || call.QueuedAt == 0 ? call.Deadline : call.Deadline + (long)clock.GetElapsedTime(call.QueuedAt, sentAt).TotalMicroseconds;
             a = TokenBucketScript.WriteRequest(args, a, deadline, call.Charges);
             call.Keys.CopyTo(keys.AsSpan(k));
             k += call.Charges.Length;
@@ -172,7 +162,7 @@ internal sealed class ScriptBatcher(Func<RedisKey[], RedisValue[], Task<RedisRes
         }
     }
 
-    /// <summary>The calls of one lane: how many are out, since when, and the requests waiting for the next.</summary>
+    /// <summary>The calls of one lane: how many are out, since when, when one was last answered, and the requests waiting for the next.</summary>
     internal sealed class Lane
     {
         private long _lastAnswer = long.MinValue;

@@ -52,7 +52,7 @@ public sealed class ConfiguredGateTests
     private static ConfiguredGate Single(ResilienceApp app, string path)
     {
         var table = app.App.Services.GetRequiredService<EndpointGateTable>();
-        var endpoint = table.Endpoints.OfType<RouteEndpoint>().Single(e => e.RoutePattern.RawText == path);
+        var endpoint = app.App.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>().Single(e => e.RoutePattern.RawText == path);
         return Assert.Single(table.Get(endpoint)!.Gates);
     }
 }

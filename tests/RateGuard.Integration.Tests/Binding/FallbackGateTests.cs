@@ -86,7 +86,7 @@ public sealed class FallbackGateTests
     private static TokenBucketGate[] GatesOf(TestApp app, string path)
     {
         var table = app.App.Services.GetRequiredService<EndpointGateTable>();
-        var endpoint = table.Endpoints
+        var endpoint = app.App.Services.GetRequiredService<EndpointDataSource>().Endpoints
             .OfType<RouteEndpoint>()
             .Single(e => "/" + e.RoutePattern.RawText!.TrimStart('/') == path);
         return table.Get(endpoint)?.Gates.Select(g => g.Gate).ToArray() ?? [];

@@ -27,6 +27,8 @@ public sealed class FakeTokenBucketOperations : ITokenBucketOperations
 
     public IReadOnlyList<StoreServerState> GetServers() => Servers;
 
+    public int GetInstanceCount() => 1;
+
     public IReadOnlyList<RejectedClient> GetTopRejected(string bucket, int count = 10) =>
         Known(bucket) ? [new RejectedClient(RejectedKey, 3, DateTimeOffset.UtcNow)] : throw Unknown(bucket);
 

@@ -94,16 +94,17 @@ public sealed class MetricsTests : IClassFixture<RedisFixture>
         {
             o.Redis = $"127.0.0.1:{closedPort},abortConnect=false,connectTimeout=200";
             o.Buckets["metrics-closed"] = new TokenBucketOverride { FailureMode = FailureMode.Closed };
+            o.Buckets["metrics-admit-all"] = new TokenBucketOverride { FailureMode = FailureMode.AdmitAll };
         }, web =>
         {
             web.UseTokenBuckets();
             web.MapGet("/open", [TokenBucket(capacity: 5, rate: 1, Key = "global", Bucket = "metrics-open")] () => "ok");
             web.MapGet("/closed", [TokenBucket(capacity: 5, rate: 1, Key = "global", Bucket = "metrics-closed")] () => "ok");
+            web.MapGet("/admit-all", [TokenBucket(capacity: 5, rate: 1, Key = "global", Bucket = "metrics-admit-all")] () => "ok");
         });
         await using var fallback = await StartAsync(o =>
         {
             o.Redis = $"127.0.0.1:{closedPort},abortConnect=false,connectTimeout=200";
-            o.LocalFallback = true;
             o.InstanceCount = 1;
         }, web =>
         {
@@ -111,10 +112,10 @@ public sealed class MetricsTests : IClassFixture<RedisFixture>
             web.MapGet("/fallback", [TokenBucket(capacity: 1, rate: 0.001, Key = "global", Bucket = "metrics-fallback")] () => "ok");
         });
 
-        var codes = new[] { await app.GetAsync("/open"), await app.GetAsync("/closed"), await fallback.GetAsync("/fallback"), await fallback.GetAsync("/fallback") };
+        var codes = new[] { await app.GetAsync("/open"), await app.GetAsync("/closed"), await app.GetAsync("/admit-all"), await fallback.GetAsync("/fallback"), await fallback.GetAsync("/fallback") };
 
-        Assert.Equal([200, 503, 200, 429], codes);
-        Assert.Equal(["metrics-open failed_open 1", "metrics-closed failed_closed 1"], app.Counted);
+        Assert.Equal([200, 503, 200, 200, 429], codes);
+        Assert.Equal(["metrics-open fallback_acquired 1", "metrics-closed failed_closed 1", "metrics-admit-all failed_open 1"], app.Counted);
         Assert.Equal(["metrics-fallback fallback_acquired 1", "metrics-fallback fallback_rejected 1"], fallback.Counted);
     }
 

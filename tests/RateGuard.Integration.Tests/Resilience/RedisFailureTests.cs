@@ -35,12 +35,14 @@ public sealed class RedisFailureTests(ITestOutputHelper output)
     // machine and is measured by bench/faults.py (pause). Here: every request is answered by the failure mode, and
     // Redis is asked only to open the circuit and then once per break, so every other request waits for no call at all.
 
-    [Fact]
-    public async Task Fail_open_answers_every_request_without_a_5xx_asks_redis_only_to_open_the_circuit_and_probe_and_resumes()
+    [Theory]
+    [InlineData("Open")]
+    [InlineData("AdmitAll")]
+    public async Task Failing_open_answers_every_request_without_a_5xx_asks_redis_only_to_open_the_circuit_and_probe_and_resumes(string failureMode)
     {
         var port = RedisServer.FreePort();
         var redis = RedisServer.Start(port);
-        await using var app = await ResilienceApp.StartAsync(Settings(redis, "Open"));
+        await using var app = await ResilienceApp.StartAsync(Settings(redis, failureMode));
         try
         {
             // Redis limits before the kill: a burst past the capacity is rejected, however slowly this machine sends it.
@@ -54,13 +56,23 @@ public sealed class RedisFailureTests(ITestOutputHelper output)
             output.WriteLine($"after the kill: {during.Count} requests in {outage.Elapsed.TotalMilliseconds:F0} ms, {asked} store calls ({string.Join(", ", calls.ByOutcome.Select(o => $"{o.Key} {o.Value}"))}), slowest {during.Max(r => r.Milliseconds):F1} ms, statuses {string.Join(",", during.Select(r => r.Status).Distinct())}");
 
             Assert.All(during, r => Assert.True(r.Status is 200 or 429, $"Got {r.Status} while Redis was down."));
-            Assert.Contains(during, r => r.Status == 200 && !r.Limited); // admitted unlimited: the failure mode
+            if (failureMode == "Open")
+            {
+                // This instance's share of the bucket (all of it: one instance), starting from what Redis last said of
+                // it, so every answer carries the bucket's state and admissions stay within the limit.
+                Assert.All(during, r => Assert.True(r.Limited, "An answer without the bucket's state while Redis was down."));
+                Assert.InRange(during.Count(r => r.Status == 200), 0, 5 + outage.Elapsed.TotalSeconds);
+            }
+            else
+            {
+                Assert.Contains(during, r => r.Status == 200 && !r.Limited); // admitted unchecked
+            }
             Assert.InRange(asked, 1, MostCallsWhileDown(outage.Elapsed));
             Assert.True(during.Count > asked, $"All {during.Count} requests called Redis: the circuit never answered one.");
 
             redis.Dispose();
             redis = RedisServer.Start(port);
-            var resumed = await TimeUntilLimited(app);
+            var resumed = await TimeUntilRedisDecides(app);
             output.WriteLine($"limiting resumed {resumed.TotalMilliseconds:F0} ms after Redis restarted");
         }
         finally
@@ -96,7 +108,7 @@ public sealed class RedisFailureTests(ITestOutputHelper output)
 
             redis.Dispose();
             redis = RedisServer.Start(port);
-            await TimeUntilLimited(app);
+            await TimeUntilRedisDecides(app);
         }
         finally
         {
@@ -137,12 +149,15 @@ public sealed class RedisFailureTests(ITestOutputHelper output)
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"Starting took {clock.Elapsed} with Redis down.");
 
         var down = await Traffic(app, TimeSpan.FromMilliseconds(300));
-        Assert.All(down, r => Assert.Equal((200, false), (r.Status, r.Limited)));
+        // Failure mode Open, the default: the instance enforces its share of the limit, and having heard no heartbeat it
+        // counts itself alone, so its share is the whole limit.
+        Assert.All(down, r => Assert.True(r.Status is 200 or 429 && r.Limited, $"{r.Status}, with the bucket's state: {r.Limited}"));
+        Assert.InRange(down.Count(r => r.Status == 200), 1, 5 + clock.Elapsed.TotalSeconds);
         using var unhealthy = await app.Client.GetAsync("/health");
         Assert.Equal("Degraded", await unhealthy.Content.ReadAsStringAsync());
 
         using var redis = RedisServer.Start(port);
-        var resumed = await TimeUntilLimited(app);
+        var resumed = await TimeUntilRedisDecides(app);
         output.WriteLine($"limiting began {resumed.TotalMilliseconds:F0} ms after Redis started");
         using var healthy = await app.Client.GetAsync("/health");
         Assert.Equal("Healthy", await healthy.Content.ReadAsStringAsync());
@@ -174,15 +189,16 @@ public sealed class RedisFailureTests(ITestOutputHelper output)
         Assert.Fail("100 requests in a row were admitted by a bucket of capacity 5 that refills once a second.");
     }
 
-    // Limiting is back when a response again carries the bucket's state, which only a decision by Redis gives. How soon
-    // depends on the client's reconnect and the machine: the limit only keeps a test that never recovers from hanging.
-    private static async Task<TimeSpan> TimeUntilLimited(ResilienceApp app)
+    // Limiting by Redis is back when the limiter's meter counts a store call that succeeded. How soon depends on the
+    // client's reconnect and the machine: the limit only keeps a test that never recovers from hanging.
+    private static async Task<TimeSpan> TimeUntilRedisDecides(ResilienceApp app)
     {
+        using var calls = new StoreCalls(app);
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < TimeSpan.FromSeconds(30))
         {
             using var response = await app.Client.GetAsync("/limited");
-            if (response.Headers.Contains("RateLimit"))
+            if (calls.ByOutcome.GetValueOrDefault("success") > 0)
             {
                 return clock.Elapsed;
             }

@@ -312,7 +312,7 @@ public abstract class SampleTests<TMarker> : IAsyncLifetime
     public void Every_limited_endpoint_of_the_sample_runs_a_generated_gate()
     {
         var table = Factory.Services.GetRequiredService<EndpointGateTable>();
-        var endpoints = table.Endpoints;
+        var endpoints = Factory.Services.GetRequiredService<EndpointDataSource>().Endpoints;
 
         var gates = endpoints.Select(table.Get).Where(g => g is not null).SelectMany(g => g!.Gates).Select(g => g.Gate).ToList();
 

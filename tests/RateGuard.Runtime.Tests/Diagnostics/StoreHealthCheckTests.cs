@@ -77,7 +77,7 @@ public sealed class StoreHealthCheckTests
     [Fact]
     public async Task A_redis_store_whose_connection_is_not_made_yet_is_degraded()
     {
-        using var store = new RedisTokenBucketStore(new TaskCompletionSource<IConnectionMultiplexer>().Task, "rg", clientClock: null, ownsConnection: false);
+        using var store = new RedisTokenBucketStore(new TaskCompletionSource<IConnectionMultiplexer>().Task, "rg", clientClock: null, ownsConnection: false, TimeProvider.System);
         using var harness = new LimiterHarness(store);
 
         var health = await harness.CheckHealthAsync();

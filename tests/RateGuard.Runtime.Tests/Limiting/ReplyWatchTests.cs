@@ -93,5 +93,5 @@ public sealed class ReplyWatchTests
         Assert.True(await waits[2]);
     }
 
-    private static PendingCall Call() => new([(RedisKey)"k"], [new BucketCharge(s_policy, 1, 0)], 0);
+    private static PendingCall Call() => new([(RedisKey)"k"], [new BucketCharge(s_policy, 1, 0)], 0, batched: false, TimeSpan.Zero);
 }

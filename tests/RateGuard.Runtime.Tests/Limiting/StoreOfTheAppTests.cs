@@ -95,7 +95,7 @@ public sealed class StoreOfTheAppTests
         var store = new RecordingStore();
         using var harness = new LimiterHarness(store);
         var policy = new TokenBucketPolicy("ledgered", 10, 1);
-        harness.Limiter.Configured(policy);
+        harness.Configured(policy);
 
         var state = await harness.Operations.InspectAsync("ledgered", "alice");
         await harness.Operations.ResetAsync("ledgered", "alice");
@@ -110,7 +110,7 @@ public sealed class StoreOfTheAppTests
     {
         var away = new TokenBucketStoreUnavailableException("The ledger is away");
         using var harness = new LimiterHarness(new RecordingStore { Away = away });
-        harness.Limiter.Configured(new TokenBucketPolicy("ledgered", 10, 1));
+        harness.Configured(new TokenBucketPolicy("ledgered", 10, 1));
 
         var inspect = await Assert.ThrowsAsync<TokenBucketStoreUnavailableException>(async () => await harness.Operations.InspectAsync("ledgered", "alice"));
         var reset = await Assert.ThrowsAsync<TokenBucketStoreUnavailableException>(async () => await harness.Operations.ResetAsync("ledgered", "alice"));

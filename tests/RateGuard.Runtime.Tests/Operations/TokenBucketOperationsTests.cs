@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using RateGuard.Configuration;
 using RateGuard.Limiting;
 using RateGuard.Operations;
 using RateGuard.Runtime.Tests.Infrastructure;
@@ -22,7 +23,7 @@ public sealed class TokenBucketOperationsTests : IDisposable
     // Operations find buckets among those the app uses; the harness decides directly, so it declares them first.
     private static TokenBucketPolicy Use(LimiterHarness harness, TokenBucketPolicy policy)
     {
-        harness.Limiter.Configured(policy);
+        harness.Configured(policy);
         return policy;
     }
 
@@ -100,7 +101,7 @@ public sealed class TokenBucketOperationsTests : IDisposable
 
         // B heard of the reset: its remembered rejection is gone, and Redis decides again, against a full bucket. The
         // wait is generous for a busy machine; the cross-process test measures how long delivery takes.
-        await Eventually.Until(() => b.Limiter.RemembersRejections == 0, "instance B forgets its rejection of mallory", seconds: 10);
+        await Eventually.Until(() => b.Logs.GetSnapshot().Any(l => l.Id.Name == "ResetHeard"), "instance B hears of the reset", seconds: 10);
         var next = await b.Acquire(policy, "mallory");
         Assert.True(next.IsAdmitted, $"B after the reset on A: {next}");
         Assert.Equal(DecisionSource.Store, next.Source);
@@ -137,7 +138,7 @@ public sealed class TokenBucketOperationsTests : IDisposable
         using var harness = new LimiterHarness(o => o.Buckets["zeta"] = new TokenBucketOverride { Capacity = 2 });
         var zeta = Use(harness, new TokenBucketPolicy("zeta", capacity: 50, rate: 0.5));
         Use(harness, new TokenBucketPolicy("alpha", capacity: 10, rate: 2, cost: 3));
-        var configured = harness.Limiter.Configured(zeta).Policy; // as a request gets it
+        var configured = harness.Configured(zeta).Policy; // as a request gets it
         for (var i = 0; i < 5; i++)
         {
             await harness.Acquire(configured, "k");
@@ -191,7 +192,7 @@ public sealed class TokenBucketOperationsTests : IDisposable
         services.AddSingleton<ITokenBucketStore>(new CountingStore());
         services.AddTokenBuckets();
         using var provider = services.BuildServiceProvider();
-        provider.GetRequiredService<TokenBucketLimiter>().Configured(new TokenBucketPolicy("custom", 10, 1));
+        provider.GetRequiredService<ConfiguredPolicies>().Of(new TokenBucketPolicy("custom", 10, 1));
         var operations = provider.GetRequiredService<ITokenBucketOperations>();
 
         var inspect = await Assert.ThrowsAsync<NotSupportedException>(async () => await operations.InspectAsync("custom", "k"));

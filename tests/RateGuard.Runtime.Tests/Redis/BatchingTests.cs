@@ -9,6 +9,10 @@ namespace RateGuard.Runtime.Tests.Redis;
 [Collection(RedisCollection.Name)]
 public sealed class BatchingTests(RedisFixture redis, ITestOutputHelper output)
 {
+    // How long a lane's newest call may be out before requests queued behind it go out without it: the limiter's default
+    // of a quarter of its 100 ms budget is for requests with deadlines, and these have none.
+    private static readonly TimeSpan s_stall = TimeSpan.FromMilliseconds(100);
+
     // Redis expires a key on its own clock when the bucket is full again by the client clock's reckoning, and the
     // client clock here is a manual one. The refills are slow (a token takes 100 s or more) and the client clock moves
     // on by minutes between steps, so a key's life in real time is never shorter than tens of seconds: however slowly a
@@ -56,7 +60,7 @@ public sealed class BatchingTests(RedisFixture redis, ITestOutputHelper output)
         for (var i = 0; i < 3; i++)
         {
             // Nothing in flight: the call goes out at once, alone, and its answer is the bucket's.
-            var reply = TokenBucketScript.Read(await store.DecideAsync([store.GetKey(policy, "c")], [new BucketCharge(policy, 1, 0)], 0, batched: true), decisions);
+            var reply = TokenBucketScript.Read(await Batched(store, [store.GetKey(policy, "c")], [new BucketCharge(policy, 1, 0)]), decisions);
             Assert.Equal(ScriptStatus.Decided, reply.Status);
             Assert.Equal(policy.Capacity - 1 - i, decisions[0].Remaining);
         }
@@ -75,8 +79,8 @@ public sealed class BatchingTests(RedisFixture redis, ITestOutputHelper output)
         try
         {
             // The first call is in flight (Redis is paused), so the second waits for it, and is abandoned there.
-            first = store.Send(keys, charges, 0, batched: true);
-            queued = store.Send(keys, charges, 0, batched: true);
+            first = store.Send(keys, charges, 0, batched: true, s_stall);
+            queued = store.Send(keys, charges, 0, batched: true, s_stall);
             queued.Abandon();
         }
         finally
@@ -88,7 +92,7 @@ public sealed class BatchingTests(RedisFixture redis, ITestOutputHelper output)
         Assert.Equal(policy.Capacity - 1, decisions[0].Remaining);
         // A later request of the same lane goes out after where the abandoned one would have: by its answer, that one
         // was left out, and the bucket shows only the first.
-        TokenBucketScript.Read(await store.DecideAsync(keys, [new BucketCharge(policy, 0, 0)], 0, batched: true), decisions);
+        TokenBucketScript.Read(await Batched(store, keys, [new BucketCharge(policy, 0, 0)]), decisions);
         Assert.Equal(policy.Capacity - 1, decisions[0].Remaining);
         Assert.False(queued.IsAnswered);
     }
@@ -100,7 +104,8 @@ public sealed class BatchingTests(RedisFixture redis, ITestOutputHelper output)
         // requests that arrive then still go out in batches: one call when the newest call stalls, then one call for
         // each full batch, never one call for each request.
         var clock = new ManualClock();
-        using var store = new RedisTokenBucketStore(redis.Connection, "stall") { BatchClock = clock, BatchStall = TimeSpan.FromMilliseconds(50) };
+        using var store = new RedisTokenBucketStore(Task.FromResult<IConnectionMultiplexer>(redis.Connection), "stall", clientClock: null, ownsConnection: false, clock);
+        var stall = TimeSpan.FromMilliseconds(50);
         var policy = TestPolicies.Create(capacity: 1000, rate: 0.001);
         RedisKey[] keys = [store.GetKey(policy, "c")];
         BucketCharge[] charges = [new(policy, 1, 0)];
@@ -111,11 +116,11 @@ public sealed class BatchingTests(RedisFixture redis, ITestOutputHelper output)
         redis.Server.Pause();
         try
         {
-            calls.Add(store.Send(keys, charges, 0, batched: true)); // in flight, and not coming back while Redis is paused
+            calls.Add(store.Send(keys, charges, 0, batched: true, stall)); // in flight, and not coming back while Redis is paused
             clock.Advance(TimeSpan.FromMilliseconds(60));
             for (var i = 0; i < arrivals; i++)
             {
-                calls.Add(store.Send(keys, charges, 0, batched: true));
+                calls.Add(store.Send(keys, charges, 0, batched: true, stall));
             }
         }
         finally
@@ -150,7 +155,7 @@ public sealed class BatchingTests(RedisFixture redis, ITestOutputHelper output)
             if (batched)
             {
                 // Sent in order without waiting: the first goes out alone, the rest wait for it and go out together.
-                var calls = step.Requests.Select(r => (Request: r, Call: store.DecideAsync(Keys(store, r), r.Charges, 0, batched: true))).ToList();
+                var calls = step.Requests.Select(r => (Request: r, Call: Batched(store, Keys(store, r), r.Charges))).ToList();
                 foreach (var (request, call) in calls)
                 {
                     outcomes.Add(Read(request, await call));
@@ -166,6 +171,9 @@ public sealed class BatchingTests(RedisFixture redis, ITestOutputHelper output)
         }
         return outcomes;
     }
+
+    private static Task<ScriptResult> Batched(RedisTokenBucketStore store, RedisKey[] keys, BucketCharge[] charges) =>
+        store.Send(keys, charges, 0, batched: true, s_stall).AnswerAsync();
 
     private static RedisKey[] Keys(RedisTokenBucketStore store, Request request) =>
         request.Charges.Select((c, i) => (RedisKey)store.GetKey(c.Policy, request.Clients[i])).ToArray();

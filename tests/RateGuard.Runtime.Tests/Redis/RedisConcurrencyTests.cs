@@ -61,7 +61,7 @@ public sealed class RedisConcurrencyTests(RedisFixture redis, ITestOutputHelper 
                 while (answered - Volatile.Read(ref firstIssued) < duration.TotalSeconds * Stopwatch.Frequency && answered < deadline)
                 {
                     // The store's own call, as AcquireAsync makes it, read with the server's time of the decision.
-                    var reply = TokenBucketScript.Read(await store.DecideAsync(keys, charges, deadline: 0, batched), decisions);
+                    var reply = TokenBucketScript.Read(await store.Send(keys, charges, deadline: 0, batched, TimeSpan.FromMilliseconds(100)).AnswerAsync(), decisions);
                     answered = Stopwatch.GetTimestamp();
                     Interlocked.Increment(ref decisions[0].IsAdmitted ? ref admitted : ref rejected);
                     InterlockedMin(ref firstDecided, reply.ServerNow);

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using RateGuard.Limiting;
+using RateGuard.Limiting.Remote;
 using RateGuard.Runtime.Tests.Infrastructure;
 using RateGuard.Testing;
 using Xunit.Abstractions;
@@ -169,7 +170,7 @@ public sealed class BatchedFaultTests(ITestOutputHelper output)
     // LongestWait budgets for a reply it has not had time to read, and a second more is slack for the machine.
     private static void AssertWithinBudget(List<Attempt> failed)
     {
-        var longest = s_budget * TokenBucketLimiter.LongestWait + TimeSpan.FromSeconds(1);
+        var longest = s_budget * ReplyWait.LongestWait + TimeSpan.FromSeconds(1);
         Assert.All(failed, r => Assert.True(r.Elapsed < longest, $"{r.Client} waited {r.Elapsed.TotalMilliseconds:F0} ms for the failure mode."));
     }
 
@@ -180,7 +181,7 @@ public sealed class BatchedFaultTests(ITestOutputHelper output)
         foreach (var client in load.Results.GroupBy(r => r.Client))
         {
             var admitted = client.Count(r => r.Result.Source == DecisionSource.Store && r.Result.IsAdmitted);
-            var bucket = await harness.Limiter.PeekAsync(s_policy, client.Key, TimeSpan.FromSeconds(5), CancellationToken.None);
+            var bucket = await harness.RedisStore.PeekAsync(s_policy, client.Key).AsTask().WaitAsync(TimeSpan.FromSeconds(5));
             Assert.True(s_policy.Capacity - bucket.Remaining == admitted, $"{client.Key}: Redis holds {s_policy.Capacity - bucket.Remaining} tokens taken, the store admitted {admitted}.");
         }
     }

@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using RateGuard.Diagnostics;
 using RateGuard.Limiting;
+using RateGuard.Limiting.Circuits;
 using RateGuard.Runtime.Tests.Infrastructure;
 using RateGuard.Stores;
 using RateGuard.Testing;
@@ -30,8 +31,11 @@ public sealed class BreakerAndStoreFaultTests
         Assert.Equal(CircuitState.Closed, breaker.State);
     }
 
-    [Fact]
-    public async Task Any_exception_from_the_store_gets_the_failure_mode_and_counts_toward_the_breaker()
+    [Theory]
+    [InlineData(FailureMode.Open, nameof(DecisionSource.LocalFallback))]
+    [InlineData(FailureMode.AdmitAll, nameof(DecisionSource.FailedOpen))]
+    [InlineData(FailureMode.Closed, nameof(DecisionSource.FailedClosed))]
+    public async Task Any_exception_from_the_store_gets_the_failure_mode_and_counts_toward_the_breaker(FailureMode mode, string expected)
     {
         var store = new FaultyStore(new InvalidCastException("a reply of an unexpected shape"));
         var services = new ServiceCollection().AddLogging();
@@ -44,10 +48,11 @@ public sealed class BreakerAndStoreFaultTests
         var results = new List<LimiterResult>();
         for (var i = 0; i < 4; i++)
         {
-            results.Add(await limiter.AcquireAsync(policy, FailureMode.Open, "k", CancellationToken.None));
+            results.Add(await limiter.AcquireAsync(policy, mode, "k", CancellationToken.None));
         }
 
-        Assert.All(results, r => Assert.Equal(DecisionSource.FailedOpen, r.Source));
+        // Open: each instance's share of the bucket, here all of it (one instance), so the four requests fit in five.
+        Assert.All(results, r => Assert.Equal((expected, mode != FailureMode.Closed), (r.Source.ToString(), r.IsAdmitted)));
         Assert.Equal(2, store.Calls); // the circuit opened after two failures; the store was not called again
         Assert.Equal(CircuitState.Open, limiter.CircuitState);
     }

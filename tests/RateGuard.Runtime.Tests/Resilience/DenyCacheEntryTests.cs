@@ -22,7 +22,7 @@ public sealed class DenyCacheEntryTests
     public void A_remembered_rejection_answers_the_same_cost_with_the_time_left_and_the_bucket_s_own_reset()
     {
         var cache = new DenyCache(100, _time);
-        cache.Remember(s_policy, "k", _time.GetTimestamp(), Rejection(remaining: 0, retryMs: 150, resetMs: 1950));
+        cache.Learn(s_policy, "k", _time.GetTimestamp(), Rejection(remaining: 0, retryMs: 150, resetMs: 1950));
 
         _time.Advance(TimeSpan.FromMilliseconds(50));
 
@@ -37,7 +37,7 @@ public sealed class DenyCacheEntryTests
     public void A_costlier_request_waits_one_interval_more_per_extra_token_as_redis_would_say()
     {
         var cache = new DenyCache(100, _time);
-        cache.Remember(s_policy, "k", _time.GetTimestamp(), Rejection(remaining: 0, retryMs: 150, resetMs: 1950));
+        cache.Learn(s_policy, "k", _time.GetTimestamp(), Rejection(remaining: 0, retryMs: 150, resetMs: 1950));
 
         Assert.True(cache.TryReject(s_policy.WithCost(3), "k", out var decision));
         Assert.Equal(TimeSpan.FromMilliseconds(150 + 2 * 200), decision.RetryAfter);
@@ -48,7 +48,7 @@ public sealed class DenyCacheEntryTests
     public void A_cheaper_request_is_not_answered_from_the_cache()
     {
         var cache = new DenyCache(100, _time);
-        cache.Remember(s_policy.WithCost(3), "k", _time.GetTimestamp(), Rejection(remaining: 2, retryMs: 150, resetMs: 1550));
+        cache.Learn(s_policy.WithCost(3), "k", _time.GetTimestamp(), Rejection(remaining: 2, retryMs: 150, resetMs: 1550));
 
         Assert.False(cache.TryReject(s_policy, "k", out _));
         Assert.True(cache.TryReject(s_policy.WithCost(3), "k", out _));
@@ -58,7 +58,7 @@ public sealed class DenyCacheEntryTests
     public void A_request_costing_more_than_the_capacity_is_told_never_even_from_an_ordinary_entry()
     {
         var cache = new DenyCache(100, _time);
-        cache.Remember(s_policy, "k", _time.GetTimestamp(), Rejection(remaining: 0, retryMs: 150, resetMs: 1950));
+        cache.Learn(s_policy, "k", _time.GetTimestamp(), Rejection(remaining: 0, retryMs: 150, resetMs: 1950));
 
         Assert.True(cache.TryReject(s_policy.WithCost(11), "k", out var decision));
         Assert.False(decision.CanEverBeAdmitted);
@@ -69,7 +69,7 @@ public sealed class DenyCacheEntryTests
     {
         var cache = new DenyCache(100, _time);
         var never = new RateLimitDecision(false, 10, RateLimitDecision.Never, TimeSpan.Zero); // a full bucket
-        cache.Remember(s_policy.WithCost(11), "k", _time.GetTimestamp(), never);
+        cache.Learn(s_policy.WithCost(11), "k", _time.GetTimestamp(), never);
 
         _time.Advance(TimeSpan.FromSeconds(30));
 
@@ -84,19 +84,19 @@ public sealed class DenyCacheEntryTests
     public void An_entry_ends_at_its_retry_after()
     {
         var cache = new DenyCache(100, _time);
-        cache.Remember(s_policy, "k", _time.GetTimestamp(), Rejection(remaining: 0, retryMs: 150, resetMs: 1950));
+        cache.Learn(s_policy, "k", _time.GetTimestamp(), Rejection(remaining: 0, retryMs: 150, resetMs: 1950));
 
         _time.Advance(TimeSpan.FromMilliseconds(150));
 
         Assert.False(cache.TryReject(s_policy, "k", out _));
-        Assert.Equal(0, cache.Count);
     }
 
     [Fact]
     public async Task Its_count_matches_its_entries_after_concurrent_remembering_expiry_and_clearing()
     {
         // Real time, with retry-afters of a few microseconds, so entries expire while others are being written.
-        var cache = new DenyCache(1_000, TimeProvider.System);
+        const int capacity = 1_000;
+        var cache = new DenyCache(capacity, TimeProvider.System);
         var rejection = Rejection(remaining: 0, retryMs: 0.005, resetMs: 1);
         // Two workers for a third of a second: enough interleavings, without starving timing tests running alongside.
         var stop = DateTime.UtcNow + TimeSpan.FromMilliseconds(300);
@@ -106,7 +106,7 @@ public sealed class DenyCacheEntryTests
             while (DateTime.UtcNow < stop)
             {
                 var key = "k" + (i++ % 8);
-                cache.Remember(s_policy, key, TimeProvider.System.GetTimestamp(), rejection);
+                cache.Learn(s_policy, key, TimeProvider.System.GetTimestamp(), rejection);
                 cache.TryReject(s_policy, key, out _);
                 if (w == 0 && i % 500 == 0)
                 {
@@ -119,10 +119,15 @@ public sealed class DenyCacheEntryTests
         // Whatever interleavings happened, a count that drifted would not come back to zero here. The race it guards
         // against is narrow, so this is a smoke test: it caught the drift of the old check-then-act code here, but a
         // pass does not prove its absence.
+        // The count bounds the cache: one that drifted up would leave it full of nothing, refusing what it should keep.
         cache.Clear();
-        Assert.Equal(0, cache.Count);
-        cache.Remember(s_policy, "after", TimeProvider.System.GetTimestamp(), Rejection(remaining: 0, retryMs: 60_000, resetMs: 60_000));
-        Assert.Equal(1, cache.Count);
-        Assert.True(cache.TryReject(s_policy, "after", out _));
+        var lasting = Rejection(remaining: 0, retryMs: 60_000, resetMs: 60_000);
+        for (var i = 0; i < capacity; i++)
+        {
+            cache.Learn(s_policy, "after-" + i, TimeProvider.System.GetTimestamp(), lasting);
+        }
+        cache.Learn(s_policy, "one-too-many", TimeProvider.System.GetTimestamp(), lasting);
+        Assert.All(Enumerable.Range(0, capacity), i => Assert.True(cache.TryReject(s_policy, "after-" + i, out _), $"entry {i} of {capacity} was not kept"));
+        Assert.False(cache.TryReject(s_policy, "one-too-many", out _));
     }
 }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
+using RateGuard.Configuration;
 using RateGuard.Diagnostics;
 using RateGuard.Limiting;
 using RateGuard.Stores;
@@ -92,6 +93,9 @@ public sealed class LimiterHarness : IDisposable
     public MetricCollector<double> StoreDurations { get; }
 
     public MetricCollector<int> Breaker { get; }
+
+    /// <summary>What configuration makes of <paramref name="policy"/>'s bucket, which makes it known, as the RateLimiter adapter's first request does.</summary>
+    internal ConfiguredPolicy Configured(TokenBucketPolicy policy) => _services.GetRequiredService<ConfiguredPolicies>().Of(policy);
 
     internal ValueTask<LimiterResult> Acquire(TokenBucketPolicy policy, string key, FailureMode mode = FailureMode.Open) =>
         Limiter.AcquireAsync(policy, mode, key, CancellationToken.None);

@@ -89,8 +89,9 @@ public sealed class LimiterResilienceTests(ITestOutputHelper output)
                 sources.Add((await decision).Source);
             }
 
-            Assert.All(sources, s => Assert.Equal(DecisionSource.FailedOpen, s));
-            Assert.Equal(20, harness.Count(policy.Name, RequestResults.FailedOpen));
+            // Failure mode Open: this instance's share of the bucket, all of it for one instance.
+            Assert.All(sources, s => Assert.Equal(DecisionSource.LocalFallback, s));
+            Assert.Equal(20, harness.Count(policy.Name, RequestResults.FallbackAcquired));
             // Three timeouts opened the circuit, each ended by the budget to the tick of the limiter's clock.
             var timeouts = harness.StoreDurations.GetMeasurementSnapshot().Where(m => (string?)m.Tags["rateguard.rate_limiting.store.outcome"] == "timeout").Select(m => m.Value).ToList();
             Assert.Equal([budget.TotalSeconds, budget.TotalSeconds, budget.TotalSeconds], timeouts);
@@ -152,7 +153,7 @@ public sealed class LimiterResilienceTests(ITestOutputHelper output)
     {
         var server = RedisServer.Start();
         using var connection = await ConnectionMultiplexer.ConnectAsync($"{server.Configuration},abortConnect=false");
-        using var harness = new LimiterHarness(connection, o => { o.LocalFallback = true; o.InstanceCount = 3; o.BreakDuration = TimeSpan.FromMinutes(1); });
+        using var harness = new LimiterHarness(connection, o => { o.InstanceCount = 3; o.BreakDuration = TimeSpan.FromMinutes(1); });
         var policy = TestPolicies.Create(capacity: 9, rate: 0.01);
         server.Dispose();
 
@@ -192,7 +193,7 @@ public sealed class LimiterResilienceTests(ITestOutputHelper output)
         // gets a scaled twin, and that twin must not outlive the policy it was made for.
         var server = RedisServer.Start();
         using var connection = await ConnectionMultiplexer.ConnectAsync($"{server.Configuration},abortConnect=false");
-        using var harness = new LimiterHarness(connection, o => { o.LocalFallback = true; o.InstanceCount = 3; o.BreakDuration = TimeSpan.FromMinutes(1); });
+        using var harness = new LimiterHarness(connection, o => { o.InstanceCount = 3; o.BreakDuration = TimeSpan.FromMinutes(1); });
         server.Dispose();
         // Decide only once the client knows the server is gone, so no command is left pending (and holding the
         // policy) in its queue.

@@ -19,7 +19,6 @@ public sealed class LocalFallbackTests(ITestOutputHelper output)
         using var harness = new LimiterHarness(o =>
         {
             o.Redis = $"127.0.0.1:{server.Port}";
-            o.LocalFallback = true;
             o.InstanceCount = 1;
             o.Timeout = TimeSpan.FromMilliseconds(100);
             o.BreakDuration = TimeSpan.FromMilliseconds(200);
@@ -63,16 +62,15 @@ public sealed class LocalFallbackTests(ITestOutputHelper output)
         void Configure(TokenBucketOptions o)
         {
             o.Redis = $"127.0.0.1:{server.Port}";
-            o.LocalFallback = true;
         }
         using var first = new LimiterHarness(Configure);
         var second = new LimiterHarness(Configure);
         await first.ConnectedAsync();
         await second.ConnectedAsync();
 
-        await Eventually.Until(() => first.Limiter.FallbackInstances == 2 && second.Limiter.FallbackInstances == 2, "both see two instances");
+        await Eventually.Until(() => first.Operations.GetInstanceCount() == 2 && second.Operations.GetInstanceCount() == 2, "both see two instances");
         second.Dispose();
-        await Eventually.Until(() => first.Limiter.FallbackInstances == 1, "the one left sees itself alone");
+        await Eventually.Until(() => first.Operations.GetInstanceCount() == 1, "the one left sees itself alone");
     }
 
     [Fact]
@@ -82,7 +80,6 @@ public sealed class LocalFallbackTests(ITestOutputHelper output)
         var instances = Enumerable.Range(0, 3).Select(_ => new LimiterHarness(o =>
         {
             o.Redis = $"127.0.0.1:{server.Port}";
-            o.LocalFallback = true;
             o.Timeout = TimeSpan.FromMilliseconds(100);
             o.BreakDuration = TimeSpan.FromMilliseconds(500);
         })).ToList();
@@ -92,7 +89,7 @@ public sealed class LocalFallbackTests(ITestOutputHelper output)
             {
                 await instance.ConnectedAsync();
             }
-            await Eventually.Until(() => instances.All(i => i.Limiter.FallbackInstances == 3), "every instance knows there are three");
+            await Eventually.Until(() => instances.All(i => i.Operations.GetInstanceCount() == 3), "every instance knows there are three");
             var policy = new TokenBucketPolicy(TestPolicies.Create(1, 1).Name, 30, 10);
             var admissions = new ConcurrentBag<TimeSpan>();
             using var stop = new CancellationTokenSource();

@@ -4,7 +4,9 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Options;
+using RateGuard.Configuration;
 using RateGuard.Limiting;
+using RateGuard.Operations;
 using RateGuard.Runtime.Tests.Infrastructure;
 using RateGuard.Testing;
 
@@ -62,18 +64,18 @@ public sealed class RedisStartupTests
         await using var app = await StartAsync(o =>
         {
             o.Redis = $"127.0.0.1:{server.Port},user=rateguard,password=rateguard-secret";
-            o.LocalFallback = true;
         });
 
         Assert.Equal(DecisionSource.Store, (await app.Acquire()).Source);
-        await Eventually.Until(() => app.Limiter.FallbackInstances == 1 && server.Command("ZCARD", "rg:instances").StartsWith(":1", StringComparison.Ordinal), "the heartbeat is counted");
+        await Eventually.Until(() => app.Operations.GetInstanceCount() == 1 && server.Command("ZCARD", "rg:instances").StartsWith(":1", StringComparison.Ordinal), "the heartbeat is counted");
         // An operator's reset: the bucket's key deleted, and the reset published to every instance.
         var policy = TestPolicies.Create(5, 0.01);
         for (var i = 0; i < 3; i++)
         {
             await app.Limiter.AcquireAsync(policy, FailureMode.Open, "client", CancellationToken.None);
         }
-        await app.Limiter.ResetAsync(policy.Name, "client", TimeSpan.FromSeconds(5), CancellationToken.None);
+        app.Configured.Of(policy);
+        await app.Operations.ResetAsync(policy.Name, "client");
         var afterReset = await app.Limiter.AcquireAsync(policy, FailureMode.Open, "client", CancellationToken.None);
         Assert.Equal((DecisionSource.Store, 4L), (afterReset.Source, afterReset.Decision.Remaining));
         Assert.Contains(app.Logs.GetSnapshot(), l => l.Id.Name == "ScriptChecked");
@@ -115,9 +117,10 @@ public sealed class RedisStartupTests
 
             Assert.Equal(DecisionSource.Store, (await app.Acquire()).Source);
 
-            // Without the CA, the server's certificate is refused: nothing is decided, and startup says so.
+            // Without the CA, the server's certificate is refused: Redis decides nothing (the instance enforces its share of
+            // the limit meanwhile), and startup says so.
             await using var untrusting = await StartAsync(o => o.Redis = $"127.0.0.1:{tlsPort},ssl=true,sslHost=localhost");
-            Assert.Equal(DecisionSource.FailedOpen, (await untrusting.Acquire()).Source);
+            Assert.Equal(DecisionSource.LocalFallback, (await untrusting.Acquire()).Source);
             Assert.Contains(untrusting.Logs.GetSnapshot(), l => l.Id.Name == "RedisUnreachable");
         }
         finally
@@ -162,6 +165,10 @@ public sealed class RedisStartupTests
         public FakeLogCollector Logs => host.Services.GetRequiredService<FakeLogCollector>();
 
         internal TokenBucketLimiter Limiter => host.Services.GetRequiredService<TokenBucketLimiter>();
+
+        internal ConfiguredPolicies Configured => host.Services.GetRequiredService<ConfiguredPolicies>();
+
+        public ITokenBucketOperations Operations => host.Services.GetRequiredService<ITokenBucketOperations>();
 
         internal ValueTask<LimiterResult> Acquire() => Limiter.AcquireAsync(TestPolicies.Create(5, 1), FailureMode.Open, "client", CancellationToken.None);
 

@@ -21,7 +21,7 @@ public sealed class StoreDescriptionTests
     public void The_redis_store_is_remote_named_redis_and_takes_no_request_token()
     {
         // A connection that is never made: describing the store asks Redis nothing.
-        using var redis = new RedisTokenBucketStore(new TaskCompletionSource<IConnectionMultiplexer>().Task, "rg", clientClock: null, ownsConnection: false);
+        using var redis = new RedisTokenBucketStore(new TaskCompletionSource<IConnectionMultiplexer>().Task, "rg", clientClock: null, ownsConnection: false, TimeProvider.System);
         ITokenBucketStore store = redis;
 
         Assert.Equal(("redis", false, false), (store.Name, store.IsLocal, store.TakesRequestCancellation));

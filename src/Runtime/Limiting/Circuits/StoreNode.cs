@@ -1,6 +1,6 @@
 using RateGuard.Stores;
 
-namespace RateGuard.Limiting;
+namespace RateGuard.Limiting.Circuits;
 
 /// <summary>
 /// One server of the store as the limiter sees it: its circuit, its clock and when it last answered. A fault on one Redis

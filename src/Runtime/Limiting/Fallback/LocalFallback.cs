@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using RateGuard.Stores;
 
-namespace RateGuard.Limiting;
+namespace RateGuard.Limiting.Fallback;
 
 /// <summary>
 /// The limits this process enforces on its own while Redis cannot decide: each at its share of the capacity and rate
@@ -15,7 +15,7 @@ namespace RateGuard.Limiting;
 /// the tokens Redis held. On return, the tokens taken here are charged to the Redis bucket (with the next request for
 /// it, or in one batch), so no bucket gets a fresh burst at either switch.
 /// </remarks>
-internal sealed class LocalFallback(TimeProvider time) : IDisposable
+internal sealed class LocalFallback(TimeProvider time, FallbackDebts? debts) : IDisposable
 {
     // Enough for every client of a busy app; beyond it, buckets new to the fallback start full.
     private const int MaxRemembered = 100_000;
@@ -26,13 +26,10 @@ internal sealed class LocalFallback(TimeProvider time) : IDisposable
     private readonly ConditionalWeakTable<TokenBucketPolicy, ScaledPolicy> _scaled = new();
     // When each bucket that Redis last left short of full is full again, in µs of the wall clock.
     private readonly ConcurrentDictionary<BucketIdentity, long> _lastSeen = new();
-    // Tokens admitted here per bucket, owed to Redis.
-    private readonly ConcurrentDictionary<BucketIdentity, Owed> _owed = new();
+    // How many buckets _lastSeen holds: a dictionary's own count takes every one of its locks.
+    private int _remembered;
     private long _lastSweep;
     private int _learnedInstances;
-
-    /// <summary>Whether tokens admitted here are still owed to Redis.</summary>
-    public bool HasDebts => !_owed.IsEmpty;
 
     /// <summary>How many instances share the limits: the configured count, else the one learned from Redis, else 1.</summary>
     public int Instances(TokenBucketOptions options) => options.InstanceCount ?? Math.Max(1, Volatile.Read(ref _learnedInstances));
@@ -52,11 +49,17 @@ internal sealed class LocalFallback(TimeProvider time) : IDisposable
             return;
         }
         var id = BucketIdentity.Of(policy, key);
-        if (_lastSeen.Count >= MaxRemembered && !_lastSeen.ContainsKey(id) && !SweepIfDue(now))
+        if (_lastSeen.TryGetValue(id, out var known))
         {
-            return;
+            if (known != fullAt)
+            {
+                _lastSeen.TryUpdate(id, fullAt, known); // a race keeps the other reply's: either is what Redis said lately
+            }
         }
-        _lastSeen[id] = fullAt;
+        else if ((Volatile.Read(ref _remembered) < MaxRemembered || SweepIfDue(now)) && _lastSeen.TryAdd(id, fullAt))
+        {
+            Interlocked.Increment(ref _remembered);
+        }
     }
 
     /// <summary>
@@ -76,11 +79,11 @@ internal sealed class LocalFallback(TimeProvider time) : IDisposable
             Seed(policies[i], share, keys[i]);
         }
         var admitted = _store.AcquireAll(scaled, keys, decisions);
-        if (admitted)
+        if (admitted && debts is not null)
         {
             for (var i = 0; i < policies.Length; i++)
             {
-                _owed.AddOrUpdate(BucketIdentity.Of(policies[i], keys[i]), static (_, a) => Owed.Of(a.Policy, a.Key, a.Policy.Cost), static (_, owed, a) => owed with { Tokens = owed.Tokens + a.Policy.Cost }, (Policy: policies[i], Key: keys[i]));
+                debts.Owe(policies[i], keys[i], policies[i].Cost);
             }
         }
         return admitted;
@@ -89,7 +92,7 @@ internal sealed class LocalFallback(TimeProvider time) : IDisposable
     // A bucket new to this outage starts where Redis left it: the same share of its window is owed here as there.
     private void Seed(TokenBucketPolicy policy, TokenBucketPolicy scaled, string key)
     {
-        if (_lastSeen.TryRemove(BucketIdentity.Of(policy, key), out var fullAt))
+        if (Remove(BucketIdentity.Of(policy, key), out var fullAt))
         {
             var now = UnixClock.NowMicroseconds(time);
             if (fullAt > now)
@@ -101,8 +104,8 @@ internal sealed class LocalFallback(TimeProvider time) : IDisposable
     }
 
     /// <summary>
-    /// Forgets one client's bucket (its value as stored, <see cref="BucketKey.Normalize"/>) under every shape of the name: a reset made it full again everywhere, so neither its
-    /// share here, nor what Redis last said of it, nor what it owes Redis holds any more.
+    /// Forgets one client's bucket (its value as stored, <see cref="BucketKey.Normalize"/>) under every shape of the
+    /// name: a reset made it full again everywhere, so neither its share here nor what Redis last said of it holds any more.
     /// </summary>
     public void Forget(string bucket, string storedValue)
     {
@@ -111,43 +114,9 @@ internal sealed class LocalFallback(TimeProvider time) : IDisposable
         {
             if (id.Bucket == bucket && id.Key == storedValue)
             {
-                _lastSeen.TryRemove(id, out _);
+                Remove(id, out _);
             }
         }
-        foreach (var id in _owed.Keys)
-        {
-            if (id.Bucket == bucket && id.Key == storedValue)
-            {
-                _owed.TryRemove(id, out _);
-            }
-        }
-    }
-
-    /// <summary>Takes what this bucket owes, to be charged with the request that goes to Redis now.</summary>
-    public int TakeDebt(TokenBucketPolicy policy, string key) =>
-        !_owed.IsEmpty && _owed.TryRemove(BucketIdentity.Of(policy, key), out var owed) ? owed.Tokens : 0;
-
-    /// <summary>Owes <paramref name="tokens"/> again: the call that was to charge them failed.</summary>
-    public void ReturnDebt(TokenBucketPolicy policy, string key, int tokens)
-    {
-        if (tokens > 0)
-        {
-            _owed.AddOrUpdate(BucketIdentity.Of(policy, key), static (_, a) => Owed.Of(a.Policy, a.Key, a.Tokens), static (_, owed, a) => owed with { Tokens = owed.Tokens + a.Tokens }, (Policy: policy, Key: key, Tokens: tokens));
-        }
-    }
-
-    /// <summary>Takes every debt, to be charged in one go.</summary>
-    public List<Owed> TakeAllDebts()
-    {
-        var taken = new List<Owed>();
-        foreach (var id in _owed.Keys)
-        {
-            if (_owed.TryRemove(id, out var owed))
-            {
-                taken.Add(owed);
-            }
-        }
-        return taken;
     }
 
     // Each of N instances enforces 1/N of the limit while they cannot share it. The cost stays what it is: a capacity
@@ -192,27 +161,25 @@ internal sealed class LocalFallback(TimeProvider time) : IDisposable
         }
         foreach (var (id, fullAt) in _lastSeen)
         {
-            if (fullAt <= now)
+            if (fullAt <= now && _lastSeen.TryRemove(new KeyValuePair<BucketIdentity, long>(id, fullAt)))
             {
-                _lastSeen.TryRemove(new KeyValuePair<BucketIdentity, long>(id, fullAt));
+                Interlocked.Decrement(ref _remembered);
             }
         }
-        return _lastSeen.Count < MaxRemembered;
+        return Volatile.Read(ref _remembered) < MaxRemembered;
+    }
+
+    private bool Remove(BucketIdentity id, out long fullAt)
+    {
+        if (_lastSeen.TryRemove(id, out fullAt))
+        {
+            Interlocked.Decrement(ref _remembered);
+            return true;
+        }
+        return false;
     }
 
     public void Dispose() => _store.Dispose();
-
-    /// <summary>
-    /// Tokens admitted here for one client's bucket, and what is needed to charge them to Redis: the bucket's shape,
-    /// not the policy object, which may be one the app lets go of during the outage.
-    /// </summary>
-    public sealed record Owed(string Bucket, int Capacity, double Rate, string Key, int Tokens)
-    {
-        public static Owed Of(TokenBucketPolicy policy, string key, int tokens) => new(policy.Name, policy.Capacity, policy.Rate, key, tokens);
-
-        /// <summary>A policy of the bucket's shape.</summary>
-        public TokenBucketPolicy Policy => new(Bucket, Capacity, Rate);
-    }
 
     private sealed record ScaledPolicy(int Instances, TokenBucketPolicy? Policy);
 }

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Logging;
 using RateGuard.Stores;
 
-namespace RateGuard.Limiting;
+namespace RateGuard.Limiting.Fallback;
 
 /// <summary>
 /// Tells Redis once a second that this instance is alive and learns how many are, so the local fallback knows its
@@ -29,12 +29,17 @@ internal sealed class InstanceHeartbeat : IDisposable
         _timer = time.CreateTimer(static state => ((InstanceHeartbeat)state!).Beat(), this, TimeSpan.Zero, Interval);
     }
 
-    private async void Beat()
+    // One at a time: while a beat waits for its answer, the next ones are skipped.
+    private void Beat()
     {
-        if (Interlocked.Exchange(ref _beating, 1) == 1)
+        if (Interlocked.Exchange(ref _beating, 1) == 0)
         {
-            return; // the last one has not answered yet
+            _ = BeatAsync(); // never throws
         }
+    }
+
+    private async Task BeatAsync()
+    {
         try
         {
             _fallback.Learn(await _store.HeartbeatAsync(_instance, Lasts).ConfigureAwait(false));

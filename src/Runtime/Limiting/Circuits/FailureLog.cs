@@ -1,4 +1,4 @@
-namespace RateGuard.Limiting;
+namespace RateGuard.Limiting.Circuits;
 
 /// <summary>
 /// Decides which store failures are written to the log: the first, then at most one line per period with the count
