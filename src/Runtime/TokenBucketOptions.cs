@@ -119,7 +119,7 @@ public sealed class TokenBucketOptions
     }
 
     internal static string CapacityBelowCost(string bucket, int capacity, int cost) =>
-        $"TokenBuckets:Buckets:{bucket}:Capacity {capacity} is below the cost of {cost} tokens per request: no request could ever be admitted.";
+        $"TokenBuckets:Buckets:{bucket}:Capacity {capacity} is invalid with a cost of {cost} tokens per request: {LimitRules.CostWithinCapacity}.";
 
     /// <summary>
     /// Writes the response of a rejected request instead of the default problem body. The status code and the

@@ -22,7 +22,7 @@ internal sealed class TokenBucketOptionsValidator(KnownBuckets known) : IValidat
         }
         if (!BucketKey.IsValidPrefix(options.KeyPrefix))
         {
-            (failures ??= []).Add($"TokenBuckets:KeyPrefix '{options.KeyPrefix}' is invalid: {TokenBucketPolicy.PrefixRule}");
+            (failures ??= []).Add($"TokenBuckets:KeyPrefix '{options.KeyPrefix}' is invalid: {LimitRules.KeyPrefix}.");
         }
         if (options.InMemorySweepInterval <= TimeSpan.Zero || options.InMemorySweepInterval > TimeSpan.FromDays(1))
         {
@@ -56,15 +56,15 @@ internal sealed class TokenBucketOptionsValidator(KnownBuckets known) : IValidat
         {
             if (!TokenBucketPolicy.IsValidName(bucket))
             {
-                (failures ??= []).Add($"TokenBuckets:Buckets:{bucket} is not a valid bucket name: {TokenBucketPolicy.NameRule}");
+                (failures ??= []).Add($"TokenBuckets:Buckets:{bucket} is invalid: {LimitRules.BucketName}.");
             }
-            if (overrides.Capacity is <= 0)
+            if (overrides.Capacity is { } capacityOverride && !TokenBucketLimits.IsValidCapacity(capacityOverride))
             {
-                (failures ??= []).Add($"TokenBuckets:Buckets:{bucket}:Capacity must be at least 1, but was {overrides.Capacity}.");
+                (failures ??= []).Add($"TokenBuckets:Buckets:{bucket}:Capacity {overrides.Capacity} is invalid: {LimitRules.Capacity}.");
             }
-            if (overrides.Rate is { } rate && (!double.IsFinite(rate) || rate <= 0 || rate > TokenBucketPolicy.MaxRate))
+            if (overrides.Rate is { } rate && !TokenBucketLimits.IsValidRate(rate))
             {
-                (failures ??= []).Add($"TokenBuckets:Buckets:{bucket}:Rate must be a finite number above 0 and at most {TokenBucketPolicy.MaxRate:N0}, but was {rate}.");
+                (failures ??= []).Add($"TokenBuckets:Buckets:{bucket}:Rate {rate.ToString(System.Globalization.CultureInfo.InvariantCulture)} is invalid: {LimitRules.Rate}.");
             }
             if (overrides.FailureMode is { } mode && !Enum.IsDefined(mode))
             {

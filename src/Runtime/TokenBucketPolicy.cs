@@ -26,12 +26,6 @@ public sealed class TokenBucketPolicy
     /// <summary>The longest bucket name, in characters.</summary>
     public const int MaxNameLength = TokenBucketLimits.MaxNameLength;
 
-    /// <summary>How to write a valid bucket name, for the errors that reject one.</summary>
-    internal static readonly string NameRule = $"use 1 to {MaxNameLength} printable ASCII characters other than ':', not starting or ending with a space.";
-
-    /// <summary>How to write a valid key prefix, for the errors that reject one.</summary>
-    internal static readonly string PrefixRule = $"use 1 to {MaxNameLength} letters, digits or '.', '_', '-', '/'.";
-
     private string? _keySegment;
 
     /// <summary>Creates a policy.</summary>
@@ -49,19 +43,19 @@ public sealed class TokenBucketPolicy
         ArgumentNullException.ThrowIfNull(name);
         if (!TokenBucketLimits.IsValidCapacity(capacity))
         {
-            throw new ArgumentOutOfRangeException(nameof(capacity), capacity, $"Token bucket '{name}': capacity must be at least 1 token, but was {capacity}.");
+            throw new ArgumentOutOfRangeException(nameof(capacity), capacity, $"Token bucket '{name}': capacity {capacity} is invalid: {LimitRules.Capacity}.");
         }
         if (!TokenBucketLimits.IsValidRate(rate))
         {
-            throw new ArgumentOutOfRangeException(nameof(rate), rate, $"Token bucket '{name}': rate must be a finite number of tokens per second above 0 and at most {MaxRate:N0}, but was {rate.ToString(CultureInfo.InvariantCulture)}.");
+            throw new ArgumentOutOfRangeException(nameof(rate), rate, $"Token bucket '{name}': rate {rate.ToString(CultureInfo.InvariantCulture)} is invalid: {LimitRules.Rate}.");
         }
         if (!TokenBucketLimits.IsValidWindow(capacity, rate))
         {
-            throw new ArgumentOutOfRangeException(nameof(rate), rate, $"Token bucket '{name}': an empty bucket of capacity {capacity} at rate {rate.ToString(CultureInfo.InvariantCulture)} per second would take longer than 100 years to fill; raise the rate.");
+            throw new ArgumentOutOfRangeException(nameof(rate), rate, $"Token bucket '{name}': capacity {capacity} at rate {rate.ToString(CultureInfo.InvariantCulture)} is invalid: {LimitRules.Window}.");
         }
         if (!TokenBucketLimits.IsValidCost(cost))
         {
-            throw new ArgumentOutOfRangeException(nameof(cost), cost, $"Token bucket '{name}': cost must be at least 1 token, but was {cost}.");
+            throw new ArgumentOutOfRangeException(nameof(cost), cost, $"Token bucket '{name}': cost {cost} is invalid: {LimitRules.Cost}.");
         }
         ThrowIfInvalidName(name, nameof(name));
 
@@ -117,7 +111,7 @@ public sealed class TokenBucketPolicy
     {
         if (!IsValidName(name))
         {
-            throw new ArgumentException($"Token bucket name '{name}' is invalid: {NameRule}", parameter);
+            throw new ArgumentException($"Token bucket name '{name}' is invalid: {LimitRules.BucketName}.", parameter);
         }
     }
 

@@ -144,17 +144,15 @@ internal static class RouteTokenBucketLimits
 
         if (!TryParseInt(capacity.Value, out var capacityValue) || !TokenBucketLimits.IsValidCapacity(capacityValue))
         {
-            throw Invalid(route, capacity, "a capacity is a whole number of tokens, at least 1 (the largest burst the route admits).", "Write a whole number such as 10.");
+            throw Invalid(route, capacity, LimitRules.Capacity, "Write a whole number such as 10.");
         }
         if (!TryParseDouble(rate.Value, out var rateValue) || !TokenBucketLimits.IsValidRate(rateValue))
         {
-            throw Invalid(route, rate,
-                string.Create(CultureInfo.InvariantCulture, $"a rate is the tokens added per second: a number above 0 and at most {TokenBucketLimits.MaxRate:N0}, written with '.' as the decimal separator."),
-                "Write a number such as 5 or 0.5.");
+            throw Invalid(route, rate, LimitRules.Rate, "Write a number such as 5 or 0.5, with '.' as the decimal separator.");
         }
         if (!TokenBucketLimits.IsValidWindow(capacityValue, rateValue))
         {
-            throw Invalid(route, rate, $"an empty bucket of capacity {capacityValue} would take longer than 100 years to fill at this rate.", "Raise the rate or lower the capacity.");
+            throw Invalid(route, rate, $"with a capacity of {capacityValue}, {LimitRules.Window}", "");
         }
 
         var costValue = 1;
@@ -162,11 +160,11 @@ internal static class RouteTokenBucketLimits
         {
             if (!TryParseInt(cost.Value, out costValue) || !TokenBucketLimits.IsValidCost(costValue))
             {
-                throw Invalid(route, cost, "a cost is the whole number of tokens one request takes, at least 1.", "Write a whole number such as 1, or leave the key out for 1.");
+                throw Invalid(route, cost, LimitRules.Cost, "Write a whole number such as 1, or leave the key out for 1.");
             }
             if (costValue > capacityValue)
             {
-                throw Invalid(route, cost, $"a request cannot take more tokens than the bucket holds (capacity {capacityValue}), so every request would be rejected.", $"Lower the cost to at most {capacityValue} or raise the capacity.");
+                throw Invalid(route, cost, $"with a capacity of {capacityValue}, {LimitRules.CostWithinCapacity}", "");
             }
         }
 
@@ -178,7 +176,7 @@ internal static class RouteTokenBucketLimits
             // calls the resolver of that name, and keeps the name in its key, which a resolver makes unused.
             if (!RouteKeyResolvers.IsValidName(key.Value.AsSpan(ResolverPrefix.Length)))
             {
-                throw Invalid(route, key, $"'{ResolverPrefix}' is followed by the name a key resolver was registered under: letters, digits, '.', '_' and '-'.", "Write it as registered with AddTokenBucketKeyResolver<T>(\"tenant\"), for example 'resolver:tenant'.");
+                throw Invalid(route, key, $"'{ResolverPrefix}' is followed by the name a key resolver was registered under: letters, digits, '.', '_' and '-'", "Write it as registered with AddTokenBucketKeyResolver<T>(\"tenant\"), for example 'resolver:tenant'.");
             }
             keyValue = key.Value;
             resolver = typeof(NamedRouteKeyResolver);
@@ -190,9 +188,9 @@ internal static class RouteTokenBucketLimits
                 // Spring's key-resolver names a bean (#{@userKeyResolver}); here the value is the key itself, or the name
                 // a resolver class was registered under in code.
                 var spring = key.Value.StartsWith("#{", StringComparison.Ordinal)
-                    ? " A Spring bean reference cannot be resolved here: write the key it computes in one of these forms."
+                    ? "A Spring bean reference cannot be resolved here: write the key it computes in one of these forms. "
                     : "";
-                throw Invalid(route, key, $"a key is one of {TokenBucketKey.ValidForms}, or '{ResolverPrefix}<name>' for a resolver registered in code.{spring}", "Write one of these forms, such as 'header:X-Api-Key'.");
+                throw Invalid(route, key, $"a key is one of {TokenBucketKey.ValidForms}, or '{ResolverPrefix}<name>' for a resolver registered in code", spring + "Write one of these forms, such as 'header:X-Api-Key'.");
             }
             keyValue = key.Value;
         }
@@ -202,14 +200,14 @@ internal static class RouteTokenBucketLimits
         {
             if (!TokenBucketPolicy.IsValidName(bucket.Value))
             {
-                throw Invalid(route, bucket, $"a bucket name is 1 to {TokenBucketLimits.MaxNameLength} printable ASCII characters other than ':', not starting or ending with a space.", "Choose a name such as 'orders'.");
+                throw Invalid(route, bucket, LimitRules.BucketName, "Choose a name such as 'orders'.");
             }
             bucketValue = bucket.Value;
         }
         else if (!TokenBucketPolicy.IsValidName(bucketValue))
         {
             throw new InvalidOperationException(
-                $"Route '{route.RouteId}': its limit would use the bucket name '{bucketValue}' taken from the route id, which is not a valid bucket name (1 to {TokenBucketLimits.MaxNameLength} printable ASCII characters other than ':', not starting or ending with a space). Set '{Name(label, Bucket)}' to a valid name.");
+                $"Route '{route.RouteId}': the bucket name '{bucketValue}' its limit would take from the route id is invalid: {LimitRules.BucketName}. Set '{Name(label, Bucket)}' to a valid name.");
         }
 
         return new TokenBucketAttribute(capacityValue, rateValue) { Cost = costValue, Key = keyValue, Bucket = bucketValue, KeyResolver = resolver };
@@ -233,7 +231,7 @@ internal static class RouteTokenBucketLimits
     }
 
     private static InvalidOperationException Invalid(RouteConfig route, (string Key, string Value) setting, string rule, string fix) =>
-        new($"Route '{route.RouteId}': metadata '{setting.Key}' = '{setting.Value}' is invalid: {rule} {fix}");
+        new($"Route '{route.RouteId}': metadata '{setting.Key}' = '{setting.Value}' is invalid: {rule}.{(fix.Length == 0 ? "" : " " + fix)}");
 
     // Invariant culture, so a limit means the same on every machine; no thousands separators, which would be
     // ambiguous with a decimal comma.

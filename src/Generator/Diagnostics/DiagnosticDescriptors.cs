@@ -17,12 +17,12 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor InvalidCapacity = new(
         "RG0001", "Token bucket capacity must be at least 1",
-        "Token bucket capacity must be at least 1, but is {0}: set it to the largest burst to allow",
+        "Capacity {0} is invalid: " + LimitRules.Capacity,
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpBase + "rg0001");
 
     public static readonly DiagnosticDescriptor InvalidRate = new(
         "RG0002", "Token bucket rate must be positive and finite",
-        "Token bucket rate must be a finite number of tokens per second above 0 and at most 1,000,000, and an empty bucket must fill within 100 years, but the rate is {0}: {1}",
+        "Rate {0} is invalid: {1}",
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpBase + "rg0002");
 
     public static readonly DiagnosticDescriptor InvalidKey = new(
@@ -37,12 +37,12 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor InvalidCost = new(
         "RG0005", "Token bucket cost must be at least 1",
-        "Cost must be at least 1 token, but is {0}",
+        "Cost {0} is invalid: " + LimitRules.Cost,
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpBase + "rg0005");
 
     public static readonly DiagnosticDescriptor CostAboveCapacity = new(
         "RG0006", "Token bucket cost exceeds its capacity",
-        "Cost {0} exceeds capacity {1}: the bucket can never hold enough tokens, so every request would be rejected; lower Cost or raise capacity",
+        "Cost {0} is invalid with capacity {1}: " + LimitRules.CostWithinCapacity,
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpBase + "rg0006");
 
     public static readonly DiagnosticDescriptor UserKeyOnAnonymousEndpoint = new(
@@ -84,7 +84,7 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor InvalidBucketName = new(
         "RG0012", "Bucket name is not valid",
-        "Bucket name \"{0}\" is not valid: use 1 to 100 letters, digits or '.', '_', '-', '/'",
+        "Bucket name \"{0}\" is invalid: " + LimitRules.DeclaredBucketName,
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpBase + "rg0012");
 
     // Compilation end: whether authentication must come first depends on whether any limit in the compilation keys on

@@ -57,30 +57,30 @@ internal static class TokenBucketValidator
         }
     }
 
-    // The fix for a bad rate depends on how it is bad. A fraction is the answer only for a rate that came out as 0,
-    // most often from integer division (1 / 60 is 0); a negative or huge rate needs another hint, and a valid rate is
-    // reported only because the bucket would take too long to fill.
+    // The rule the rate breaks, and a fix that depends on how it is bad. A fraction is the answer only for a rate that
+    // came out as 0, most often from integer division (1 / 60 is 0); a negative or huge rate needs another hint, and a
+    // valid rate is reported only because the bucket would take too long to fill.
     private static string RateHint(double rate, int capacity)
     {
         if (double.IsNaN(rate))
         {
-            return "use a number of tokens per second above 0, such as 5";
+            return LimitRules.Rate + "; use one such as 5";
         }
         if (double.IsPositiveInfinity(rate) || rate > TokenBucketLimits.MaxRate)
         {
-            return "use at most 1,000,000 tokens per second (one per microsecond, the finest rate the stores keep); an endpoint that needs no limit should carry none";
+            return LimitRules.Rate + ", the finest the stores keep; an endpoint that needs no limit should carry none";
         }
         if (rate < 0)
         {
             return TokenBucketLimits.IsValidRate(-rate)
-                ? "the rate is the number of tokens added each second, so it cannot be negative: use " + Format(-rate)
-                : "the rate is the number of tokens added each second, so it cannot be negative: use a number above 0";
+                ? LimitRules.Rate + "; use " + Format(-rate)
+                : LimitRules.Rate;
         }
         if (rate == 0)
         {
-            return "for slow limits use a fraction such as 1.0 / 60 (one per minute); 1 / 60 divides integers and is 0";
+            return LimitRules.Rate + "; for slow limits use a fraction such as 1.0 / 60 (one per minute), since 1 / 60 divides integers and is 0";
         }
-        return string.Format(CultureInfo.InvariantCulture, "at this rate an empty bucket of {0:N0} tokens would take over 100 years to fill: raise the rate or lower the capacity", capacity);
+        return string.Format(CultureInfo.InvariantCulture, "with a capacity of {0:N0}, {1}", capacity, LimitRules.Window);
     }
 
     private static string Format(double value) => value.ToString("R", CultureInfo.InvariantCulture);

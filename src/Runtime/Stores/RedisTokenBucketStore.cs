@@ -55,7 +55,7 @@ public sealed class RedisTokenBucketStore : ITokenBucketStore, IAsyncDisposable,
         _endpoints = endpoints;
         if (!BucketKey.IsValidPrefix(keyPrefix))
         {
-            throw new ArgumentException($"Key prefix '{keyPrefix}' is invalid: {TokenBucketPolicy.PrefixRule}", nameof(keyPrefix));
+            throw new ArgumentException($"Key prefix '{keyPrefix}' is invalid: {LimitRules.KeyPrefix}.", nameof(keyPrefix));
         }
         _redis = redis;
         _redis.ContinueWith(static (t, state) => ((RedisTokenBucketStore)state!).Watch(t.Result), this, CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);

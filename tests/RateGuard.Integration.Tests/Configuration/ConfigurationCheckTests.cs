@@ -151,7 +151,7 @@ public sealed class ConfigurationCheckTests
         using var costly = await app.Client.Get("/costly", (TestClientAddress.Header, "192.0.2.21"));
         Assert.Equal("\"shared\";q=2;w=200", shared.Header("RateLimit-Policy"));
         Assert.Equal("\"costly\";q=10;w=10", costly.Header("RateLimit-Policy"));
-        Assert.Contains(app.Messages(LogLevel.Error), m => m.Contains("TokenBuckets:Buckets:costly:Capacity 3 is below the cost of 4 tokens per request"));
+        Assert.Contains(app.Messages(LogLevel.Error), m => m.Contains("TokenBuckets:Buckets:costly:Capacity 3 is invalid with a cost of 4 tokens per request"));
     }
 
     [Fact]

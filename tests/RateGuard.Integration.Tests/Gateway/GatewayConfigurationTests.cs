@@ -37,8 +37,9 @@ public sealed class GatewayConfigurationTests(GatewayRedisFixture redis) : IClas
         Assert.Equal(2 + 4 + 4, backend.Requests);
     }
 
+    // The rule in the words of every other place that refuses a limit (LimitRules), then the route's own example.
     private const string CapacityZero =
-        "Route 'api': metadata 'TokenBucket.Capacity' = '0' is invalid: a capacity is a whole number of tokens, at least 1 (the largest burst the route admits). Write a whole number such as 10.";
+        "Route 'api': metadata 'TokenBucket.Capacity' = '0' is invalid: " + LimitRules.Capacity + ". Write a whole number such as 10.";
 
     public static TheoryData<string[], string> InvalidLimits => new()
     {
@@ -49,7 +50,7 @@ public sealed class GatewayConfigurationTests(GatewayRedisFixture redis) : IClas
         },
         {
             ["TokenBucket.Capacity", "2", "TokenBucket.Rate", "1", "TokenBucket.Cost", "3"],
-            "Route 'api': metadata 'TokenBucket.Cost' = '3' is invalid: a request cannot take more tokens than the bucket holds (capacity 2), so every request would be rejected. Lower the cost to at most 2 or raise the capacity."
+            "Route 'api': metadata 'TokenBucket.Cost' = '3' is invalid: with a capacity of 2, " + LimitRules.CostWithinCapacity + "."
         },
         {
             ["TokenBucket.Capasity", "5", "TokenBucket.Rate", "1"],
@@ -61,7 +62,7 @@ public sealed class GatewayConfigurationTests(GatewayRedisFixture redis) : IClas
         },
         {
             ["TokenBucket.Rate", "1,5", "TokenBucket.Capacity", "5"],
-            "Route 'api': metadata 'TokenBucket.Rate' = '1,5' is invalid: a rate is the tokens added per second: a number above 0 and at most 1,000,000, written with '.' as the decimal separator. Write a number such as 5 or 0.5."
+            "Route 'api': metadata 'TokenBucket.Rate' = '1,5' is invalid: " + LimitRules.Rate + ". Write a number such as 5 or 0.5, with '.' as the decimal separator."
         },
         {
             ["TokenBucket.Rate", "1"],

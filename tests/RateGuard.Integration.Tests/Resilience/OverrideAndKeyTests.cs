@@ -27,7 +27,7 @@ public sealed class OverrideAndKeyTests
     {
         var e = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => ResilienceApp.StartAsync(new() { ["TokenBuckets:Buckets:shared:Capacity"] = "0" }));
 
-        Assert.Contains("TokenBuckets:Buckets:shared:Capacity must be at least 1", e.Message);
+        Assert.Contains("TokenBuckets:Buckets:shared:Capacity 0 is invalid: " + LimitRules.Capacity, e.Message);
     }
 
     [Fact]
@@ -35,7 +35,7 @@ public sealed class OverrideAndKeyTests
     {
         var e = await Assert.ThrowsAnyAsync<Exception>(() => ResilienceApp.StartAsync(new() { ["TokenBuckets:Buckets:costly:Capacity"] = "3" }));
 
-        Assert.Contains("TokenBuckets:Buckets:costly:Capacity 3 is below the cost of 4 tokens per request", e.ToString());
+        Assert.Contains("TokenBuckets:Buckets:costly:Capacity 3 is invalid with a cost of 4 tokens per request: " + LimitRules.CostWithinCapacity, e.ToString());
     }
 
     [Fact]

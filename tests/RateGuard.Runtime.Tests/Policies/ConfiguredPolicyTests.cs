@@ -41,7 +41,7 @@ public sealed class ConfiguredPolicyTests
         Assert.Same(s_declared, configured.Policy);
         Assert.Equal(FailureMode.Closed, configured.FailureMode);
         Assert.Equal(
-            "TokenBuckets:Buckets:search:Capacity 1 is below the cost of 2 tokens per request: no request could ever be admitted.",
+            "TokenBuckets:Buckets:search:Capacity 1 is invalid with a cost of 2 tokens per request: " + LimitRules.CostWithinCapacity + ".",
             configured.IgnoredOverride?.Message);
     }
 }

@@ -1,0 +1,38 @@
+namespace RateGuard;
+
+/// <summary>
+/// How to write a valid limit, one sentence per rule, for every message that refuses one: the analyzer's diagnostics,
+/// the policy's exceptions, the validation of configuration and the gateway's route reader all take the rule from here,
+/// so a rule reads the same wherever a limit is written. Each message names what is invalid in its own terms (an
+/// attribute argument, a configuration key, route metadata) and then gives the rule.
+/// </summary>
+/// <remarks>
+/// Constants, so that a diagnostic descriptor's message can be built from them at compile time. The limits they state
+/// are <see cref="TokenBucketLimits"/>'s: a test keeps the two in step.
+/// </remarks>
+internal static class LimitRules
+{
+    /// <summary>The rule of <see cref="TokenBucketLimits.IsValidCapacity"/>.</summary>
+    public const string Capacity = "a capacity is a whole number of tokens, at least 1: the largest burst the bucket admits";
+
+    /// <summary>The rule of <see cref="TokenBucketLimits.IsValidRate"/>.</summary>
+    public const string Rate = "a rate is the tokens added per second: a number above 0 and at most 1,000,000, one token per microsecond";
+
+    /// <summary>The rule of <see cref="TokenBucketLimits.IsValidWindow"/>.</summary>
+    public const string Window = "an empty bucket must fill within 100 years (its capacity divided by its rate): raise the rate or lower the capacity";
+
+    /// <summary>The rule of <see cref="TokenBucketLimits.IsValidCost"/>.</summary>
+    public const string Cost = "a cost is the whole number of tokens one request takes, at least 1";
+
+    /// <summary>The rule that a cost fits in its bucket's capacity.</summary>
+    public const string CostWithinCapacity = "a request cannot take more tokens than its bucket holds, or every request would be rejected: lower the cost or raise the capacity";
+
+    /// <summary>The rule of <see cref="TokenBucketLimits.IsValidBucketName"/>, for names declared in code.</summary>
+    public const string DeclaredBucketName = "a bucket name declared in code is 1 to 100 letters, digits or '.', '_', '-', '/'";
+
+    /// <summary>The rule of every bucket name, those derived from routes and given in configuration included.</summary>
+    public const string BucketName = "a bucket name is 1 to 100 printable ASCII characters other than ':', not starting or ending with a space";
+
+    /// <summary>The rule of a key prefix, the first segment of every Redis key.</summary>
+    public const string KeyPrefix = "a key prefix is 1 to 100 letters, digits or '.', '_', '-', '/'";
+}
