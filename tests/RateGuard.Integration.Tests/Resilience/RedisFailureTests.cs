@@ -48,12 +48,12 @@ public sealed class RedisFailureTests(ITestOutputHelper output)
             // Redis limits before the kill: a burst past the capacity is rejected, however slowly this machine sends it.
             await UntilRejected(app);
 
-            using var calls = new StoreCalls(app);
+            using var calls = MeterCounts.StoreCalls(app);
             var outage = Stopwatch.StartNew();
             redis.Kill();
             var during = await Traffic(app, TimeSpan.FromSeconds(1.5));
             var asked = calls.Total;
-            output.WriteLine($"after the kill: {during.Count} requests in {outage.Elapsed.TotalMilliseconds:F0} ms, {asked} store calls ({string.Join(", ", calls.ByOutcome.Select(o => $"{o.Key} {o.Value}"))}), slowest {during.Max(r => r.Milliseconds):F1} ms, statuses {string.Join(",", during.Select(r => r.Status).Distinct())}");
+            output.WriteLine($"after the kill: {during.Count} requests in {outage.Elapsed.TotalMilliseconds:F0} ms, {asked} store calls ({string.Join(", ", calls.ByValue.Select(o => $"{o.Key} {o.Value}"))}), slowest {during.Max(r => r.Milliseconds):F1} ms, statuses {string.Join(",", during.Select(r => r.Status).Distinct())}");
 
             Assert.All(during, r => Assert.True(r.Status is 200 or 429, $"Got {r.Status} while Redis was down."));
             if (failureMode == "Open")
@@ -91,7 +91,7 @@ public sealed class RedisFailureTests(ITestOutputHelper output)
         {
             await Traffic(app, TimeSpan.FromMilliseconds(300));
 
-            using var calls = new StoreCalls(app);
+            using var calls = MeterCounts.StoreCalls(app);
             var outage = Stopwatch.StartNew();
             redis.Kill();
             var during = await Traffic(app, TimeSpan.FromSeconds(1));
@@ -193,12 +193,12 @@ public sealed class RedisFailureTests(ITestOutputHelper output)
     // client's reconnect and the machine: the limit only keeps a test that never recovers from hanging.
     private static async Task<TimeSpan> TimeUntilRedisDecides(ResilienceApp app)
     {
-        using var calls = new StoreCalls(app);
+        using var calls = MeterCounts.StoreCalls(app);
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < TimeSpan.FromSeconds(30))
         {
             using var response = await app.Client.GetAsync("/limited");
-            if (calls.ByOutcome.GetValueOrDefault("success") > 0)
+            if (calls["success"] > 0)
             {
                 return clock.Elapsed;
             }

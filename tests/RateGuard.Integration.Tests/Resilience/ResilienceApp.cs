@@ -44,6 +44,7 @@ public sealed class ResilienceApp : IAsyncDisposable
         app.MapGet("/shared/a", [TokenBucket(capacity: 2, rate: 0.01, Bucket = "shared")] () => "a");
         app.MapGet("/shared/b", [TokenBucket(capacity: 2, rate: 0.01, Bucket = "shared")] () => "b");
         app.MapGet("/costly", [TokenBucket(capacity: 10, rate: 1, Cost = 4, Bucket = "costly")] () => "costly");
+        app.MapGet("/keyed", [TokenBucket(capacity: 5, rate: 1, Key = "header:X-Api-Key", Bucket = "reload-keyed")] () => "keyed");
         app.MapGet("/unlimited", () => "unlimited");
         app.MapHealthChecks("/health");
         await app.StartAsync();
