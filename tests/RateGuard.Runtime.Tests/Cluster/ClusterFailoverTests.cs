@@ -8,7 +8,7 @@ using Xunit.Abstractions;
 
 namespace RateGuard.Runtime.Tests.Cluster;
 
-/// <summary>A primary of a real cluster (three primaries, a replica each) killed under load.</summary>
+/// <summary>A primary of a real cluster (three primaries, a replica each) killed or hung under load.</summary>
 [Collection(TimingCollection.Name)]
 public sealed class ClusterFailoverTests(ITestOutputHelper output)
 {
@@ -106,6 +106,110 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
         }
         var opened = harness.Logs.GetSnapshot().Where(l => l.Id.Name == "CircuitOpened").Select(l => l.Message).ToList();
         Assert.All(opened, message => Assert.Contains($"127.0.0.1:{victim.Port} ", message));
+    }
+
+    /// <summary>How the primary that took the hot slot fails.</summary>
+    public enum Fault
+    {
+        /// <summary>SIGKILL: gone until its replica is promoted.</summary>
+        Killed,
+
+        /// <summary>SIGSTOP for less than the cluster's node timeout: it answers nothing for a while, then goes on, and no failover happens.</summary>
+        Hung,
+    }
+
+    [Theory]
+    [InlineData(Fault.Killed)]
+    [InlineData(Fault.Hung)]
+    public async Task A_primary_that_fails_after_a_hot_slot_moved_to_it_is_the_only_one_blamed_and_a_bucket_on_a_healthy_primary_stays_exact(Fault fault)
+    {
+        // While a slot's primary is down the Redis client sends the slot's commands to any connected primary, which
+        // answers MOVED; a failure must still be charged to the slot's owner, never to the healthy primary that happened
+        // to be asked, whose circuit would otherwise open and let its buckets through.
+        using var threads = ThreadPoolMinimum.Raise(32);
+        using var cluster = RedisCluster.Start(replicas: 1, "--cluster-node-timeout", "2000", "--cluster-require-full-coverage", "no");
+        using var harness = new LimiterHarness(o =>
+        {
+            o.Redis = string.Join(",", cluster.Nodes.Select(n => $"127.0.0.1:{n.Port}"));
+            o.Timeout = TimeSpan.FromMilliseconds(100);
+        });
+        await harness.ConnectedAsync();
+        // The minimal sample's two limits: one bucket for everyone under load, and one tenant's probed ten times a second.
+        var hot = new TokenBucketPolicy("GET /global", capacity: 20, rate: 0.2);
+        var probe = new TokenBucketPolicy("GET /tenants/{tenant}/orders", capacity: 4, rate: 1);
+        const string tenant = "c";
+        var probesPrimary = cluster.PrimaryOf(Slot(harness, probe, tenant));
+        // The hot bucket starts on the probe's primary, as in the sample, and its slot then moves to another primary.
+        var everyone = Enumerable.Range(0, 10_000).Select(i => $"everyone-{i}").First(k => cluster.PrimaryOf(Slot(harness, hot, k)).Port == probesPrimary.Port);
+        var hotSlot = Slot(harness, hot, everyone);
+        var target = cluster.Primaries.First(p => p.Port != probesPrimary.Port);
+        var replica = cluster.ReplicaOf(target);
+
+        var hotResults = new ConcurrentBag<LimiterResult>();
+        var probes = new ConcurrentQueue<LimiterResult>();
+        using var stop = new CancellationTokenSource();
+        var clock = Stopwatch.StartNew();
+        var load = Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                hotResults.Add(await harness.Acquire(hot, everyone));
+                await Task.Delay(1);
+            }
+        })).ToArray();
+        var prober = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                probes.Enqueue(await harness.Acquire(probe, tenant));
+                await Task.Delay(100);
+            }
+        });
+
+        await Task.Delay(1000);
+        cluster.MoveSlot(hotSlot, target);
+        await Task.Delay(1000);
+        var faultAt = clock.Elapsed;
+        if (fault == Fault.Killed)
+        {
+            target.Kill();
+            var promoted = Stopwatch.StartNew();
+            while (!replica.Command("INFO", "replication").Contains("role:master"))
+            {
+                Assert.True(promoted.Elapsed < TimeSpan.FromSeconds(30), $"The replica was not promoted within 30 s:\n{replica.Command("CLUSTER", "NODES")}");
+                await Task.Delay(50);
+            }
+        }
+        else
+        {
+            target.Pause();
+            await Task.Delay(1500);
+            target.Resume();
+        }
+        await Task.Delay(2000);
+        stop.Cancel();
+        await Task.WhenAll([.. load, prober]);
+        var elapsed = clock.Elapsed;
+
+        var lines = harness.Logs.GetSnapshot();
+        foreach (var line in lines)
+        {
+            output.WriteLine($"{line.Timestamp:HH:mm:ss.fff} {line.Level}: {line.Message}");
+        }
+        var admitted = probes.Count(r => r.IsAdmitted);
+        var bound = probe.Capacity + probe.Rate * elapsed.TotalSeconds;
+        output.WriteLine($"{fault} at {faultAt.TotalSeconds:F1} s of {elapsed.TotalSeconds:F1} s; probe: {probes.Count} requests, {admitted} admitted against a bound of {bound:F1}, sources {string.Join(", ", probes.GroupBy(r => r.Source).Select(g => $"{g.Key} {g.Count()}"))}; hot: {hotResults.Count} requests, sources {string.Join(", ", hotResults.GroupBy(r => r.Source).Select(g => $"{g.Key} {g.Count()}"))}");
+
+        // The probe's primary never failed: Redis decided every probe, exactly.
+        Assert.All(probes, r => Assert.True(r.Source is DecisionSource.Store or DecisionSource.DenyCache, $"A probe was decided by {r.Source}."));
+        Assert.True(admitted <= bound, $"The probe's bucket admitted {admitted} against a bound of {bound:F1}.");
+        // Every failure, and every circuit opened, is the failed primary's (or, while no primary serves it, its slot's).
+        var failed = $"127.0.0.1:{target.Port}";
+        var blamed = lines.Where(l => l.Id.Name is "StoreFailed" or "CircuitOpened").Select(l => (l.Id.Name, Server: l.GetStructuredStateValue("Server"))).ToList();
+        Assert.Contains(blamed, b => b.Name == "StoreFailed" && b.Server == failed);
+        Assert.All(blamed, b => Assert.True(b.Server == failed || b.Server == $"slot {hotSlot} (no primary)", $"{b.Name} named {b.Server}, not {failed}."));
+        // The hot bucket is decided by Redis again once its slot is served: as soon as the client follows.
+        await Eventually.Until(async () => (await harness.Acquire(hot, everyone)).Source is DecisionSource.Store or DecisionSource.DenyCache, "Redis decides the hot bucket again", seconds: 30);
     }
 
     // Raises the thread pool's minimum for one test and puts the previous one back after it.

@@ -75,6 +75,39 @@ public sealed class RedisCluster : IDisposable
 
     public ConnectionMultiplexer Connection { get; } = null!;
 
+    /// <summary>The nodes that are primaries now.</summary>
+    public IReadOnlyList<RedisServer> Primaries => Nodes.Where(n => n.Command("INFO", "replication").Contains("role:master")).ToList();
+
+    /// <summary>The replica of <paramref name="primary"/>.</summary>
+    public RedisServer ReplicaOf(RedisServer primary) => Nodes.Single(n => n.Command("INFO", "replication").Contains($"master_port:{primary.Port}"));
+
+    /// <summary>
+    /// Moves <paramref name="slot"/>, and the keys in it, from the primary that serves it to <paramref name="target"/>,
+    /// as redis-cli's reshard does one slot at a time: importing and migrating, MIGRATE, then the new owner told to
+    /// every primary.
+    /// </summary>
+    public void MoveSlot(int slot, RedisServer target)
+    {
+        var source = PrimaryOf(slot);
+        if (source.Port == target.Port)
+        {
+            return;
+        }
+        var slotText = slot.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        target.Command("CLUSTER", "SETSLOT", slotText, "IMPORTING", NodeId(source));
+        source.Command("CLUSTER", "SETSLOT", slotText, "MIGRATING", NodeId(target));
+        var keys = RedisCli(["-p", source.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "CLUSTER", "GETKEYSINSLOT", slotText, "1000"])
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (keys.Length > 0)
+        {
+            source.Command(["MIGRATE", "127.0.0.1", target.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "", "0", "5000", "KEYS", .. keys]);
+        }
+        foreach (var primary in new[] { target, source }.Concat(Primaries.Where(p => p.Port != target.Port && p.Port != source.Port)))
+        {
+            primary.Command("CLUSTER", "SETSLOT", slotText, "NODE", NodeId(target));
+        }
+    }
+
     /// <summary>The cluster node id of <paramref name="node"/>.</summary>
     public string NodeId(RedisServer node) => node.Command("CLUSTER", "MYID").Split("\r\n")[1];
 
