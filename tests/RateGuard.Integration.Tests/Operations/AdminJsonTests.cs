@@ -22,8 +22,9 @@ public sealed class AdminJsonTests
         using var body = await ReadJsonAsync(response);
         var root = body.RootElement;
 
-        AssertNames(root, "windowSeconds", "servers", "buckets");
+        AssertNames(root, "windowSeconds", "servers", "instances", "buckets");
         Assert.Equal(300, root.GetProperty("windowSeconds").GetDouble());
+        Assert.Equal(1, root.GetProperty("instances").GetInt32());
 
         var server = Assert.Single(root.GetProperty("servers").EnumerateArray());
         AssertNames(server, "server", "circuit");

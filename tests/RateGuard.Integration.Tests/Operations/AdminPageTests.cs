@@ -123,6 +123,7 @@ public sealed partial class AdminPageTests
         Assert.Contains("<td class=\"name\">GET /items/{id}</td>", html);
         Assert.Contains("<td class=\"name\">memory</td>", html);
         Assert.Contains("closed: answering", html);
+        Assert.Contains("1 instance shares the limits: while the store cannot decide, a bucket whose failure mode is Open gets all of its limit on this instance.", html);
         Assert.Contains($"<button type=\"button\" data-reset data-bucket=\"GET /items/{{id}}\" data-key=\"alice\">Reset</button>", html);
         Assert.Contains("<option value=\"GET /items/{id}\">GET /items/{id}</option>", html);
         Assert.Contains($"data-api=\"{AdminApp.Pattern}\"", html);

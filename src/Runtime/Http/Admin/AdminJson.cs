@@ -10,7 +10,7 @@ namespace RateGuard.Http.Admin;
 internal static class AdminJson
 {
     /// <summary>
-    /// <c>{ "windowSeconds", "servers": [{ "server", "circuit" }], "buckets": [{ "name", "capacity", "rate", "cost",
+    /// <c>{ "windowSeconds", "servers": [{ "server", "circuit" }], "instances", "buckets": [{ "name", "capacity", "rate", "cost",
     /// "failureMode", "admitted", "rejected", "admittedPerSecond", "rejectedPerSecond", "topRejected": [{ "key",
     /// "rejections", "lastRejected", "hashed" }] }] }</c>
     /// </summary>
@@ -27,6 +27,7 @@ internal static class AdminJson
             json.WriteEndObject();
         }
         json.WriteEndArray();
+        json.WriteNumber("instances", snapshot.Instances);
         json.WriteStartArray("buckets");
         foreach (var bucket in snapshot.Buckets)
         {

@@ -57,15 +57,18 @@ internal static class AdminPage
         html.Append("<p class=\"meta\">What this instance decided over the last ").Append(Duration(TokenBucketActivity.Window))
             .Append(", as of <time datetime=\"").Append(now.UtcDateTime.ToString("O", CultureInfo.InvariantCulture)).Append("\">")
             .Append(now.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)).Append(" UTC</time>.</p>\n");
-        AppendServers(html, snapshot.Servers);
+        AppendServers(html, snapshot.Servers, snapshot.Instances);
         AppendBuckets(html, snapshot.Buckets);
         AppendRejected(html, snapshot.Buckets, now);
         html.Append("</div>\n");
     }
 
-    private static void AppendServers(StringBuilder html, IReadOnlyList<StoreServerState> servers)
+    private static void AppendServers(StringBuilder html, IReadOnlyList<StoreServerState> servers, int instances)
     {
         html.Append("<h2>Store</h2>\n");
+        html.Append("<p class=\"meta\" id=\"instances\">").Append(instances).Append(instances == 1 ? " instance shares" : " instances share")
+            .Append(" the limits: while the store cannot decide, a bucket whose failure mode is Open gets ")
+            .Append(instances == 1 ? "all of its limit" : $"1/{instances} of its limit").Append(" on this instance.</p>\n");
         if (servers.Count == 0)
         {
             html.Append("<p class=\"empty\">No store server is known yet.</p>\n");

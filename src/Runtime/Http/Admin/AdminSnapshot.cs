@@ -4,14 +4,14 @@ namespace RateGuard.Http.Admin;
 
 /// <summary>
 /// Everything the page and <c>GET buckets</c> show, read once per request so that both render the same moment:
-/// the store's circuits and every bucket with its most rejected clients.
+/// the store's circuits, how many instances share the limits, and every bucket with its most rejected clients.
 /// </summary>
-internal sealed record AdminSnapshot(IReadOnlyList<StoreServerState> Servers, IReadOnlyList<AdminBucket> Buckets)
+internal sealed record AdminSnapshot(IReadOnlyList<StoreServerState> Servers, int Instances, IReadOnlyList<AdminBucket> Buckets)
 {
     /// <summary>How many rejected clients are listed per bucket.</summary>
     public const int TopRejectedCount = 10;
 
-    /// <summary>Reads the servers, the buckets and each bucket's most rejected clients.</summary>
+    /// <summary>Reads the servers, the instance count, the buckets and each bucket's most rejected clients.</summary>
     public static AdminSnapshot Take(ITokenBucketOperations operations)
     {
         var servers = operations.GetServers();
@@ -32,6 +32,6 @@ internal sealed record AdminSnapshot(IReadOnlyList<StoreServerState> Servers, IR
             }
             buckets[i] = new AdminBucket(summaries[i], top);
         }
-        return new AdminSnapshot(servers, buckets);
+        return new AdminSnapshot(servers, operations.GetInstanceCount(), buckets);
     }
 }
