@@ -53,10 +53,10 @@ internal sealed class LimitRequest
     /// <summary>Room for one charge per bucket, for a call that is awaited (at least <see cref="Count"/> long).</summary>
     public BucketCharge[] ChargeBuffer => _charges;
 
-    /// <summary>The request's only group, for its only bucket, decided by <paramref name="node"/> at <paramref name="key"/>.</summary>
-    public StoreGroup[] OneGroup(StoreNode node, RedisKey key)
+    /// <summary>The request's only group, for its only bucket, decided by <paramref name="node"/> at <paramref name="key"/> of <paramref name="slot"/>.</summary>
+    public StoreGroup[] OneGroup(StoreNode node, RedisKey key, int slot)
     {
-        _oneGroup[0].Reuse(node, key);
+        _oneGroup[0].Reuse(node, key, slot);
         return _oneGroup;
     }
 

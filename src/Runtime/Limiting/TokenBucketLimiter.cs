@@ -80,7 +80,7 @@ internal sealed class TokenBucketLimiter : IDisposable
         }
         else
         {
-            _redisDecision = new RedisDecision(_redis, Own(new ReplyWatch(time)), wait, outcomes, _debts!, _settlement, _counter, time);
+            _redisDecision = new RedisDecision(_redis, _circuits, Own(new ReplyWatch(time)), wait, outcomes, _debts!, _settlement, _counter, time);
             // An operator's reset on any instance: what this one remembers of that bucket no longer holds.
             Own(_redis.OnReset(Heard, e => Log.ResetSubscriptionFailed(_logger, e)));
             _redis.ServerRestored += server =>

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using StackExchange.Redis;
 
@@ -9,13 +10,18 @@ namespace RateGuard.Stores;
 /// </summary>
 /// <remarks>
 /// <para>
-/// The client library cannot be asked: while a slot's primary is down it picks any connected server for the slot's
-/// commands, and a failure asked of it would be charged to whichever healthy primary it happened to pick. So the owners
-/// are read from the cluster's own view, <c>CLUSTER NODES</c> as a connected node answers it: first from what the
-/// client fetched when it connected, then again whenever a server's connection fails or comes back and whenever the
-/// client reconfigures, one refresh at a time; a <c>MOVED</c> reply moves a slot at once. A primary that stopped
-/// answering owns its slots until the cluster promotes another; between the cluster marking it failed and promoting its
-/// replica, the slots have no owner (<see langword="null"/>), and their failures are the slots' own.
+/// The client library cannot be asked which server a key goes to: while a slot's primary is down it sends the slot's
+/// commands to any connected primary, and a failure charged to that one would open a healthy primary's circuit. So the
+/// owners are read from the cluster's own views: the <c>CLUSTER NODES</c> replies the client keeps for each connected
+/// primary, read when it connects and again each time it reconfigures (which it does when a server fails, comes back, or
+/// the cluster changes), and merged as the cluster settles conflicts: a slot goes to the claim of the highest
+/// configuration epoch, so one primary that has not heard of a move yet does not undo it. A <c>MOVED</c> reply moves a
+/// slot at once. A primary that stopped answering owns its slots until the cluster gives them to another; a slot that no
+/// primary claims has no owner (<see langword="null"/>), and its failures are the slot's own.
+/// </para>
+/// <para>
+/// Nothing here calls Redis: <c>CLUSTER NODES</c> of its own would need the client's admin mode, which an app should
+/// not have to grant.
 /// </para>
 /// </remarks>
 internal sealed class SlotOwners
@@ -24,8 +30,6 @@ internal sealed class SlotOwners
 
     private volatile EndPoint?[]? _owners;
     private volatile EndPoint? _standalone;
-    private int _refreshing;
-    private int _again;
 
     /// <summary>
     /// The server that owns <paramref name="slot"/> (-1: the server without a cluster), or <see langword="null"/> when
@@ -37,19 +41,18 @@ internal sealed class SlotOwners
         {
             return _standalone ??= Standalone(connection);
         }
-        var owners = _owners ?? Load(connection);
+        var owners = _owners ?? Read(connection);
         return owners is null ? null : Volatile.Read(ref owners[slot]);
     }
 
-    /// <summary>Follows a connection's news that may change who owns what: for as long as it lives.</summary>
+    /// <summary>Follows a connection's news that may change who owns what, for as long as it lives.</summary>
     public void Watch(IConnectionMultiplexer connection)
     {
-        connection.ConnectionFailed += (_, _) => Refresh(connection);
-        connection.ConnectionRestored += (_, _) => Refresh(connection);
+        // The client reconfigured: it read every primary's view again.
         connection.ConfigurationChanged += (_, _) =>
         {
             _standalone = null;
-            Refresh(connection);
+            Read(connection);
         };
         // A MOVED reply names the slot's owner now.
         connection.HashSlotMoved += (_, e) =>
@@ -77,84 +80,62 @@ internal sealed class SlotOwners
         return null;
     }
 
-    // The map from what the client learned when it connected; no call is made.
-    private EndPoint?[]? Load(IConnectionMultiplexer connection)
+    // The owners as the connected primaries' views, as the client last read them, say together; null while no primary's
+    // view is known (no connection yet, or not a cluster).
+    private EndPoint?[]? Read(IConnectionMultiplexer connection)
     {
+        var owners = new EndPoint?[Slots];
+        var epochs = new long[Slots];
+        var heard = false;
         foreach (var server in connection.GetServers())
         {
-            if (server.IsConnected && server.ClusterConfiguration is { } configuration)
+            if (server.IsConnected && !server.IsReplica && server.ClusterConfiguration is { } view)
             {
-                return _owners ??= Map(configuration);
-            }
-        }
-        return null;
-    }
-
-    // Asks a connected node for the cluster's view now, in the background; a refresh asked for while one runs runs again
-    // after it, so the last view read is never older than the last news.
-    private void Refresh(IConnectionMultiplexer connection)
-    {
-        Volatile.Write(ref _again, 1);
-        if (Interlocked.CompareExchange(ref _refreshing, 1, 0) == 0)
-        {
-            _ = RefreshAsync(connection);
-        }
-    }
-
-    private async Task RefreshAsync(IConnectionMultiplexer connection)
-    {
-        try
-        {
-            while (Interlocked.Exchange(ref _again, 0) == 1)
-            {
-                foreach (var server in connection.GetServers())
+                foreach (var node in view.Nodes)
                 {
-                    if (!server.IsConnected || server.ServerType != ServerType.Cluster)
-                    {
-                        continue;
-                    }
-                    try
-                    {
-                        if (await server.ClusterNodesAsync().ConfigureAwait(false) is { } configuration)
-                        {
-                            _owners = Map(configuration);
-                            break;
-                        }
-                    }
-                    catch (Exception e) when (e is RedisException or TimeoutException)
-                    {
-                        // That node cannot say right now: ask the next.
-                    }
+                    heard |= Claim(node.Raw, owners, epochs);
                 }
             }
         }
-        finally
+        if (!heard)
         {
-            Volatile.Write(ref _refreshing, 0);
+            return _owners;
         }
-        if (Volatile.Read(ref _again) == 1)
-        {
-            Refresh(connection); // news that came in as the last refresh ended
-        }
+        _owners = owners;
+        return owners;
     }
 
-    private static EndPoint?[] Map(ClusterConfiguration configuration)
+    // Adds one node's line of a view (id, address, flags, primary, ping, pong, config epoch, link, slots...) to the map:
+    // each slot a primary serves goes to it unless a claim of a higher epoch has it. Returns whether it was a primary's.
+    private static bool Claim(string? line, EndPoint?[] owners, long[] epochs)
     {
-        var owners = new EndPoint?[Slots];
-        foreach (var node in configuration.Nodes)
+        var fields = line?.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (fields is not { Length: >= 8 } || !fields[2].Contains("master", StringComparison.Ordinal) || fields[2].Contains("noaddr", StringComparison.Ordinal)
+            || !long.TryParse(fields[6], NumberStyles.None, CultureInfo.InvariantCulture, out var epoch)
+            || EndPointCollection.TryParse(fields[1].Split('@')[0]) is not { } endpoint)
         {
-            if (node.IsReplica || node.EndPoint is not { } endpoint)
+            return false;
+        }
+        for (var f = 8; f < fields.Length; f++)
+        {
+            // "5461-10922" or "5460"; "[5460->-id]" is a slot being moved, which stays with its owner until it has moved.
+            var range = fields[f];
+            var dash = range.IndexOf('-');
+            if (range.StartsWith('[')
+                || !int.TryParse(dash < 0 ? range : range[..dash], NumberStyles.None, CultureInfo.InvariantCulture, out var from)
+                || !int.TryParse(dash < 0 ? range : range[(dash + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var to))
             {
                 continue;
             }
-            foreach (var range in node.Slots)
+            for (var slot = from; slot <= to && slot < Slots; slot++)
             {
-                for (var slot = range.From; slot <= range.To && slot < Slots; slot++)
+                if (owners[slot] is null || epoch > epochs[slot])
                 {
                     owners[slot] = endpoint;
+                    epochs[slot] = epoch;
                 }
             }
         }
-        return owners;
+        return true;
     }
 }

@@ -22,12 +22,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
         // Without full coverage required, the other primaries keep serving their slots while one range has no primary:
         // that is the cluster setting the README asks for.
         using var cluster = RedisCluster.Start(replicas: 1, "--cluster-node-timeout", "1500", "--cluster-require-full-coverage", "no");
-        using var harness = new LimiterHarness(o =>
-        {
-            o.Redis = string.Join(",", cluster.Nodes.Select(n => $"127.0.0.1:{n.Port}"));
-            o.Timeout = TimeSpan.FromMilliseconds(100);
-        });
-        await harness.ConnectedAsync();
+        using var harness = await ConnectAsync(cluster);
         var policy = TestPolicies.Create(capacity: 20, rate: 20);
         var clients = OneClientPerPrimary(cluster, harness, policy);
         var victim = cluster.PrimaryOf(Slot(harness, policy, clients[0]));
@@ -128,12 +123,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
         // to be asked, whose circuit would otherwise open and let its buckets through.
         using var threads = ThreadPoolMinimum.Raise(32);
         using var cluster = RedisCluster.Start(replicas: 1, "--cluster-node-timeout", "2000", "--cluster-require-full-coverage", "no");
-        using var harness = new LimiterHarness(o =>
-        {
-            o.Redis = string.Join(",", cluster.Nodes.Select(n => $"127.0.0.1:{n.Port}"));
-            o.Timeout = TimeSpan.FromMilliseconds(100);
-        });
-        await harness.ConnectedAsync();
+        using var harness = await ConnectAsync(cluster);
         // The minimal sample's two limits: one bucket for everyone under load, and one tenant's probed ten times a second.
         var hot = new TokenBucketPolicy("GET /global", capacity: 20, rate: 0.2);
         var probe = new TokenBucketPolicy("GET /tenants/{tenant}/orders", capacity: 4, rate: 1);
@@ -149,14 +139,7 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
         var probes = new ConcurrentQueue<LimiterResult>();
         using var stop = new CancellationTokenSource();
         var clock = Stopwatch.StartNew();
-        var load = Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                hotResults.Add(await harness.Acquire(hot, everyone));
-                await Task.Delay(1);
-            }
-        })).ToArray();
+        hotResults.Add(await harness.Acquire(hot, everyone)); // the hot bucket's key, in its slot on the probe's primary
         var prober = Task.Run(async () =>
         {
             while (!stop.IsCancellationRequested)
@@ -165,14 +148,30 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
                 await Task.Delay(100);
             }
         });
+        await Task.Delay(1000);
 
-        await Task.Delay(1000);
+        // The slot moves while its bucket is quiet, and its new primary fails at once: no request has met a MOVED reply
+        // for it, so only the cluster's own view says who owns it now. Then the load comes.
         cluster.MoveSlot(hotSlot, target);
-        await Task.Delay(1000);
         var faultAt = clock.Elapsed;
         if (fault == Fault.Killed)
         {
             target.Kill();
+        }
+        else
+        {
+            target.Pause();
+        }
+        var load = Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                hotResults.Add(await harness.Acquire(hot, everyone));
+                await Task.Delay(1);
+            }
+        })).ToArray();
+        if (fault == Fault.Killed)
+        {
             var promoted = Stopwatch.StartNew();
             while (!replica.Command("INFO", "replication").Contains("role:master"))
             {
@@ -182,7 +181,6 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
         }
         else
         {
-            target.Pause();
             await Task.Delay(1500);
             target.Resume();
         }
@@ -231,6 +229,18 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
         }
 
         public void Dispose() => ThreadPool.SetMinThreads(_workers, _io);
+    }
+
+    // A limiter over every node of the cluster, with the product's budget of 100 ms.
+    private static async Task<LimiterHarness> ConnectAsync(RedisCluster cluster)
+    {
+        var harness = new LimiterHarness(o =>
+        {
+            o.Redis = string.Join(",", cluster.Nodes.Select(n => $"127.0.0.1:{n.Port}"));
+            o.Timeout = TimeSpan.FromMilliseconds(100);
+        });
+        await harness.ConnectedAsync();
+        return harness;
     }
 
     private static int Slot(LimiterHarness harness, TokenBucketPolicy policy, string client) =>

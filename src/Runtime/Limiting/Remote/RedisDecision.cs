@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using RateGuard.Limiting.Circuits;
 using RateGuard.Limiting.Fallback;
 using RateGuard.Stores;
 using StackExchange.Redis;
@@ -27,6 +28,7 @@ namespace RateGuard.Limiting.Remote;
 /// </remarks>
 internal sealed class RedisDecision(
     RedisTokenBucketStore redis,
+    StoreCircuits circuits,
     ReplyWatch watch,
     ReplyWait wait,
     CallOutcomes outcomes,
@@ -146,6 +148,17 @@ internal sealed class RedisDecision(
         catch (Exception e)
         {
             OweAgain(request, members, charges);
+            // Charged to the slot's owner as it is known now: news of a move, or of the owner's failure, may have come
+            // with this very failure (a MOVED reply while the owner is down). A probe of the circuit it left ends there.
+            var owner = circuits.Of(redis.OwnerOf(group.Slot), group.Slot);
+            if (!ReferenceEquals(owner, node))
+            {
+                if (isProbe)
+                {
+                    node.Breaker.AbandonProbe();
+                }
+                group.Node = owner;
+            }
             outcomes.Failed(group, request, e, sentAt, options.Timeout);
         }
         return whole is not null && settlement.Finish(request, whole, options);

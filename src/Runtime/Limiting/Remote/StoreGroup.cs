@@ -8,9 +8,13 @@ namespace RateGuard.Limiting.Remote;
 /// The buckets of a request that one call decides: one cluster slot's (all of them, without a cluster), or one bucket
 /// of a store of the app's own (no keys); the circuit of the server they are charged to; and what the call made of them.
 /// </summary>
-internal sealed class StoreGroup(StoreNode node, int[] members, RedisKey[]? keys)
+internal sealed class StoreGroup(StoreNode node, int[] members, RedisKey[]? keys, int slot = -1)
 {
-    public StoreNode Node { get; private set; } = node;
+    /// <summary>The circuit of the server the group's keys belong to: their slot's owner when the call was made, or when it failed.</summary>
+    public StoreNode Node { get; set; } = node;
+
+    /// <summary>The cluster slot of the group's keys; -1 without a cluster.</summary>
+    public int Slot { get; private set; } = slot;
 
     /// <summary>The request's buckets in this group, by their index in the request.</summary>
     public int[] Members { get; } = members;
@@ -31,7 +35,7 @@ internal sealed class StoreGroup(StoreNode node, int[] members, RedisKey[]? keys
         {
             var key = redis.GetKey(request.Policy(0), request.Key(0));
             var slot = redis.SlotOf(key);
-            return request.OneGroup(circuits.Of(redis.OwnerOf(slot), slot), key);
+            return request.OneGroup(circuits.Of(redis.OwnerOf(slot), slot), key, slot);
         }
         var keys = new string[count];
         Span<int> slots = count <= 16 ? stackalloc int[count] : new int[count];
@@ -66,7 +70,7 @@ internal sealed class StoreGroup(StoreNode node, int[] members, RedisKey[]? keys
             {
                 groupKeys[m] = keys[members[m]];
             }
-            groups[made++] = new StoreGroup(circuits.Of(redis.OwnerOf(slots[i]), slots[i]), [.. members], groupKeys);
+            groups[made++] = new StoreGroup(circuits.Of(redis.OwnerOf(slots[i]), slots[i]), [.. members], groupKeys, slots[i]);
         }
         return groups;
     }
@@ -83,9 +87,10 @@ internal sealed class StoreGroup(StoreNode node, int[] members, RedisKey[]? keys
     }
 
     /// <summary>Makes a request's one-bucket group, kept with the request in its pool, ready for another call.</summary>
-    public void Reuse(StoreNode node, RedisKey key)
+    public void Reuse(StoreNode node, RedisKey key, int slot)
     {
         Node = node;
+        Slot = slot;
         Keys![0] = key;
         Outcome = GroupOutcome.Pending;
     }
