@@ -83,6 +83,7 @@ internal sealed class TokenBucketLimiter : IDisposable
             _redisDecision = new RedisDecision(_redis, _circuits, Own(new ReplyWatch(time)), wait, outcomes, _debts!, _settlement, _counter, time);
             // An operator's reset on any instance: what this one remembers of that bucket no longer holds.
             Own(_redis.OnReset(Heard, e => Log.ResetSubscriptionFailed(_logger, e)));
+            _redis.OwnersChanged += () => _circuits.Retire(_redis.Owns, slot => _redis.OwnerOf(slot) is not null);
             _redis.ServerRestored += server =>
             {
                 _circuits.Restored(server);

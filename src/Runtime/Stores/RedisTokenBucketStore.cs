@@ -287,6 +287,16 @@ public sealed class RedisTokenBucketStore : ITokenBucketStore, IAsyncDisposable,
     /// </summary>
     internal EndPoint? OwnerOf(int slot) => Connection is { } connection ? _owners.Of(connection, slot) : null;
 
+    /// <summary>Whether <paramref name="server"/> owns any bucket's keys now (<see cref="SlotOwners"/>).</summary>
+    internal bool Owns(EndPoint server) => Connection is not { } connection || _owners.Owns(connection, server);
+
+    /// <summary>Raised when the client read the cluster's views again: a server may own nothing now, a slot may have an owner.</summary>
+    internal event Action? OwnersChanged
+    {
+        add => _owners.Changed += value;
+        remove => _owners.Changed -= value;
+    }
+
     /// <summary>The servers this store was told to use, for logs.</summary>
     internal string Endpoints => _endpoints ?? (Connection is { } connection ? string.Join(",", connection.GetEndPoints().Select(Format)) : "Redis");
 

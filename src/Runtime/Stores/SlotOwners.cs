@@ -31,6 +31,9 @@ internal sealed class SlotOwners
     private volatile EndPoint?[]? _owners;
     private volatile EndPoint? _standalone;
 
+    /// <summary>Raised when the owners were read again from the client's views: some server may own nothing now.</summary>
+    public event Action? Changed;
+
     /// <summary>
     /// The server that owns <paramref name="slot"/> (-1: the server without a cluster), or <see langword="null"/> when
     /// none does, or when that cannot be told yet.
@@ -45,6 +48,23 @@ internal sealed class SlotOwners
         return owners is null ? null : Volatile.Read(ref owners[slot]);
     }
 
+    /// <summary>Whether <paramref name="server"/> owns a slot, as far as is known; without a cluster, whether it is the server.</summary>
+    public bool Owns(IConnectionMultiplexer connection, EndPoint server)
+    {
+        if (_owners is not { } owners)
+        {
+            return Of(connection, -1) is not { } standalone || standalone.Equals(server);
+        }
+        foreach (var owner in owners)
+        {
+            if (server.Equals(owner))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /// <summary>Follows a connection's news that may change who owns what, for as long as it lives.</summary>
     public void Watch(IConnectionMultiplexer connection)
     {
@@ -53,6 +73,7 @@ internal sealed class SlotOwners
         {
             _standalone = null;
             Read(connection);
+            Changed?.Invoke();
         };
         // A MOVED reply names the slot's owner now.
         connection.HashSlotMoved += (_, e) =>

@@ -206,8 +206,11 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
         var blamed = lines.Where(l => l.Id.Name is "StoreFailed" or "CircuitOpened").Select(l => (l.Id.Name, Server: l.GetStructuredStateValue("Server"))).ToList();
         Assert.Contains(blamed, b => b.Name == "StoreFailed" && b.Server == failed);
         Assert.All(blamed, b => Assert.True(b.Server == failed || b.Server == $"slot {hotSlot} (no primary)", $"{b.Name} named {b.Server}, not {failed}."));
-        // The hot bucket is decided by Redis again once its slot is served: as soon as the client follows.
+        // The hot bucket is decided by Redis again once its slot is served: as soon as the client follows. Then no circuit
+        // is left open, not even the failed primary's, which owns nothing once its replica took over: the fault is over.
         await Eventually.Until(async () => (await harness.Acquire(hot, everyone)).Source is DecisionSource.Store or DecisionSource.DenyCache, "Redis decides the hot bucket again", seconds: 30);
+        await Eventually.Until(async () => (await harness.CheckHealthAsync()).Status == Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy, "the health check reports the store healthy again", seconds: 30);
+        Assert.All(harness.Operations.GetServers(), s => Assert.Equal(CircuitState.Closed, s.Circuit));
     }
 
     // Raises the thread pool's minimum for one test and puts the previous one back after it.

@@ -111,6 +111,29 @@ internal sealed class StoreCircuits
         }
     }
 
+    /// <summary>
+    /// Drops the circuits of servers that own no key any more (a primary replaced in a failover, now gone or a replica)
+    /// and of slots that have an owner again: nothing will call through them, so an open one would stay open for good,
+    /// and the health check and the meter would report a fault that is over.
+    /// </summary>
+    public void Retire(Func<EndPoint, bool> owns, Func<int, bool> owned)
+    {
+        foreach (var server in _servers.Keys)
+        {
+            if (!owns(server))
+            {
+                _servers.TryRemove(server, out _);
+            }
+        }
+        foreach (var slot in _unownedSlots.Keys)
+        {
+            if (owned(slot))
+            {
+                _unownedSlots.TryRemove(slot, out _);
+            }
+        }
+    }
+
     /// <summary>A server's connection was made again: its clock may be another machine's now.</summary>
     public void Restored(EndPoint server) => Of(server, -1).Restored();
 
