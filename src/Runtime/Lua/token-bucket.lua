@@ -66,9 +66,9 @@ end
 
 -- Every bucket this call touched, as the time it is full again: read once from Redis, then what the call made of it.
 local state = {}
--- Each key this call changed, once, in the order first changed: written at the end, so a bucket that many requests of
--- the call draw from (a global key, a big tenant) costs one write, not one per request.
-local changed, changed_keys = {}, {}
+-- The keys this call changed: written once each, at the end, so that a bucket many requests of the call draw from (a
+-- global key, a big tenant) costs one write, not one per request.
+local changed = {}
 
 local function read(key)
   local full_at = state[key]
@@ -84,10 +84,7 @@ end
 
 local function change(key, full_at)
   state[key] = full_at
-  if not changed[key] then
-    changed[key] = true
-    changed_keys[#changed_keys + 1] = key
-  end
+  changed[key] = true
 end
 
 -- The bucket's time to full once `debt` tokens are charged (or, negative, given back): never past an empty bucket
@@ -113,10 +110,13 @@ local function tokens_at(full_at, interval, window)
   return tokens
 end
 
-local reply = { now }
+-- Made at the size of the commonest reply, one request of one bucket, since a table that grows is allocated again at
+-- each doubling; a shorter reply has its extra values cut at the end.
+local reply = { now, 0, 0, 0, 0 }
 local n = 1
--- Each bucket of the request being decided, in columns reused from one request to the next.
-local b_key, b_interval, b_window, b_from, b_next, b_retry = {}, {}, {}, {}, {}, {}
+-- Each bucket of the request being decided, three values a bucket (key, time to full once charged, cost), in one table
+-- reused from one request to the next.
+local buckets = { false, false, false }
 
 -- The one decision: the request whose deadline is args[a] and whose first key is KEYS[k]. Writes its part of the reply
 -- and returns where the next request's key and arguments start.
@@ -145,21 +145,23 @@ local function decide(k, a)
       end
     end
   end
-  -- The costs, each against its bucket after the debts and the request's earlier buckets with its key.
+  -- The costs, each against its bucket after the debts and the request's earlier buckets with its key. Each bucket's
+  -- reply is written as the request would be answered if admitted; a rejection rewrites what differs.
   local admitted = true
-  for b = 1, count do
-    local at = a + 4 * (b - 1)
-    local key, interval, capacity, cost = KEYS[k + b - 1], tonumber(args[at]), tonumber(args[at + 1]), tonumber(args[at + 2])
+  local status = n + 1
+  n = status
+  for b = 0, count - 1 do
+    local at = a + 4 * b
+    local key, interval, capacity, cost = KEYS[k + b], tonumber(args[at]), tonumber(args[at + 1]), tonumber(args[at + 2])
     local window = capacity * interval
     local from = nil
-    for e = b - 1, 1, -1 do
-      if b_key[e] == key then
-        from = b_next[e]
+    for e = 3 * (b - 1), 0, -3 do
+      if buckets[e + 1] == key then
+        from = buckets[e + 2]
         break
       end
     end
-    from = from or read(key)
-    local next_full_at = from + cost * interval
+    local next_full_at = (from or read(key)) + cost * interval
     local retry = -1
     if cost <= capacity then
       retry = next_full_at - now - window
@@ -171,25 +173,27 @@ local function decide(k, a)
     else
       admitted = false
     end
-    b_key[b], b_interval[b], b_window[b], b_from[b], b_next[b], b_retry[b] = key, interval, window, from, next_full_at, retry
+    buckets[3 * b + 1], buckets[3 * b + 2], buckets[3 * b + 3] = key, next_full_at, cost
+    reply[n + 1], reply[n + 2], reply[n + 3] = tokens_at(next_full_at, interval, window), retry, next_full_at - now
+    n = n + 3
   end
-  n = n + 1
   if admitted then
-    reply[n] = 1
-    for b = 1, count do
-      -- In order, so a key that comes up twice ends at its last bucket: the sum of both costs.
-      if b_next[b] ~= b_from[b] then
-        change(b_key[b], b_next[b])
+    reply[status] = 1
+    -- In order, so a key that comes up twice ends at its last bucket: the sum of both costs. A bucket that costs nothing
+    -- is not changed.
+    for b = 0, count - 1 do
+      if buckets[3 * b + 3] > 0 then
+        change(buckets[3 * b + 1], buckets[3 * b + 2])
       end
-      reply[n + 1], reply[n + 2], reply[n + 3] = tokens_at(b_next[b], b_interval[b], b_window[b]), 0, b_next[b] - now
-      n = n + 3
     end
   else
-    reply[n] = 0
-    for b = 1, count do
-      local left = read(b_key[b])
-      reply[n + 1], reply[n + 2], reply[n + 3] = tokens_at(left, b_interval[b], b_window[b]), b_retry[b], left - now
-      n = n + 3
+    -- Rejected: each bucket as it is left, with the wait for what the request asks of it.
+    reply[status] = 0
+    for b = 0, count - 1 do
+      local at = a + 4 * b
+      local interval = tonumber(args[at])
+      local left = read(buckets[3 * b + 1])
+      reply[status + 3 * b + 1], reply[status + 3 * b + 3] = tokens_at(left, interval, tonumber(args[at + 1]) * interval), left - now
     end
   end
   return k + count, a + 4 * count
@@ -202,7 +206,7 @@ end
 
 -- A bucket in debt is the time it is full again, expiring then. A bucket given back to full is marked full now and gone
 -- a millisecond later, since an existing key must not keep its older, emptier time.
-for _, key in ipairs(changed_keys) do
+for key in pairs(changed) do
   local full_at = state[key]
   if full_at > now then
     redis.call('SET', key, string.format('%.0f', full_at), 'PX', math.ceil((full_at - now) / 1000))
@@ -211,6 +215,9 @@ for _, key in ipairs(changed_keys) do
   end
 end
 
+for i = n + 1, 5 do
+  reply[i] = nil
+end
 if single then
   return { reply[2], reply[3], reply[4], reply[5] }
 end
