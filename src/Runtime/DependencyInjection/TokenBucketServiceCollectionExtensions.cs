@@ -69,9 +69,6 @@ public static class TokenBucketServiceCollectionExtensions
         services.AddMetrics();
         // Limited endpoints declare their 429 and missing-key responses to API Explorer, and so to OpenAPI documents.
         services.TryAddEnumerable(ServiceDescriptor.Transient<Microsoft.AspNetCore.Mvc.ApiExplorer.IApiDescriptionProvider, TokenBucketApiDescriptionProvider>());
-        // Their rate-limit headers, which API Explorer cannot carry, go into each Microsoft.AspNetCore.OpenApi document;
-        // TryAddEnumerable keeps a second AddTokenBuckets from adding the transformer twice.
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<Microsoft.AspNetCore.OpenApi.OpenApiOptions>, TokenBucketOpenApiOptionsSetup>());
         services.TryAddSingleton(static services => new CurrentOptions(services.GetRequiredService<IOptionsMonitor<TokenBucketOptions>>()));
         services.TryAddSingleton(static services => new ConfiguredPolicies(
             services.GetRequiredService<CurrentOptions>(),

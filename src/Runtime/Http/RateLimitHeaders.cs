@@ -8,13 +8,6 @@ namespace RateGuard.Http;
 /// <summary>Writes the rate-limit headers of a response.</summary>
 internal static class RateLimitHeaders
 {
-    public const string DraftPolicy = "RateLimit-Policy";
-    public const string Draft = "RateLimit";
-    public const string LegacyRemaining = "X-RateLimit-Remaining";
-    public const string LegacyReplenishRate = "X-RateLimit-Replenish-Rate";
-    public const string LegacyBurstCapacity = "X-RateLimit-Burst-Capacity";
-    public const string LegacyRequestedTokens = "X-RateLimit-Requested-Tokens";
-
     /// <summary>Writes the headers for the decisions made so far, in gate order.</summary>
     public static void Write(HttpResponse response, RateLimitHeaderStyle style, EndpointGates gates, ReadOnlySpan<GateDecision> decisions)
     {
@@ -25,8 +18,8 @@ internal static class RateLimitHeaders
         var headers = response.Headers;
         if (style == RateLimitHeaderStyle.Draft)
         {
-            headers[DraftPolicy] = gates.DraftPolicyHeader;
-            headers[Draft] = decisions.Length == 1 ? DraftItem(decisions[0]) : DraftList(decisions);
+            headers[RateLimitHeaderNames.DraftPolicy] = gates.DraftPolicyHeader;
+            headers[RateLimitHeaderNames.Draft] = decisions.Length == 1 ? DraftItem(decisions[0]) : DraftList(decisions);
             return;
         }
 
@@ -40,10 +33,10 @@ internal static class RateLimitHeaders
             }
         }
         var policy = decisions[tightest].Gate.Policy;
-        headers[LegacyRemaining] = decisions[tightest].Decision.Remaining.ToString(CultureInfo.InvariantCulture);
-        headers[LegacyReplenishRate] = policy.Rate.ToString(CultureInfo.InvariantCulture);
-        headers[LegacyBurstCapacity] = policy.Capacity.ToString(CultureInfo.InvariantCulture);
-        headers[LegacyRequestedTokens] = policy.Cost.ToString(CultureInfo.InvariantCulture);
+        headers[RateLimitHeaderNames.LegacyRemaining] = decisions[tightest].Decision.Remaining.ToString(CultureInfo.InvariantCulture);
+        headers[RateLimitHeaderNames.LegacyReplenishRate] = policy.Rate.ToString(CultureInfo.InvariantCulture);
+        headers[RateLimitHeaderNames.LegacyBurstCapacity] = policy.Capacity.ToString(CultureInfo.InvariantCulture);
+        headers[RateLimitHeaderNames.LegacyRequestedTokens] = policy.Cost.ToString(CultureInfo.InvariantCulture);
     }
 
     /// <summary>Whole seconds, rounded up, as <c>Retry-After</c> and the draft's <c>t</c> want them.</summary>

@@ -239,15 +239,17 @@ public sealed class OpenApiTests
     }
 
     [Fact]
-    public async Task Every_named_openapi_document_gets_the_rate_limit_headers_whichever_of_AddOpenApi_and_AddTokenBuckets_comes_first()
+    public async Task Every_named_openapi_document_gets_the_rate_limit_headers_whichever_of_AddOpenApi_and_AddTokenBucketOpenApi_comes_first()
     {
         var builder = WebApplication.CreateBuilder();
         builder.WebHost.UseTestServer();
         builder.Services.AddOpenApi();
         builder.Services.AddTokenBuckets();
+        builder.Services.AddTokenBucketOpenApi();
         builder.Services.AddOpenApi("internal");
         // A second registration must not document the headers twice over, nor fail.
         builder.Services.AddTokenBuckets();
+        builder.Services.AddTokenBucketOpenApi();
         await using var app = builder.Build();
         app.UseTokenBuckets();
         app.MapOpenApi();
@@ -261,6 +263,27 @@ public sealed class OpenApiTests
             Assert.Equal(["RateLimit: string", "RateLimit-Policy: string", "Retry-After: integer"], HeaderTypes(responses.GetProperty("429")));
             Assert.Equal(["RateLimit: string", "RateLimit-Policy: string"], HeaderTypes(responses.GetProperty("200")));
         }
+    }
+
+    [Fact]
+    public async Task Without_the_OpenApi_package_the_429_and_403_are_still_documented_through_API_Explorer_without_their_headers()
+    {
+        var builder = WebApplication.CreateBuilder();
+        builder.WebHost.UseTestServer();
+        builder.Services.AddTokenBuckets();
+        builder.Services.AddOpenApi();
+        await using var app = builder.Build();
+        app.UseTokenBuckets();
+        app.MapOpenApi();
+        app.MapGet("/limited", () => "ok").RequireTokenBucket(10, 5, key: "header:X-Api-Key");
+        await app.StartAsync();
+
+        using var document = JsonDocument.Parse(await app.GetTestClient().GetStringAsync("/openapi/v1.json"));
+        var responses = Responses(document.RootElement.GetProperty("paths"), "/limited");
+        Assert.Equal(["200", "403", "429"], responses.EnumerateObject().Select(r => r.Name).Order(StringComparer.Ordinal));
+        Assert.True(responses.GetProperty("429").GetProperty("content").TryGetProperty("application/problem+json", out _), responses.ToString());
+        Assert.Empty(HeaderTypes(responses.GetProperty("429")));
+        Assert.Empty(HeaderTypes(responses.GetProperty("200")));
     }
 
     [Fact]
@@ -333,6 +356,7 @@ public sealed class OpenApiTests
         builder.WebHost.UseTestServer();
         builder.Services.AddTokenBuckets(configure);
         builder.Services.AddOpenApi(documentName);
+        builder.Services.AddTokenBucketOpenApi();
         services?.Invoke(builder.Services);
         await using var app = builder.Build();
         app.UseTokenBuckets();

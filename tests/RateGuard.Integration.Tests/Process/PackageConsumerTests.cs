@@ -86,14 +86,28 @@ public sealed partial class PackageConsumerTests : IDisposable
         Assert.NotEqual(0, buildExit);
         Assert.Matches(new Regex($@"Program\.cs\({line},\d+\): error RG0001:"), buildOutput);
 
-        // The OpenAPI package RateGuard depends on brings a source generator for apps that serve OpenAPI documents;
-        // this app serves none, so nothing of it is compiled in. Only RateGuard's own generator runs.
+        // The core package chooses nothing of the app's OpenAPI stack: neither OpenAPI package is among the app's
+        // resolved dependencies, and only RateGuard's own generator runs in its build.
         File.WriteAllText(Path.Combine(app, "Program.cs"), program);
         var (generatedExit, generatedOutput) = await Shell.RunAsync("dotnet build -nologo -p:EmitCompilerGeneratedFiles=true -p:CompilerGeneratedFilesOutputPath=generated", app, s_buildTimeout);
         Assert.True(generatedExit == 0, generatedOutput);
+        var resolved = ResolvedPackages(Path.Combine(app, "obj", "project.assets.json"));
+        Assert.Contains("RateGuard", resolved);
+        Assert.Contains("StackExchange.Redis", resolved);
+        Assert.DoesNotContain("Microsoft.AspNetCore.OpenApi", resolved);
+        Assert.DoesNotContain("Microsoft.OpenApi", resolved);
         var generators = Directory.EnumerateDirectories(Path.Combine(app, "generated")).SelectMany(Directory.EnumerateDirectories).Select(Path.GetFileName).ToList();
         Assert.Contains("RateGuard.Generator.TokenBucketGenerator", generators);
         Assert.DoesNotContain(generators, g => g!.Contains("OpenApi", StringComparison.Ordinal));
+    }
+
+    // The names of every package the app resolved, direct or transitive, from the restore's assets file.
+    private static HashSet<string> ResolvedPackages(string assetsFile)
+    {
+        using var assets = System.Text.Json.JsonDocument.Parse(File.ReadAllText(assetsFile));
+        return [.. assets.RootElement.GetProperty("libraries").EnumerateObject()
+            .Where(l => l.Value.GetProperty("type").GetString() == "package")
+            .Select(l => l.Name[..l.Name.IndexOf('/', StringComparison.Ordinal)])];
     }
 
     [GeneratedRegex(@"<PackageReference Include=""RateGuard"" Version=""(?<version>[^""]+)""")]

@@ -1,15 +1,15 @@
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
-using RateGuard.Configuration;
 
-namespace RateGuard.Http;
+namespace RateGuard.OpenApi;
 
 /// <summary>
 /// Documents the rate-limit headers of a limited endpoint's responses in the documents of Microsoft.AspNetCore.OpenApi:
-/// <c>Retry-After</c> and the configured rate-limit headers on the rejection (429 unless configured otherwise), the rate-limit headers on each success response
-/// the endpoint declares. API Explorer has no place for response headers, so this cannot go through
-/// <see cref="TokenBucketApiDescriptionProvider"/> as the responses themselves do.
+/// <c>Retry-After</c> and the configured rate-limit headers on the rejection (429 unless configured otherwise), the
+/// rate-limit headers on each success response the endpoint declares. API Explorer has no place for response headers,
+/// so this cannot go through RateGuard's API description provider, which describes the responses themselves.
 /// </summary>
 internal sealed class TokenBucketOpenApiOperationTransformer : IOpenApiOperationTransformer
 {
@@ -20,7 +20,7 @@ internal sealed class TokenBucketOpenApiOperationTransformer : IOpenApiOperation
             return Task.CompletedTask;
         }
         // The options in force when the document is made, as the middleware reads them for each request.
-        var settings = context.ApplicationServices.GetRequiredService<CurrentOptions>().Value;
+        var settings = context.ApplicationServices.GetRequiredService<IOptionsMonitor<TokenBucketOptions>>().CurrentValue;
         var style = settings.Headers;
         var rejected = settings.RejectionStatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture);
         foreach (var (status, response) in responses)

@@ -1,9 +1,9 @@
 using Microsoft.OpenApi;
 
-namespace RateGuard.Http;
+namespace RateGuard.OpenApi;
 
 /// <summary>
-/// The OpenAPI description of each header that <see cref="RateLimitHeaders"/> and the middleware write, for the header
+/// The OpenAPI description of each header the middleware writes, for the header
 /// style in force. None is marked required: a bucket that fails open, or a request let through without a key, leaves
 /// the rate-limit headers out.
 /// </summary>
@@ -24,24 +24,24 @@ internal static class RateLimitHeaderDocumentation
         switch (style)
         {
             case RateLimitHeaderStyle.Draft:
-                Add(response, RateLimitHeaders.Draft, JsonSchemaType.String, minimum: null,
+                Add(response, RateLimitHeaderNames.Draft, JsonSchemaType.String, minimum: null,
                     "The state of each bucket that decided the request, as the IETF RateLimit header fields draft writes it: "
                     + "\"<bucket>\";r=<tokens left>;t=<seconds until the bucket is full, or, for a bucket that rejected the request, until it can admit it>, "
                     + "comma-separated.");
-                Add(response, RateLimitHeaders.DraftPolicy, JsonSchemaType.String, minimum: null,
+                Add(response, RateLimitHeaderNames.DraftPolicy, JsonSchemaType.String, minimum: null,
                     "Each of the endpoint's buckets, as the IETF RateLimit header fields draft writes it: "
                     + "\"<bucket>\";q=<capacity in tokens>;w=<seconds an empty bucket takes to fill>, comma-separated, "
                     + "as in \"search\";q=10;w=2.");
                 break;
             case RateLimitHeaderStyle.Legacy:
                 // The legacy headers describe one bucket: the one the middleware found closest to rejecting.
-                Add(response, RateLimitHeaders.LegacyRemaining, JsonSchemaType.Integer, minimum: "0",
+                Add(response, RateLimitHeaderNames.LegacyRemaining, JsonSchemaType.Integer, minimum: "0",
                     "Tokens left in the bucket closest to rejecting the request (on a rejection, the bucket that rejected it). The other X-RateLimit headers describe the same bucket.");
-                Add(response, RateLimitHeaders.LegacyReplenishRate, JsonSchemaType.Number, minimum: null,
+                Add(response, RateLimitHeaderNames.LegacyReplenishRate, JsonSchemaType.Number, minimum: null,
                     "Tokens that bucket regains per second; may be fractional, as 0.5.");
-                Add(response, RateLimitHeaders.LegacyBurstCapacity, JsonSchemaType.Integer, minimum: "1",
+                Add(response, RateLimitHeaderNames.LegacyBurstCapacity, JsonSchemaType.Integer, minimum: "1",
                     "The most tokens that bucket holds: the largest burst.");
-                Add(response, RateLimitHeaders.LegacyRequestedTokens, JsonSchemaType.Integer, minimum: "1",
+                Add(response, RateLimitHeaderNames.LegacyRequestedTokens, JsonSchemaType.Integer, minimum: "1",
                     "Tokens one request takes from that bucket.");
                 break;
         }

@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.Extensions.Options;
 
-namespace RateGuard.Http;
+namespace RateGuard.OpenApi;
 
 /// <summary>
 /// Adds <see cref="TokenBucketOpenApiOperationTransformer"/> to every OpenAPI document, whatever its name: each
