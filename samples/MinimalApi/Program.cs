@@ -53,10 +53,18 @@ app.MapGet("/client", [TokenBucket(capacity: 2, rate: 1, KeyResolver = typeof(Ap
 
 // Limits as endpoint metadata rather than attributes on the handler.
 app.MapGet("/metadata", () => new Message("metadata")).WithMetadata(new TokenBucketAttribute(2, 1) { Key = "ip" });
+
+// A limit on a group is one bucket per client that all of the group's endpoints draw from, named "/reports" after the
+// group's prefix, as ASP.NET Core's policy on a group is. One endpoint opts out.
 var reports = app.MapGroup("/reports").RequireTokenBucket(capacity: 3, rate: 1, key: "ip");
 reports.MapGet("/daily", () => new Message("daily"));
 reports.MapGet("/weekly", () => new Message("weekly"));
 reports.MapGet("/health", () => new Message("unlimited")).DisableTokenBucket();
+
+// perEndpoint: each endpoint of the group has a bucket of its own, named after its route ("GET /archive/2025").
+var archive = app.MapGroup("/archive").RequireTokenBucket(capacity: 2, rate: 1, key: "ip", perEndpoint: true);
+archive.MapGet("/2024", () => new Message("2024"));
+archive.MapGet("/2025", () => new Message("2025"));
 
 // Costlier requests take more tokens: three exports drain the bucket.
 app.MapPost("/exports", [TokenBucket(capacity: 6, rate: 0.5, Cost = 2)] (ExportRequest request) => new Message($"export of {request.Name} queued"));

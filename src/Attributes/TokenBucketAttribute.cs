@@ -14,6 +14,11 @@ namespace RateGuard;
 /// all apply: a request is admitted only when every bucket admits it.
 /// </para>
 /// <para>
+/// A limit on a controller is one bucket per key that all of the controller's actions draw from, named after the
+/// controller (<c>OrdersController</c>), as a limit on a route group (<c>RequireTokenBucket</c>) is one bucket named
+/// after the group's prefix. Set <see cref="PerEndpoint"/> to give each action a bucket of its own instead.
+/// </para>
+/// <para>
 /// A source generator turns each attribute into straight-line gate code at compile time, and an analyzer reports a
 /// misconfigured attribute as a build error. Wire the runtime with <c>services.AddTokenBuckets(...)</c> and
 /// <c>app.UseTokenBuckets()</c>.
@@ -49,10 +54,18 @@ public sealed class TokenBucketAttribute : Attribute
     public int Cost { get; set; } = 1;
 
     /// <summary>
-    /// A bucket name shared by every endpoint that uses it, so they draw from one bucket. When unset, each endpoint
-    /// has buckets of its own. Letters, digits and <c>. _ - /</c>.
+    /// A bucket name shared by every endpoint that uses it, so they draw from one bucket. When unset, a limit on one
+    /// endpoint has a bucket of its own, and a limit on a controller one that its actions share (see
+    /// <see cref="PerEndpoint"/>). Letters, digits and <c>. _ - /</c>.
     /// </summary>
     public string? Bucket { get; set; }
+
+    /// <summary>
+    /// On a controller: gives each action a bucket of its own, named after the action's route, rather than one bucket
+    /// the controller's actions share (on a route group, <c>RequireTokenBucket</c>'s <c>perEndpoint</c> does the same). A limit on a single endpoint has a bucket of its own either way. Cannot be
+    /// combined with <see cref="Bucket"/>, which names one bucket for every endpoint that uses it.
+    /// </summary>
+    public bool PerEndpoint { get; set; }
 
     /// <summary>
     /// A type implementing <c>RateGuard.ITokenBucketKeyResolver</c> that computes the key. It is taken from dependency

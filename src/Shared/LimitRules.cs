@@ -30,6 +30,9 @@ internal static class LimitRules
     /// <summary>The rule of <see cref="TokenBucketLimits.IsValidBucketName"/>, for names declared in code.</summary>
     public const string DeclaredBucketName = "a bucket name declared in code is 1 to 100 letters, digits or '.', '_', '-', '/'";
 
+    /// <summary>The rule that a limit is either named, and so shared by name, or each endpoint's own.</summary>
+    public const string PerEndpointOrBucket = "a limit either names the one bucket every endpoint using it shares (Bucket), or gives each endpoint a bucket of its own (PerEndpoint), not both";
+
     /// <summary>The rule of every bucket name, those derived from routes and given in configuration included.</summary>
     public const string BucketName = "a bucket name is 1 to 100 printable ASCII characters other than ':', not starting or ending with a space";
 

@@ -7,6 +7,7 @@ using RateGuard;
 using RateGuard.Configuration;
 using RateGuard.Diagnostics;
 using RateGuard.Http;
+using RateGuard.Http.Sharing;
 using RateGuard.Limiting;
 using RateGuard.Operations;
 using RateGuard.Stores;
@@ -69,6 +70,8 @@ public static class TokenBucketServiceCollectionExtensions
         services.AddMetrics();
         // Limited endpoints declare their 429 and missing-key responses to API Explorer, and so to OpenAPI documents.
         services.TryAddEnumerable(ServiceDescriptor.Transient<Microsoft.AspNetCore.Mvc.ApiExplorer.IApiDescriptionProvider, TokenBucketApiDescriptionProvider>());
+        // A controller's limits are one bucket its actions share, as a route group's are.
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<Microsoft.AspNetCore.Mvc.MvcOptions>, ControllerLimitConvention>());
         services.TryAddSingleton(static services => new CurrentOptions(services.GetRequiredService<IOptionsMonitor<TokenBucketOptions>>()));
         services.TryAddSingleton(static services => new ConfiguredPolicies(
             services.GetRequiredService<CurrentOptions>(),

@@ -4,6 +4,7 @@ using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Patterns;
+using RateGuard.Http.Sharing;
 
 namespace RateGuard.Http;
 
@@ -24,21 +25,43 @@ internal sealed class EndpointBucketName
     // Room for a suffix ("#2" or a hash) within the longest name a policy takes.
     private const int MaxReadableLength = TokenBucketPolicy.MaxNameLength - 12;
 
-    // Each default name handed out, and the endpoint it belongs to (by display name, which outlives a rebuild).
-    private readonly ConcurrentDictionary<string, string> _owners = new(StringComparer.Ordinal);
+    // Each default name handed out, and what it belongs to: an endpoint by its display name, which outlives a rebuild,
+    // or the marker of a limit that several endpoints share, which is the same object in each rebuild.
+    private readonly ConcurrentDictionary<string, object> _owners = new(StringComparer.Ordinal);
 
     /// <summary>The default name of the <paramref name="index"/>th unnamed limit of <paramref name="endpoint"/>.</summary>
     public string For(Endpoint endpoint, int index)
     {
         var text = Describe(endpoint);
         var owner = endpoint.DisplayName ?? text;
-        if (_owners.GetOrAdd(text, owner) != owner)
+        if (!Equals(_owners.GetOrAdd(text, owner), owner))
         {
             // A different endpoint already has this name: this one is told apart by a hash of its own identity.
             text = Limit(text, MaxReadableLength - 9) + " " + Hash(owner);
             _owners.TryAdd(text, owner);
         }
         return index == 0 ? text : $"{text} #{index + 1}";
+    }
+
+    /// <summary>
+    /// The default name of a limit its endpoints share: the group's prefix or the controller's name. A second limit of
+    /// the same group or controller, or one of another group with the same prefix, is numbered in the order the
+    /// endpoints list them (<c>/todos #2</c>), which is the same on every instance of the app.
+    /// </summary>
+    public string? For(SharedLimit shared)
+    {
+        if (shared.Describe() is not { } described)
+        {
+            return null;
+        }
+        var text = Printable(described);
+        text = text.Length > MaxReadableLength ? Limit(text, MaxReadableLength - 9) + " " + Hash(described) : text;
+        var name = text;
+        for (var n = 2; !Equals(_owners.GetOrAdd(name, shared), shared); n++)
+        {
+            name = $"{text} #{n}";
+        }
+        return name;
     }
 
     /// <summary>The methods and route template of <paramref name="endpoint"/>, as a bucket name.</summary>
@@ -64,7 +87,8 @@ internal sealed class EndpointBucketName
         return text.Length > MaxReadableLength ? Limit(text, MaxReadableLength - 9) + " " + Hash(written) : text;
     }
 
-    private static void AppendTemplate(StringBuilder builder, RoutePattern pattern)
+    /// <summary>Writes <paramref name="pattern"/> as a person wrote it, constraints and defaults left out.</summary>
+    internal static void AppendTemplate(StringBuilder builder, RoutePattern pattern)
     {
         if (pattern.PathSegments.Count == 0)
         {

@@ -13,6 +13,7 @@ using Microsoft.Extensions.Primitives;
 using RateGuard.CompilerServices;
 using RateGuard.Configuration;
 using RateGuard.Gates;
+using RateGuard.Http.Sharing;
 
 namespace RateGuard.Http;
 
@@ -163,7 +164,10 @@ internal sealed class EndpointGateTable
                 InitializeModule(metadata.GetMetadata<ControllerActionDescriptor>()?.ControllerTypeInfo.Module);
                 gates = [];
             }
-            var bucket = attribute.Bucket ?? _names.For(endpoint, unnamed++);
+            // A limit of a group or controller is one bucket its endpoints share; any other is the endpoint's own.
+            var bucket = attribute.Bucket
+                ?? (SharedLimit.Of(metadata, attribute) is { } shared ? _names.For(shared) : null)
+                ?? _names.For(endpoint, unnamed++);
             gates.Add(CreateGate(attribute, bucket, endpoint, startup));
         }
         return gates is null ? null : new EndpointGates([.. gates]);
@@ -176,6 +180,10 @@ internal sealed class EndpointGateTable
         var options = _options.Value;
         try
         {
+            if (attribute.PerEndpoint && attribute.Bucket is not null)
+            {
+                throw new InvalidOperationException($"PerEndpoint is set with Bucket \"{attribute.Bucket}\": {LimitRules.PerEndpointOrBucket}.");
+            }
             var gate = GateBuilder.Build(spec, bucket, _services, options.IPv6PrefixLength);
             _known.Add(gate.Policy);
             var configured = ConfiguredPolicy.Of(options, gate.Policy);

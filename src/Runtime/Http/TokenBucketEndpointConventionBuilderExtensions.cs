@@ -1,4 +1,6 @@
+using Microsoft.AspNetCore.Routing;
 using RateGuard;
+using RateGuard.Http.Sharing;
 
 namespace Microsoft.AspNetCore.Builder;
 
@@ -6,18 +8,39 @@ namespace Microsoft.AspNetCore.Builder;
 public static class TokenBucketEndpointConventionBuilderExtensions
 {
     /// <summary>
-    /// Limits the endpoint, or every endpoint of the group, with a token bucket. Exactly equivalent to
-    /// <c>[TokenBucket(capacity, rate, Key = key, Cost = cost, Bucket = bucket)]</c>; constant arguments are seen
-    /// and checked at compile time.
+    /// Limits the endpoint, or the endpoints of the group, with a token bucket. On one endpoint it is exactly
+    /// <c>[TokenBucket(capacity, rate, Key = key, Cost = cost, Bucket = bucket)]</c>. On a route group it is one bucket
+    /// per key that every endpoint of the group (nested groups included) draws from, named after the group's prefix,
+    /// as ASP.NET Core's rate-limiting policy on a group shares one partition; <paramref name="perEndpoint"/> gives each
+    /// endpoint a bucket of its own instead. Constant arguments are seen and checked at compile time.
     /// </summary>
-    public static TBuilder RequireTokenBucket<TBuilder>(this TBuilder builder, int capacity, double rate, string key = TokenBucketKey.Ip, int cost = 1, string? bucket = null)
+    /// <param name="builder">The endpoint or route group.</param>
+    /// <param name="capacity">The most tokens the bucket holds: the largest burst. At least 1.</param>
+    /// <param name="rate">Tokens added per second; fractions such as <c>0.5</c> are allowed. Above 0.</param>
+    /// <param name="key">What separates one client's bucket from another's, as <see cref="TokenBucketAttribute.Key"/>.</param>
+    /// <param name="cost">Tokens one request takes.</param>
+    /// <param name="bucket">A bucket name shared by every endpoint that uses it, as <see cref="TokenBucketAttribute.Bucket"/>.</param>
+    /// <param name="perEndpoint">On a group: a bucket for each endpoint rather than one for the group. Not with <paramref name="bucket"/>.</param>
+    public static TBuilder RequireTokenBucket<TBuilder>(this TBuilder builder, int capacity, double rate, string key = TokenBucketKey.Ip, int cost = 1, string? bucket = null, bool perEndpoint = false)
         where TBuilder : IEndpointConventionBuilder
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var attribute = new TokenBucketAttribute(capacity, rate) { Key = key, Cost = cost, Bucket = bucket };
+        var attribute = new TokenBucketAttribute(capacity, rate) { Key = key, Cost = cost, Bucket = bucket, PerEndpoint = perEndpoint };
         // The 429 response is described to API Explorer by TokenBucketApiDescriptionProvider, which also sees a later
         // DisableTokenBucket; a ProducesResponseType here could not be taken back by one.
-        builder.Add(endpoint => endpoint.Metadata.Add(attribute));
+        if (builder is RouteGroupBuilder group && bucket is null && !perEndpoint)
+        {
+            var shared = GroupLimit.On(group, attribute);
+            builder.Add(endpoint =>
+            {
+                endpoint.Metadata.Add(attribute);
+                endpoint.Metadata.Add(shared);
+            });
+        }
+        else
+        {
+            builder.Add(endpoint => endpoint.Metadata.Add(attribute));
+        }
         return builder;
     }
 

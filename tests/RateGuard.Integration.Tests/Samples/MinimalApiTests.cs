@@ -15,11 +15,23 @@ public abstract class MinimalApiTests(Store store, RedisFixture? redis) : Sample
     }
 
     [Fact]
-    public async Task A_limit_required_on_a_group_applies_to_each_endpoint_with_its_own_bucket_unless_disabled()
+    public async Task A_limit_required_on_a_group_is_one_bucket_its_endpoints_share_unless_disabled()
     {
-        Assert.Equal(Repeat(200, 3).Then(429), await Client.Statuses("/reports/daily", 4));
-        Assert.Equal(Repeat(200, 3).Then(429), await Client.Statuses("/reports/weekly", 4));
+        Assert.Equal(Repeat(200, 2), await Client.Statuses("/reports/daily", 2));
+        using var weekly = await Client.GetAsync("/reports/weekly");
+        Assert.Equal(HttpStatusCode.OK, weekly.StatusCode);
+        Assert.Matches("^\"/reports\";q=3;w=3$", weekly.Header("RateLimit-Policy"));
+        Assert.Equal<int[]>([429], await Client.Statuses("/reports/weekly", 1));
         Assert.Equal(Repeat(200, 10), await Client.Statuses("/reports/health", 10));
+    }
+
+    [Fact]
+    public async Task With_perEndpoint_each_endpoint_of_a_group_has_a_bucket_of_its_own()
+    {
+        Assert.Equal(Repeat(200, 2).Then(429), await Client.Statuses("/archive/2025", 3));
+        using var other = await Client.GetAsync("/archive/2024");
+        Assert.Equal(HttpStatusCode.OK, other.StatusCode);
+        Assert.Matches("^\"GET /archive/2024\";q=2;w=2$", other.Header("RateLimit-Policy"));
     }
 
     [Fact]

@@ -19,16 +19,26 @@ public abstract class MvcTests(Store store, RedisFixture? redis) : SampleTests<M
         // rejects, takes nothing from the controller's (5 per key): it still holds 3.
         Assert.Equal([200, 200], expensive);
         Assert.Equal(HttpStatusCode.TooManyRequests, third.StatusCode);
-        Assert.Matches("^\"GET /reports/expensive\";r=3;t=2, \"GET /reports/expensive #2\";r=0;t=1$", third.Header("RateLimit"));
+        Assert.Matches("^\"ReportsController\";r=3;t=2, \"GET /reports/expensive\";r=0;t=1$", third.Header("RateLimit"));
     }
 
     [Fact]
-    public async Task A_controller_level_limit_gives_each_action_its_own_bucket()
+    public async Task A_controller_level_limit_is_one_bucket_its_actions_share()
     {
         var key = ("X-Api-Key", "k3");
 
+        // Two of the controller's five tokens go to the expensive action, whose own bucket then rejects a third.
         Assert.Equal(Repeat(200, 2).Then(429), await Client.Statuses("/reports/expensive", 3, key));
-        Assert.Equal(Repeat(200, 5).Then(429), await Client.Statuses("/reports/daily", 6, key));
+        Assert.Equal(Repeat(200, 3).Then(429), await Client.Statuses("/reports/daily", 4, key));
+    }
+
+    [Fact]
+    public async Task With_PerEndpoint_each_action_of_a_controller_has_a_bucket_of_its_own()
+    {
+        Assert.Equal(Repeat(200, 2).Then(429), await Client.Statuses("/archive/2025", 3));
+        using var other = await Client.GetAsync("/archive/2024");
+        Assert.Equal(HttpStatusCode.OK, other.StatusCode);
+        Assert.Matches("^\"GET /archive/2024\";q=2;w=2$", other.Header("RateLimit-Policy"));
     }
 
     [Fact]
@@ -50,7 +60,7 @@ public abstract class MvcTests(Store store, RedisFixture? redis) : SampleTests<M
     {
         using var response = await Client.Get("/reports/expensive", ("X-Api-Key", "k2"));
 
-        Assert.Matches("^\"GET /reports/expensive\";q=5;w=5, \"GET /reports/expensive #2\";q=2;w=2$", response.Header("RateLimit-Policy"));
+        Assert.Matches("^\"ReportsController\";q=5;w=5, \"GET /reports/expensive\";q=2;w=2$", response.Header("RateLimit-Policy"));
     }
 }
 
