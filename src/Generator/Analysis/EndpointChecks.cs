@@ -15,7 +15,7 @@ namespace RateGuard.Generator.Analysis;
 /// a limit on a class that is no controller. They report as soon as the code they read is analysed, in the editor as
 /// it is typed. What needs the whole compilation they pass on to <see cref="CompilationEndChecks"/>.
 /// </summary>
-internal sealed class EndpointChecks(KnownSymbols symbols, CompilationEndChecks compilationEnd)
+internal sealed class EndpointChecks(KnownSymbols symbols, RouteBuilders builders, CompilationEndChecks compilationEnd)
 {
     private readonly ConcurrentDictionary<(string Id, Location Location), byte> _reportedOnControllers = new();
 
@@ -41,7 +41,9 @@ internal sealed class EndpointChecks(KnownSymbols symbols, CompilationEndChecks 
     public void AnalyzeObjectCreation(OperationAnalysisContext context)
     {
         var creation = (IObjectCreationOperation)context.Operation;
-        if (!symbols.Is(creation.Type, symbols.TokenBucketAttribute) || creation.Syntax.Parent is AttributeSyntax)
+        // An attribute is read by AnalyzeAttribute. The compiler also gives the attributes of types and members an
+        // operation (an object creation over the attribute itself), which must not report their arguments twice.
+        if (!symbols.Is(creation.Type, symbols.TokenBucketAttribute) || creation.Syntax is AttributeSyntax || creation.Syntax.Parent is AttributeSyntax)
         {
             return;
         }
@@ -55,7 +57,8 @@ internal sealed class EndpointChecks(KnownSymbols symbols, CompilationEndChecks 
         }
         if (parent is IInvocationOperation { TargetMethod.Name: "WithMetadata" } withMetadata)
         {
-            CheckEndpoint(context.ReportDiagnostic, parsed, EndpointSite.ReadReceiver(withMetadata, symbols));
+            // Metadata is copied onto each endpoint of a group: it is each endpoint's own limit, as PerEndpoint makes it.
+            CheckWhereApplied(context.ReportDiagnostic, parsed, withMetadata, sharedOnGroup: false);
         }
     }
 
@@ -68,7 +71,7 @@ internal sealed class EndpointChecks(KnownSymbols symbols, CompilationEndChecks 
         {
             var parsed = TokenBucketArgumentParser.FromFluentCall(invocation);
             ReportArguments(context.ReportDiagnostic, parsed);
-            CheckEndpoint(context.ReportDiagnostic, parsed, EndpointSite.ReadReceiver(invocation, symbols));
+            CheckWhereApplied(context.ReportDiagnostic, parsed, invocation, sharedOnGroup: !(parsed.PerEndpoint.IsConstant && parsed.PerEndpoint.Value));
             return;
         }
 
@@ -79,7 +82,7 @@ internal sealed class EndpointChecks(KnownSymbols symbols, CompilationEndChecks 
             {
                 return;
             }
-            var site = EndpointSite.Read(invocation, handler.GetAttributes(), symbols);
+            var site = EndpointSite.Read(invocation, handler.GetAttributes(), symbols, builders);
             foreach (var limit in limits)
             {
                 CheckEndpoint(context.ReportDiagnostic, TokenBucketArgumentParser.FromAttribute(limit), site);
@@ -125,14 +128,23 @@ internal sealed class EndpointChecks(KnownSymbols symbols, CompilationEndChecks 
             var declaredHere = SymbolEqualityComparer.Default.Equals(action.ContainingType, type) || !MvcEndpoints.IsController(action.ContainingType, symbols);
             var ownLimits = declaredHere ? action.GetAttributes().Where(symbols.IsTokenBucket) : [];
             var disabled = action.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == TokenBucketArgumentParser.DisableAttributeMetadataName);
-            foreach (var limit in (disabled ? [] : inheritedLimits).Concat(ownLimits))
+            foreach (var (limit, onController) in (disabled ? [] : inheritedLimits.Select(l => (l, true))).Concat(ownLimits.Select(l => (l, false))))
             {
                 var parsed = TokenBucketArgumentParser.FromAttribute(limit);
+                // A controller's limit is one bucket its actions share unless it says otherwise: the message says which.
+                var sharing = onController ? Sharing(parsed, shared: !(parsed.PerEndpoint.IsConstant && parsed.PerEndpoint.Value), "controller's actions") : "";
                 foreach (var template in templates ?? [])
                 {
-                    CheckRoute(Report, parsed, template);
+                    CheckRoute(Report, parsed, template, onController ? $"the route template \"{template}\" of action {action.Name}{sharing}" : null);
                 }
-                CheckUser(Report, parsed, anonymous);
+                if (onController)
+                {
+                    CheckUser(Report, parsed, anonymous, $"action {action.Name}{sharing}", "the controller or the action");
+                }
+                else
+                {
+                    CheckUser(Report, parsed, anonymous, "this action", "the action");
+                }
             }
         }
     }
@@ -147,6 +159,22 @@ internal sealed class EndpointChecks(KnownSymbols symbols, CompilationEndChecks 
         }
     }
 
+    // A limit put on an endpoint (WithMetadata, RequireTokenBucket) is checked against that endpoint; one put on a route
+    // group against the group and the endpoints the analyzer can see mapped on it.
+    private void CheckWhereApplied(System.Action<Diagnostic> report, ParsedTokenBucket parsed, IInvocationOperation convention, bool sharedOnGroup)
+    {
+        if (EndpointSite.ReadReceiver(convention, symbols, builders) is { } endpoint)
+        {
+            CheckEndpoint(report, parsed, endpoint);
+            return;
+        }
+        var receiver = RouteBuilders.Receiver(convention);
+        if (builders.IsGroup(receiver))
+        {
+            CheckGroup(report, parsed, builders.Read(receiver), sharedOnGroup);
+        }
+    }
+
     private static void CheckEndpoint(System.Action<Diagnostic> report, ParsedTokenBucket parsed, EndpointSite? site)
     {
         if (site is null)
@@ -155,37 +183,80 @@ internal sealed class EndpointChecks(KnownSymbols symbols, CompilationEndChecks 
         }
         if (site.Template is { } template)
         {
-            CheckRoute(report, parsed, template);
+            CheckRoute(report, parsed, template, subject: null);
         }
-        CheckUser(report, parsed, site.AllowsAnonymous);
+        CheckUser(report, parsed, site.AllowsAnonymous, "this endpoint", "the endpoint");
     }
 
-    private static void CheckRoute(System.Action<Diagnostic> report, ParsedTokenBucket parsed, string template)
+    // A limit on a group reaches every endpoint of it: a route key each of them lacks, or an endpoint anonymous callers
+    // reach, is reported at the limit, naming that endpoint.
+    private void CheckGroup(System.Action<Diagnostic> report, ParsedTokenBucket parsed, RouteBuilderSite group, bool shared)
     {
-        if (parsed.KeyResolver.Value is not null || !parsed.Key.IsConstant
-            || !TokenBucketKey.TryParse(parsed.Key.Value, out var kind, out var name) || kind != TokenBucketKeyKind.Route)
+        var sharing = Sharing(parsed, shared, "group's endpoints");
+        var endpoints = group.Endpoints.Select(e => EndpointSite.Read(e, EndpointSite.HandlerAttributes(e), symbols, builders)).ToList();
+
+        if (group.Prefix is { } prefix && RouteKey(parsed) is { } name && !RouteTemplate.Contains(RouteTemplate.Parameters(prefix), name))
+        {
+            var templates = endpoints.Select(e => e.Template).OfType<string>().ToList();
+            if (templates.FirstOrDefault(t => !RouteTemplate.Contains(RouteTemplate.Parameters(t), name)) is { } lacking)
+            {
+                // The fix may offer only a parameter that every endpoint of the group has.
+                var common = RouteTemplate.Parameters(templates[0]).Where(p => templates.All(t => RouteTemplate.Contains(RouteTemplate.Parameters(t), p))).ToList();
+                ReportRoute(report, parsed, name, common, $"the group's endpoint \"{lacking}\"{sharing}");
+            }
+        }
+
+        if (group.Access == RouteAccess.Anonymous)
+        {
+            CheckUser(report, parsed, allowsAnonymous: true, $"the group{sharing}", "the group");
+        }
+        else if (group.Access == RouteAccess.Open && endpoints.FirstOrDefault(e => e.AllowsAnonymous) is { } open)
+        {
+            CheckUser(report, parsed, allowsAnonymous: true, $"the group's endpoint \"{open.Template ?? "?"}\"{sharing}", "the group or that endpoint");
+        }
+    }
+
+    private static void CheckRoute(System.Action<Diagnostic> report, ParsedTokenBucket parsed, string template, string? subject)
+    {
+        if (RouteKey(parsed) is not { } name)
         {
             return;
         }
         var parameters = RouteTemplate.Parameters(template);
-        if (RouteTemplate.Contains(parameters, name!))
+        if (!RouteTemplate.Contains(parameters, name))
         {
-            return;
+            ReportRoute(report, parsed, name, parameters, subject ?? $"the route template \"{template}\"");
         }
-        var choices = parameters.Count == 0 ? "a key of another kind (the template has no parameters)" : "one of its parameters: " + string.Join(", ", parameters);
-        var properties = ImmutableDictionary<string, string?>.Empty.Add(TokenBucketAnalyzer.RouteParametersProperty, string.Join(",", parameters));
-        report(Diagnostic.Create(DiagnosticDescriptors.UnknownRouteParameter, parsed.Key.Location, properties, name, template, choices));
     }
 
-    private static void CheckUser(System.Action<Diagnostic> report, ParsedTokenBucket parsed, bool allowsAnonymous)
+    private static void ReportRoute(System.Action<Diagnostic> report, ParsedTokenBucket parsed, string name, List<string> parameters, string subject)
+    {
+        var choices = parameters.Count == 0 ? "a key of another kind (the template has no parameters)" : "one of its parameters: " + string.Join(", ", parameters);
+        var properties = ImmutableDictionary<string, string?>.Empty.Add(TokenBucketAnalyzer.RouteParametersProperty, string.Join(",", parameters));
+        report(Diagnostic.Create(DiagnosticDescriptors.UnknownRouteParameter, parsed.Key.Location, properties, name, subject, choices));
+    }
+
+    // The route value a constant "route:<name>" key reads, when that is the key.
+    private static string? RouteKey(ParsedTokenBucket parsed) =>
+        parsed.KeyResolver.Value is null && parsed.Key.IsConstant
+        && TokenBucketKey.TryParse(parsed.Key.Value, out var kind, out var name) && kind == TokenBucketKeyKind.Route ? name : null;
+
+    private static void CheckUser(System.Action<Diagnostic> report, ParsedTokenBucket parsed, bool allowsAnonymous, string subject, string fixAt)
     {
         if (!allowsAnonymous || parsed.KeyResolver.Value is not null || !parsed.Key.IsConstant
             || !TokenBucketKey.TryParse(parsed.Key.Value, out var kind, out _) || kind is not (TokenBucketKeyKind.User or TokenBucketKeyKind.Claim))
         {
             return;
         }
-        report(Diagnostic.Create(DiagnosticDescriptors.UserKeyOnAnonymousEndpoint, parsed.Key.Location, parsed.Key.Value));
+        report(Diagnostic.Create(DiagnosticDescriptors.UserKeyOnAnonymousEndpoint, parsed.Key.Location, parsed.Key.Value, subject, fixAt));
     }
+
+    // Which bucket a limit on a group or a controller is, for the messages: a named one, which every endpoint naming
+    // it shares; one its endpoints share; or one for each endpoint.
+    private static string Sharing(ParsedTokenBucket parsed, bool shared, string members) =>
+        parsed.Bucket is { IsConstant: true, Value: { } name } ? $" (bucket \"{name}\", which every endpoint naming it shares)"
+        : shared ? $" (the {members} share this limit's bucket)"
+        : $" (each of the {members} has a bucket of its own under this limit)";
 
     private (ISymbol Owner, AttributeData Data)? FindAttributeData(AttributeSyntax syntax, SemanticModel model, System.Threading.CancellationToken cancellationToken)
     {

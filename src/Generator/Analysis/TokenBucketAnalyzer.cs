@@ -49,6 +49,7 @@ public sealed class TokenBucketAnalyzer : DiagnosticAnalyzer
         DiagnosticDescriptors.InvalidResolver,
         DiagnosticDescriptors.InvalidBucketName,
         DiagnosticDescriptors.MiddlewareOutOfOrder,
+        DiagnosticDescriptors.PerEndpointWithBucket,
     ];
 
     /// <inheritdoc />
@@ -64,7 +65,7 @@ public sealed class TokenBucketAnalyzer : DiagnosticAnalyzer
                 return;
             }
             var compilationEnd = new CompilationEndChecks(start.Compilation);
-            var endpoints = new EndpointChecks(symbols, compilationEnd);
+            var endpoints = new EndpointChecks(symbols, new RouteBuilders(symbols), compilationEnd);
             start.RegisterSyntaxNodeAction(endpoints.AnalyzeAttribute, SyntaxKind.Attribute);
             start.RegisterOperationAction(endpoints.AnalyzeObjectCreation, OperationKind.ObjectCreation);
             start.RegisterOperationAction(endpoints.AnalyzeInvocation, OperationKind.Invocation);

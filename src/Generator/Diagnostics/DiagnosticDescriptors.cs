@@ -32,7 +32,7 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor UnknownRouteParameter = new(
         "RG0004", "Route key names a parameter the route does not have",
-        "Key \"route:{0}\" names a route value that the route template \"{1}\" does not have: use {2}, or add {{{0}}} to the template",
+        "Key \"route:{0}\" names a route value that {1} does not have: use {2}, or add {{{0}}} to the template",
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpBase + "rg0004");
 
     public static readonly DiagnosticDescriptor InvalidCost = new(
@@ -47,7 +47,7 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor UserKeyOnAnonymousEndpoint = new(
         "RG0007", "User or claim key on an endpoint that allows anonymous callers",
-        "Key \"{0}\" reads the signed-in user, but this endpoint allows anonymous callers, who have no value and are rejected with 403: require authorization on the endpoint, or use another key",
+        "Key \"{0}\" reads the signed-in user, but {1} allows anonymous callers, who have no value and are rejected with 403: require authorization on {2}, or use another key",
         Category, DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpBase + "rg0007");
 
     // Compilation end: the first declaration of a bucket, in file order, may be in any file.
@@ -86,6 +86,11 @@ internal static class DiagnosticDescriptors
         "RG0012", "Bucket name is not valid",
         "Bucket name \"{0}\" is invalid: " + LimitRules.DeclaredBucketName,
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpBase + "rg0012");
+
+    public static readonly DiagnosticDescriptor PerEndpointWithBucket = new(
+        "RG0014", "PerEndpoint and Bucket on one limit",
+        "PerEndpoint is set with Bucket \"{0}\": " + LimitRules.PerEndpointOrBucket,
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpBase + "rg0014");
 
     // Compilation end: whether authentication must come first depends on whether any limit in the compilation keys on
     // the user.

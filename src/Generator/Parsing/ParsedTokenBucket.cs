@@ -31,6 +31,7 @@ internal sealed class ParsedTokenBucket
         Cost = ParsedValue<int>.Default(1, location);
         Bucket = ParsedValue<string?>.Default(null, location);
         KeyResolver = ParsedValue<ITypeSymbol?>.Default(null, location);
+        PerEndpoint = ParsedValue<bool>.Default(false, location);
     }
 
     public TokenBucketSource Source { get; }
@@ -48,6 +49,9 @@ internal sealed class ParsedTokenBucket
     public ParsedValue<string?> Bucket { get; set; }
 
     public ParsedValue<ITypeSymbol?> KeyResolver { get; set; }
+
+    /// <summary>Whether each endpoint the limit reaches has a bucket of its own rather than one they share.</summary>
+    public ParsedValue<bool> PerEndpoint { get; set; }
 
     /// <summary>Whether every argument that shapes the gate is a compile-time constant.</summary>
     public bool IsFullyConstant => Capacity.IsConstant && Rate.IsConstant && Key.IsConstant && Cost.IsConstant && KeyResolver.IsConstant;

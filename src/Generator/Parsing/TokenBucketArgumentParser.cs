@@ -61,7 +61,7 @@ internal static class TokenBucketArgumentParser
         return parsed;
     }
 
-    /// <summary>Reads <c>.RequireTokenBucket(capacity, rate, key, cost, bucket)</c>.</summary>
+    /// <summary>Reads <c>.RequireTokenBucket(capacity, rate, key, cost, bucket, perEndpoint)</c>.</summary>
     public static ParsedTokenBucket FromFluentCall(IInvocationOperation invocation)
     {
         var parsed = new ParsedTokenBucket(TokenBucketSource.FluentCall, invocation.Syntax.GetLocation());
@@ -127,6 +127,9 @@ internal static class TokenBucketArgumentParser
                 break;
             case "keyresolver":
                 parsed.KeyResolver = known ? new(value as ITypeSymbol, true, location, true) : ParsedValue<ITypeSymbol?>.Unknown(location);
+                break;
+            case "perendpoint":
+                parsed.PerEndpoint = known && value is bool perEndpoint ? new(perEndpoint, true, location, true) : ParsedValue<bool>.Unknown(location);
                 break;
         }
     }

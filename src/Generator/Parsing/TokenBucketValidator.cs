@@ -55,6 +55,10 @@ internal static class TokenBucketValidator
         {
             yield return Diagnostic.Create(DiagnosticDescriptors.InvalidBucketName, parsed.Bucket.Location, bucket);
         }
+        if (parsed.PerEndpoint is { IsConstant: true, Value: true } && parsed.Bucket is { IsConstant: true, Value: { } sharedName })
+        {
+            yield return Diagnostic.Create(DiagnosticDescriptors.PerEndpointWithBucket, parsed.PerEndpoint.Location, sharedName);
+        }
     }
 
     // The rule the rate breaks, and a fix that depends on how it is bad. A fraction is the answer only for a rate that
