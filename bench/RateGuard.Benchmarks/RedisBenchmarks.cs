@@ -2,7 +2,7 @@ using BenchmarkDotNet.Attributes;
 using Microsoft.Extensions.DependencyInjection;
 using RateGuard.Limiting;
 using RateGuard.Stores;
-using RateGuard.Testing;
+using RateGuard.TestSupport;
 
 namespace RateGuard.Benchmarks;
 

@@ -10,6 +10,13 @@ public sealed class TokenBucketOptions
     public const string DefaultKeyPrefix = "rg";
 
     /// <summary>
+    /// Whether limits are enforced. On by default; off, every request passes as if no limit were declared, with no
+    /// store call and no rate-limit headers, until a reload turns it on again. For tests and emergencies: a limit that
+    /// should not apply is better removed, or raised under <see cref="Buckets"/>.
+    /// </summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>
     /// A StackExchange.Redis configuration string such as <c>localhost:6379</c>. When empty, an
     /// <c>IConnectionMultiplexer</c> registered in DI is used; when there is none either, buckets live in memory and
     /// every limit applies per process.

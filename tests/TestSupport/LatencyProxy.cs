@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Threading.Channels;
 
-namespace RateGuard.Testing;
+namespace RateGuard.TestSupport;
 
 /// <summary>
 /// A TCP proxy on loopback in front of a server, that can add a delay to every chunk in each direction while it is

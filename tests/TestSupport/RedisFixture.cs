@@ -1,6 +1,6 @@
 using StackExchange.Redis;
 
-namespace RateGuard.Testing;
+namespace RateGuard.TestSupport;
 
 /// <summary>One real redis-server shared by the tests of a class, with an admin connection to inspect it.</summary>
 public sealed class RedisFixture : IDisposable

@@ -5,7 +5,7 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
 
-namespace RateGuard.Testing;
+namespace RateGuard.TestSupport;
 
 /// <summary>
 /// A real <c>redis-server</c> on a free loopback port, started for a test and killed afterwards. It never skips:

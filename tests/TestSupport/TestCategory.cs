@@ -1,4 +1,4 @@
-namespace RateGuard.Testing;
+namespace RateGuard.TestSupport;
 
 /// <summary>
 /// Trait values that sort tests by what they cost. <c>dotnet test</c> on one project leaves out the

@@ -1,4 +1,4 @@
-namespace RateGuard.Testing;
+namespace RateGuard.TestSupport;
 
 /// <summary>Tests that assert latency bounds run alone, so what they measure is the code and not the test runner's load.</summary>
 [CollectionDefinition(Name, DisableParallelization = true)]

@@ -38,6 +38,9 @@ public abstract class TokenBucketGate
     /// <summary>Whether the key is read from the authenticated user (<c>user</c> or <c>claim:...</c>).</summary>
     internal bool KeysOnUser => KeyDescription == "user" || KeyDescription.StartsWith("claim:", StringComparison.Ordinal);
 
+    /// <summary>Whether the key is the connection's remote address (<c>ip</c>).</summary>
+    internal bool KeysOnRemoteAddress => KeyDescription == "ip";
+
     /// <summary>Reads the client's key from the request; <see langword="null"/> when the request has none.</summary>
     public abstract string? GetPartitionKey(HttpContext context);
 }

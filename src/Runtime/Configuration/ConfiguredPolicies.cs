@@ -16,6 +16,9 @@ internal sealed class ConfiguredPolicies(CurrentOptions options, KnownBuckets kn
     private readonly ConditionalWeakTable<TokenBucketPolicy, ConfiguredUnder> _configured = new();
     private IgnoredOverrides _ignored = new(null);
 
+    /// <summary>Whether limits are enforced now (<see cref="TokenBucketOptions.Enabled"/>).</summary>
+    public bool Enforcing => options.Value.Enabled;
+
     /// <summary>What the bucket of <paramref name="declared"/> enforces now.</summary>
     public ConfiguredPolicy Of(TokenBucketPolicy declared)
     {

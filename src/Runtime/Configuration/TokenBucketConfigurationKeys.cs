@@ -14,7 +14,7 @@ internal sealed class TokenBucketConfigurationKeys(IConfigurationSection section
     // the public settable properties of TokenBucketOptions.
     internal static readonly string[] Settings =
     [
-        nameof(TokenBucketOptions.Redis), nameof(TokenBucketOptions.RedisCaCertificate), nameof(TokenBucketOptions.KeyPrefix),
+        nameof(TokenBucketOptions.Enabled), nameof(TokenBucketOptions.Redis), nameof(TokenBucketOptions.RedisCaCertificate), nameof(TokenBucketOptions.KeyPrefix),
         nameof(TokenBucketOptions.Clock), nameof(TokenBucketOptions.InMemorySweepInterval), nameof(TokenBucketOptions.Headers),
         nameof(TokenBucketOptions.RejectionStatusCode), nameof(TokenBucketOptions.MissingKey), nameof(TokenBucketOptions.MissingKeyStatusCode),
         nameof(TokenBucketOptions.FailureMode), nameof(TokenBucketOptions.Timeout), nameof(TokenBucketOptions.BreakerFailureThreshold),

@@ -97,6 +97,9 @@ public static class TokenBucketServiceCollectionExtensions
         return services;
     }
 
+    // Set once an app of this process has warned that its buckets live in memory.
+    private static int s_inMemoryWarned;
+
     private static ITokenBucketStore CreateStore(IServiceProvider services)
     {
         // Reading the options validates them: a TokenBuckets:Redis that names no usable endpoint throws here, before
@@ -141,7 +144,7 @@ public static class TokenBucketServiceCollectionExtensions
             return new RedisTokenBucketStore(Task.FromResult(shared), options.KeyPrefix, clientClock, ownsConnection: false, time);
         }
 
-        Log.UsingInMemoryStore(logger);
+        Log.UsingInMemoryStore(logger, Interlocked.Exchange(ref s_inMemoryWarned, 1) == 0 ? LogLevel.Warning : LogLevel.Debug);
         return new InMemoryTokenBucketStore(time, options.InMemorySweepInterval);
     }
 

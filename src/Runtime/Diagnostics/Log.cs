@@ -4,9 +4,11 @@ namespace RateGuard.Diagnostics;
 
 internal static partial class Log
 {
-    [LoggerMessage(EventId = 1, EventName = "InMemoryStore", Level = LogLevel.Warning,
+    // A warning for the first app of the process, Debug for every later one: a test suite that starts an app per test
+    // would otherwise repeat it for each.
+    [LoggerMessage(EventId = 1, EventName = "InMemoryStore",
         Message = "No Redis is configured for token buckets (TokenBuckets:Redis is empty and no IConnectionMultiplexer is registered): buckets live in memory and every limit applies per process, not across instances.")]
-    public static partial void UsingInMemoryStore(ILogger logger);
+    public static partial void UsingInMemoryStore(ILogger logger, LogLevel level);
 
     [LoggerMessage(EventId = 2, EventName = "RedisStore", Level = LogLevel.Information,
         Message = "Token buckets are stored in Redis ({Endpoints}) with the {Clock} clock.")]
@@ -88,4 +90,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 21, EventName = "EndpointMatchedOnRequest", Level = LogLevel.Debug,
         Message = "Endpoint '{Endpoint}' reached the limiter before its data source's change did: its limits were matched on this request rather than when the endpoints changed.")]
     public static partial void EndpointMatchedOnRequest(ILogger logger, string endpoint);
+
+    [LoggerMessage(EventId = 22, EventName = "ForwardedHeadersNotApplied", Level = LogLevel.Warning,
+        Message = "A request to bucket '{Bucket}', keyed on ip, carries X-Forwarded-For, but its key is the connection's address {RemoteAddress}. Behind a proxy or load balancer every client then shares the proxy's bucket: call app.UseForwardedHeaders() before app.UseTokenBuckets(), with the proxy in ForwardedHeadersOptions.KnownProxies or KnownIPNetworks. When clients connect directly, the header is their own and this can be ignored. Reported at most once an hour.")]
+    public static partial void ForwardedHeadersNotApplied(ILogger logger, string bucket, string remoteAddress);
 }

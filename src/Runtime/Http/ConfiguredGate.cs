@@ -16,6 +16,7 @@ internal sealed class ConfiguredGate
         Gate = gate;
         Policy = configured.Policy;
         FailureMode = configured.FailureMode;
+        KeysOnRemoteAddress = gate.KeysOnRemoteAddress;
     }
 
     /// <summary>The gate of the attribute, generated or built by the runtime.</summary>
@@ -32,6 +33,9 @@ internal sealed class ConfiguredGate
 
     /// <inheritdoc cref="TokenBucketGate.KeysOnUser"/>
     public bool KeysOnUser => Gate.KeysOnUser;
+
+    /// <inheritdoc cref="TokenBucketGate.KeysOnRemoteAddress"/>
+    public bool KeysOnRemoteAddress { get; }
 
     /// <inheritdoc cref="TokenBucketGate.GetPartitionKey"/>
     public string? GetPartitionKey(HttpContext context) => Gate.GetPartitionKey(context);

@@ -29,6 +29,10 @@ internal sealed class TokenBucketMiddleware
     // Set once the pipeline's order has been found wrong and said so: the error is logged once, not per request.
     private int _routingReported;
     private int _authenticationReported;
+    // When the next request behind an unapplied proxy may be reported (Environment.TickCount64): the first at once,
+    // then at most one an hour, so a misconfigured app says so without a line per request.
+    private long _forwardedDue;
+    private static readonly long s_forwardedQuiet = (long)TimeSpan.FromHours(1).TotalMilliseconds;
 
     public TokenBucketMiddleware(RequestDelegate next, EndpointGateTable table, TokenBucketLimiter limiter, CurrentOptions options, IProblemDetailsService? problemDetails, ILogger logger, bool authenticates)
     {
@@ -49,7 +53,7 @@ internal sealed class TokenBucketMiddleware
             // No endpoint yet: either no route matches, or routing runs later in the pipeline than this middleware.
             return Volatile.Read(ref _routingReported) == 0 ? WatchForLateRoutingAsync(context) : _next(context);
         }
-        if (_table.Get(endpoint) is not { } gates)
+        if (_table.Get(endpoint) is not { } gates || !_options.Value.Enabled)
         {
             return _next(context);
         }
@@ -78,6 +82,29 @@ internal sealed class TokenBucketMiddleware
         }
     }
 
+    // A request that names its client in X-Forwarded-For, keyed on the connection's address: forwarded headers are not
+    // applied before this middleware (UseForwardedHeaders absent, after it, or not trusting this proxy), so behind a
+    // proxy every client shares the proxy's bucket. Applied headers leave X-Original-For, or no X-Forwarded-For at all.
+    private void WatchForUnappliedForwardedHeaders(HttpContext context, ConfiguredGate gate)
+    {
+        var due = Volatile.Read(ref _forwardedDue);
+        var now = Environment.TickCount64;
+        if (now < due)
+        {
+            return;
+        }
+        var headers = context.Request.Headers;
+        if (!headers.ContainsKey(ForwardedFor) || headers.ContainsKey(OriginalFor)
+            || Interlocked.CompareExchange(ref _forwardedDue, now + s_forwardedQuiet, due) != due)
+        {
+            return;
+        }
+        Diagnostics.Log.ForwardedHeadersNotApplied(_logger, gate.Policy.Name, context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
+    }
+
+    private const string ForwardedFor = "X-Forwarded-For";
+    private const string OriginalFor = "X-Original-For";
+
     // Every bucket must admit, and all are decided together: the request is admitted only if each holds its cost, and
     // then each is charged; if any rejects, none is. Every key is read first, so a request without one is answered
     // before any bucket is touched. Pooled arrays hold the buckets and their decisions, one bucket or several.
@@ -94,6 +121,10 @@ internal sealed class TokenBucketMiddleware
                 var gate = gates.Gates[g];
                 if (gate.GetPartitionKey(context) is { } key)
                 {
+                    if (gate.KeysOnRemoteAddress)
+                    {
+                        WatchForUnappliedForwardedHeaders(context, gate);
+                    }
                     request.Add(gate.Policy, gate.FailureMode, key, g);
                     continue;
                 }

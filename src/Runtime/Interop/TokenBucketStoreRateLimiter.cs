@@ -20,7 +20,8 @@ namespace RateGuard.Interop;
 /// <see cref="RateLimiter.AttemptAcquire"/> is synchronous: over the in-memory store it decides, but over Redis it
 /// cannot without blocking a thread, so it answers "not acquired" with no retry-after, and callers such as ASP.NET
 /// Core's rate-limiting middleware go on to <see cref="RateLimiter.AcquireAsync"/>, which decides. Asking for zero
-/// permits takes nothing and, since no store can be read without taking tokens, always answers "acquired".
+/// permits takes nothing and, since no store can be read without taking tokens, always answers "acquired", as every
+/// acquisition does while <see cref="TokenBucketOptions.Enabled"/> is off.
 /// </para>
 /// </remarks>
 internal sealed class TokenBucketStoreRateLimiter(TokenBucketLimiter limiter, ConfiguredPolicies configured, TokenBucketPolicy policy, string partitionKey, TimeProvider time) : RateLimiter
@@ -54,7 +55,7 @@ internal sealed class TokenBucketStoreRateLimiter(TokenBucketLimiter limiter, Co
     protected override RateLimitLease AttemptAcquireCore(int permitCount)
     {
         var (inForce, failureMode) = Prepare(permitCount, out var request);
-        if (permitCount == 0)
+        if (permitCount == 0 || !configured.Enforcing)
         {
             return TokenBucketLease.Acquired;
         }
@@ -101,7 +102,7 @@ internal sealed class TokenBucketStoreRateLimiter(TokenBucketLimiter limiter, Co
     protected override async ValueTask<RateLimitLease> AcquireAsyncCore(int permitCount, CancellationToken cancellationToken)
     {
         var (inForce, failureMode) = Prepare(permitCount, out var request);
-        if (permitCount == 0)
+        if (permitCount == 0 || !configured.Enforcing)
         {
             return TokenBucketLease.Acquired;
         }

@@ -12,6 +12,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Primitives;
 using RateGuard.Integration.Tests.Infrastructure;
+using RateGuard.Testing;
 using static RateGuard.Integration.Tests.Infrastructure.HttpAssertions;
 
 namespace RateGuard.Integration.Tests.Binding;
@@ -115,7 +116,7 @@ public sealed class EndpointBuildTests
         builder.WebHost.UseTestServer();
         builder.Logging.ClearProviders().AddFakeLogging().AddFilter("RateGuard", LogLevel.Debug);
         builder.Services.AddTokenBuckets();
-        builder.Services.AddTransient<IStartupFilter, TestClientAddress>();
+        builder.Services.UseTestClientAddresses();
         if (mvc)
         {
             builder.Services.AddControllers().AddApplicationPart(typeof(BindingController).Assembly);

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using RateGuard.Integration.Tests.Infrastructure;
 using RateGuard.NoGenerator.Fixture;
+using RateGuard.Testing;
 
 namespace RateGuard.Integration.Tests.Binding;
 
@@ -68,7 +69,7 @@ public sealed class TestApp : IAsyncDisposable
         var builder = WebApplication.CreateBuilder();
         builder.WebHost.UseTestServer();
         builder.Services.AddTokenBuckets(configure);
-        builder.Services.AddTransient<IStartupFilter, TestClientAddress>();
+        builder.Services.UseTestClientAddresses();
         builder.Services.AddControllers()
             .AddApplicationPart(typeof(BindingController).Assembly)
             .AddApplicationPart(typeof(FallbackController).Assembly)

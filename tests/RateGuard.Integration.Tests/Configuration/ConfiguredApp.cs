@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 using RateGuard.Integration.Tests.Infrastructure;
+using RateGuard.Testing;
 
 namespace RateGuard.Integration.Tests.Configuration;
 
@@ -60,7 +61,7 @@ public sealed class ConfiguredApp : IAsyncDisposable
         configuration?.Invoke(builder.Configuration);
         builder.Logging.ClearProviders().AddFakeLogging().SetMinimumLevel(LogLevel.Information);
         builder.Services.AddTokenBuckets(builder.Configuration.GetSection("TokenBuckets"));
-        builder.Services.AddTransient<IStartupFilter, TestClientAddress>();
+        builder.Services.UseTestClientAddresses();
         services?.Invoke(builder.Services);
         var app = builder.Build();
         map(app);

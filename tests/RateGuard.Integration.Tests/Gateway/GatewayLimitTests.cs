@@ -1,4 +1,4 @@
-using RateGuard.Testing;
+using RateGuard.TestSupport;
 using static RateGuard.Integration.Tests.Gateway.ProxyHost;
 
 namespace RateGuard.Integration.Tests.Gateway;

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using RateGuard.Integration.Tests.Infrastructure;
-using RateGuard.Testing;
+using RateGuard.TestSupport;
 
 namespace RateGuard.Integration.Tests.Gateway;
 

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using RateGuard.Testing;
 
 namespace RateGuard.Integration.Tests.Infrastructure;
 
@@ -18,7 +19,7 @@ public sealed class SampleFactory<TMarker>(IReadOnlyDictionary<string, string?> 
         }
         builder.ConfigureTestServices(s =>
         {
-            s.AddTransient<Microsoft.AspNetCore.Hosting.IStartupFilter, TestClientAddress>();
+            s.UseTestClientAddresses();
             services?.Invoke(s);
         });
     }

@@ -1,6 +1,6 @@
 using System.Threading.RateLimiting;
 using Microsoft.Extensions.DependencyInjection;
-using RateGuard.Testing;
+using RateGuard.TestSupport;
 
 namespace RateGuard.Integration.Tests.Interop;
 

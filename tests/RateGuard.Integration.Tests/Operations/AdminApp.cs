@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using RateGuard.Integration.Tests.Infrastructure;
+using RateGuard.Testing;
 
 namespace RateGuard.Integration.Tests.Operations;
 
@@ -83,7 +84,7 @@ public sealed class AdminApp : IAsyncDisposable
         }
         builder.Logging.ClearProviders();
         builder.Services.AddTokenBuckets();
-        builder.Services.AddTransient<IStartupFilter, TestClientAddress>();
+        builder.Services.UseTestClientAddresses();
         builder.Services.AddAuthentication(AdminTestAuthentication.SchemeName)
             .AddScheme<AdminTestAuthenticationOptions, AdminTestAuthentication>(AdminTestAuthentication.SchemeName, o => o.EveryoneIsOperator = everyoneIsOperator);
         builder.Services.AddAuthorization(o => o.AddPolicy(Policy, p => p.RequireRole(AdminTestAuthentication.OperatorRole)));

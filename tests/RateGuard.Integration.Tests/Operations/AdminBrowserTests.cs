@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using RateGuard.Integration.Tests.Process;
-using RateGuard.Testing;
+using RateGuard.TestSupport;
 
 namespace RateGuard.Integration.Tests.Operations;
 

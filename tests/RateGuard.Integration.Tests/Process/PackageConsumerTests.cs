@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text.RegularExpressions;
 using RateGuard.Integration.Tests.Infrastructure;
-using RateGuard.Testing;
+using RateGuard.TestSupport;
 
 namespace RateGuard.Integration.Tests.Process;
 

@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 using RateGuard.Integration.Tests.Infrastructure;
-using RateGuard.Testing;
+using RateGuard.TestSupport;
 
 namespace RateGuard.Integration.Tests.Process;
 

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Text;
-using RateGuard.Testing;
+using RateGuard.TestSupport;
 
 namespace RateGuard.Integration.Tests.Process;
 

@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using RateGuard.Integration.Tests.Infrastructure;
-using RateGuard.Testing;
+using RateGuard.TestSupport;
 using Xunit.Abstractions;
 using static RateGuard.Integration.Tests.Infrastructure.HttpAssertions;
 

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text.RegularExpressions;
 using RateGuard.Integration.Tests.Infrastructure;
 using RateGuard.Integration.Tests.Process;
-using RateGuard.Testing;
+using RateGuard.TestSupport;
 using Xunit.Abstractions;
 
 namespace RateGuard.Integration.Tests.Resilience;

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using RateGuard.Integration.Tests.Infrastructure;
-using RateGuard.Testing;
+using RateGuard.TestSupport;
 using Xunit.Abstractions;
 
 namespace RateGuard.Integration.Tests.Resilience;

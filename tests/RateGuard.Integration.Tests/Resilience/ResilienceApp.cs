@@ -5,6 +5,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using RateGuard.Integration.Tests.Infrastructure;
+using RateGuard.Testing;
 
 namespace RateGuard.Integration.Tests.Resilience;
 
@@ -36,7 +37,7 @@ public sealed class ResilienceApp : IAsyncDisposable
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddTokenBuckets(builder.Configuration.GetSection("TokenBuckets"));
         builder.Services.AddHealthChecks().AddTokenBuckets();
-        builder.Services.AddTransient<IStartupFilter, TestClientAddress>();
+        builder.Services.UseTestClientAddresses();
         var app = builder.Build();
         app.UseTokenBuckets();
         app.MapGet("/limited", [TokenBucket(capacity: 5, rate: 1)] () => "limited");

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using RateGuard.Integration.Tests.Infrastructure;
-using RateGuard.Testing;
+using RateGuard.TestSupport;
 using static RateGuard.Integration.Tests.Infrastructure.HttpAssertions;
 
 namespace RateGuard.Integration.Tests.Samples;

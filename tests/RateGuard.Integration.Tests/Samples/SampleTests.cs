@@ -8,7 +8,7 @@ using RateGuard.CompilerServices;
 using RateGuard.Gates;
 using RateGuard.Http;
 using RateGuard.Integration.Tests.Infrastructure;
-using RateGuard.Testing;
+using RateGuard.TestSupport;
 using StackExchange.Redis;
 using static RateGuard.Integration.Tests.Infrastructure.HttpAssertions;
 

@@ -3,7 +3,7 @@ using System.Diagnostics;
 using RateGuard.Limiting;
 using RateGuard.Runtime.Tests.Infrastructure;
 using RateGuard.Runtime.Tests.Resilience;
-using RateGuard.Testing;
+using RateGuard.TestSupport;
 using Xunit.Abstractions;
 
 namespace RateGuard.Runtime.Tests.Cluster;

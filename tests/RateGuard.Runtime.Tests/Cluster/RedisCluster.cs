@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using RateGuard.Testing;
+using RateGuard.TestSupport;
 using StackExchange.Redis;
 
 namespace RateGuard.Runtime.Tests.Cluster;

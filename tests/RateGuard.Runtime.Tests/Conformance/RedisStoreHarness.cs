@@ -1,6 +1,6 @@
 using RateGuard.Runtime.Tests.Infrastructure;
 using RateGuard.Stores;
-using RateGuard.Testing;
+using RateGuard.TestSupport;
 
 namespace RateGuard.Runtime.Tests.Conformance;
 

@@ -3,7 +3,7 @@ using RateGuard.Operations;
 using RateGuard.Runtime.Tests.Infrastructure;
 using RateGuard.Runtime.Tests.Resilience;
 using RateGuard.Stores;
-using RateGuard.Testing;
+using RateGuard.TestSupport;
 using StackExchange.Redis;
 
 namespace RateGuard.Runtime.Tests.Diagnostics;

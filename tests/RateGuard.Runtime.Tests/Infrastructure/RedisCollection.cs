@@ -1,4 +1,4 @@
-using RateGuard.Testing;
+using RateGuard.TestSupport;
 
 namespace RateGuard.Runtime.Tests.Infrastructure;
 

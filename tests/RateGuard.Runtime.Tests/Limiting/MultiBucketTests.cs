@@ -2,7 +2,7 @@ using RateGuard.Diagnostics;
 using RateGuard.Limiting;
 using RateGuard.Runtime.Tests.Infrastructure;
 using RateGuard.Runtime.Tests.Resilience;
-using RateGuard.Testing;
+using RateGuard.TestSupport;
 using Xunit.Abstractions;
 
 namespace RateGuard.Runtime.Tests.Limiting;

@@ -5,7 +5,7 @@ using RateGuard.Operations;
 using RateGuard.Runtime.Tests.Infrastructure;
 using RateGuard.Runtime.Tests.Resilience;
 using RateGuard.Stores;
-using RateGuard.Testing;
+using RateGuard.TestSupport;
 
 namespace RateGuard.Runtime.Tests.Operations;
 

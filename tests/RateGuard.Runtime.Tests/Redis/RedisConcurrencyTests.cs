@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using RateGuard.Runtime.Tests.Infrastructure;
 using RateGuard.Stores;
-using RateGuard.Testing;
+using RateGuard.TestSupport;
 using StackExchange.Redis;
 using Xunit.Abstractions;
 

@@ -5,7 +5,7 @@ using RateGuard.Limiting;
 using RateGuard.Limiting.Circuits;
 using RateGuard.Runtime.Tests.Infrastructure;
 using RateGuard.Stores;
-using RateGuard.Testing;
+using RateGuard.TestSupport;
 
 namespace RateGuard.Runtime.Tests.Resilience;
 

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Time.Testing;
 using RateGuard.Limiting;
 using RateGuard.Runtime.Tests.Infrastructure;
-using RateGuard.Testing;
+using RateGuard.TestSupport;
 
 namespace RateGuard.Runtime.Tests.Resilience;
 

@@ -4,7 +4,7 @@ using RateGuard.Diagnostics;
 using RateGuard.Limiting;
 using RateGuard.Runtime.Tests.Infrastructure;
 using RateGuard.Stores;
-using RateGuard.Testing;
+using RateGuard.TestSupport;
 using StackExchange.Redis;
 using Xunit.Abstractions;
 

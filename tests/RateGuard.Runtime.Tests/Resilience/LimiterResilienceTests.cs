@@ -4,7 +4,7 @@ using Microsoft.Extensions.Time.Testing;
 using RateGuard.Diagnostics;
 using RateGuard.Limiting;
 using RateGuard.Runtime.Tests.Infrastructure;
-using RateGuard.Testing;
+using RateGuard.TestSupport;
 using StackExchange.Redis;
 using Xunit.Abstractions;
 

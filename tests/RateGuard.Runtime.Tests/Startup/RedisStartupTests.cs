@@ -8,7 +8,7 @@ using RateGuard.Configuration;
 using RateGuard.Limiting;
 using RateGuard.Operations;
 using RateGuard.Runtime.Tests.Infrastructure;
-using RateGuard.Testing;
+using RateGuard.TestSupport;
 
 namespace RateGuard.Runtime.Tests.Startup;
 
