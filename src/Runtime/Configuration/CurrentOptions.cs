@@ -13,7 +13,7 @@ namespace RateGuard.Configuration;
 /// The monitor's own current value throws for as long as the configuration is invalid, so it is read once here and
 /// never again: a reload that fails validation leaves the previous snapshot in force. Settings that shape what is built
 /// once (the Redis connection, the key prefix, the clock, the breaker, the deny cache's size) are read from the
-/// snapshot of startup and stay as they were until the app restarts; the README lists which.
+/// snapshot of startup and stay as they were until the app restarts; docs/configuration.md lists which.
 /// </remarks>
 internal sealed class CurrentOptions : IDisposable
 {

@@ -140,7 +140,7 @@ public static class TokenBucketServiceCollectionExtensions
         if (services.GetService<IConnectionMultiplexer>() is { } shared)
         {
             Log.UsingRedisStore(logger, string.Join(",", shared.GetEndPoints().Select(e => e.ToString())), options.Clock);
-            // A connection the app shares keeps the app's own settings; see the README on its backlog policy.
+            // A connection the app shares keeps the app's own settings; docs/redis.md says which of them to set.
             return new RedisTokenBucketStore(Task.FromResult(shared), options.KeyPrefix, clientClock, ownsConnection: false, time);
         }
 

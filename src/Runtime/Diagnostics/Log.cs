@@ -51,7 +51,7 @@ internal static partial class Log
     public static partial void RedisConnected(ILogger logger, string endpoint);
 
     [LoggerMessage(EventId = 12, EventName = "ScriptCannotRun", Level = LogLevel.Error,
-        Message = "Redis {Endpoint} is connected but cannot run RateGuard's scripts: {Missing}. Every limit gets its failure mode until this is fixed; the README's \"Securing Redis\" section lists the commands and keys a RateGuard user needs. Redis said: {Reply}")]
+        Message = "Redis {Endpoint} is connected but cannot run RateGuard's scripts: {Missing}. Every limit gets its failure mode until this is fixed; \"Securing Redis\" in docs/redis.md lists the commands and keys a RateGuard user needs. Redis said: {Reply}")]
     public static partial void ScriptCannotRun(ILogger logger, string endpoint, string missing, string reply);
 
     [LoggerMessage(EventId = 13, EventName = "ScriptChecked", Level = LogLevel.Debug,

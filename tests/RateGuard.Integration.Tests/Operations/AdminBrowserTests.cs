@@ -90,7 +90,7 @@ public sealed class AdminBrowserTests
         AssertPng(png, 1280, height);
         AssertNoViolations(page);
 
-        // Only on request, never in a normal run: the README's picture of the page.
+        // Only on request, never in a normal run: the picture of the page in docs/operations.md.
         if (Environment.GetEnvironmentVariable(WriteScreenshotVariable) == "1")
         {
             await File.WriteAllBytesAsync(Path.Combine(SampleBuild.RepositoryRoot(), "docs", "admin-page.png"), png);

@@ -23,9 +23,22 @@ public sealed partial class PackageConsumerTests : IDisposable
     [Fact]
     public async Task The_readme_quick_start_pasted_from_the_repository_root_gives_three_200s_then_a_429_with_retry_after_and_the_analyzer()
     {
-        var blocks = Readme.CodeBlocks("Quick start");
+        var all = Readme.CodeBlocks("Quick start");
+        // An xml block is configuration for the apps that need it (package source mapping), not a step to paste: the
+        // steps are the other blocks, exactly these, in this order.
+        var blocks = all.Where(b => b.Language != "xml").ToList();
         Assert.Equal(["bash", "csharp", "bash", "bash"], blocks.Select(b => b.Language));
         var (setup, program, run, requests) = (blocks[0].Code, blocks[1].Code, blocks[2].Code.Trim(), blocks[3].Code.Trim());
+        // Each xml block maps exactly RateGuard's packages to the source the setup adds, under the name it adds it by.
+        var source = SourceName().Match(setup).Groups["name"].Value;
+        Assert.NotEmpty(source);
+        foreach (var (_, xml) in all.Where(b => b.Language == "xml"))
+        {
+            var mapping = System.Xml.Linq.XElement.Parse(xml);
+            Assert.Equal("packageSourceMapping", mapping.Name.LocalName);
+            var feed = Assert.Single(mapping.Elements("packageSource"), e => (string?)e.Attribute("key") == source);
+            Assert.Equal(["RateGuard", "RateGuard.*"], feed.Elements("package").Select(p => (string?)p.Attribute("pattern")));
+        }
         var (requestCommand, promised) = Readme.SplitComment(requests);
         var expected = promised.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToArray();
         Assert.Equal(429, expected[^1]);
@@ -115,6 +128,9 @@ public sealed partial class PackageConsumerTests : IDisposable
 
     [GeneratedRegex(@"http://127\.0\.0\.1:\d+")]
     private static partial Regex LoopbackUrl();
+
+    [GeneratedRegex(@"dotnet nuget add source .* -n (?<name>\S+)")]
+    private static partial Regex SourceName();
 
     public void Dispose()
     {

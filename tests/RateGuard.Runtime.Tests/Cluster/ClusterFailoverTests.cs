@@ -16,11 +16,11 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
     public async Task Killing_one_primary_fails_only_its_own_buckets_until_its_replica_takes_over()
     {
         // On two cores the Redis client holds thread-pool threads while it reacts to the killed primary, and a process
-        // with the default minimum then answers the other primaries' replies too late for their budget. The README's
-        // guidance for small machines applies, as in any app that runs a cluster on one.
+        // with the default minimum then answers the other primaries' replies too late for their budget. The guidance
+        // for small machines in docs/redis.md applies, as in any app that runs a cluster on one.
         using var threads = ThreadPoolMinimum.Raise(32);
         // Without full coverage required, the other primaries keep serving their slots while one range has no primary:
-        // that is the cluster setting the README asks for.
+        // that is the cluster setting docs/redis.md asks for.
         using var cluster = RedisCluster.Start(replicas: 1, "--cluster-node-timeout", "1500", "--cluster-require-full-coverage", "no");
         using var harness = await ConnectAsync(cluster);
         var policy = TestPolicies.Create(capacity: 20, rate: 20);

@@ -12,10 +12,10 @@ using RateGuard.TestSupport;
 
 namespace RateGuard.Runtime.Tests.Startup;
 
-/// <summary>What the app says at startup about Redis, and the ways of reaching it that the README documents.</summary>
+/// <summary>What the app says at startup about Redis, and the ways of reaching it that docs/redis.md documents.</summary>
 public sealed class RedisStartupTests
 {
-    /// <summary>The ACL of a least-privilege RateGuard user, exactly as the README's "Securing Redis" gives it.</summary>
+    /// <summary>The ACL of a least-privilege RateGuard user, exactly as "Securing Redis" in docs/redis.md gives it.</summary>
     public const string DocumentedAcl = "on >rateguard-secret resetkeys ~rg:* resetchannels &rg:resets -@all +evalsha +eval +get +set +time +unlink +publish +subscribe +zadd +zrem +zremrangebyscore +zcard +pexpire +ping +echo +info +cluster|nodes";
 
     [Fact]
