@@ -53,11 +53,13 @@ internal sealed class TokenBucketMiddleware
             // No endpoint yet: either no route matches, or routing runs later in the pipeline than this middleware.
             return Volatile.Read(ref _routingReported) == 0 ? WatchForLateRoutingAsync(context) : _next(context);
         }
-        if (_table.Get(endpoint) is not { } gates || !_options.Value.Enabled)
+        // One snapshot for the whole request: a reload in the middle of it does not mix two configurations.
+        var options = _options.Value;
+        if (_table.Get(endpoint) is not { } gates || !options.Enabled)
         {
             return _next(context);
         }
-        return LimitAsync(context, gates);
+        return LimitAsync(context, gates, options);
     }
 
     // An endpoint that appears only after the rest of the pipeline ran was selected by a UseRouting() placed after
@@ -108,10 +110,8 @@ internal sealed class TokenBucketMiddleware
     // Every bucket must admit, and all are decided together: the request is admitted only if each holds its cost, and
     // then each is charged; if any rejects, none is. Every key is read first, so a request without one is answered
     // before any bucket is touched. Pooled arrays hold the buckets and their decisions, one bucket or several.
-    private async Task LimitAsync(HttpContext context, EndpointGates gates)
+    private async Task LimitAsync(HttpContext context, EndpointGates gates, TokenBucketOptions options)
     {
-        // One snapshot for the whole request: a reload in the middle of it does not mix two configurations.
-        var options = _options.Value;
         var request = LimitRequest.Rent();
         GateDecision[]? decisions = null;
         try

@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
+using RateGuard.Configuration;
 using RateGuard.Stores;
 
 namespace RateGuard.Testing;
@@ -37,7 +37,7 @@ public static class TokenBucketTestServiceCollectionExtensions
         services.RemoveAll<ITokenBucketStore>();
         services.AddSingleton<ITokenBucketStore>(static services => new InMemoryTokenBucketStore(
             services.GetRequiredService<TimeProvider>(),
-            services.GetRequiredService<IOptions<TokenBucketOptions>>().Value.InMemorySweepInterval));
+            services.GetRequiredService<CurrentOptions>().Value.InMemorySweepInterval));
         return services;
     }
 
