@@ -17,7 +17,7 @@ namespace RateGuard.Generator.Analysis;
 /// </summary>
 internal sealed class EndpointChecks(KnownSymbols symbols, RouteBuilders builders, CompilationEndChecks compilationEnd)
 {
-    private readonly ConcurrentDictionary<(string Id, Location Location), byte> _reportedOnControllers = new();
+    private readonly ConcurrentDictionary<(string Id, Location Location, string Action), byte> _reportedOnControllers = new();
 
     // [TokenBucket(...)] anywhere: its arguments, its bucket, and whether what carries it can be an endpoint.
     public void AnalyzeAttribute(SyntaxNodeAnalysisContext context)
@@ -109,10 +109,12 @@ internal sealed class EndpointChecks(KnownSymbols symbols, RouteBuilders builder
         }
 
         // A controller-level limit is checked against each action, and a base class's action from each controller
-        // inheriting it: report each finding at its place once in the whole compilation.
+        // inheriting it: report each finding once in the whole compilation, per place and per action, so that each
+        // action a controller's limit does not fit is named.
+        var checking = "";
         void Report(Diagnostic diagnostic)
         {
-            if (_reportedOnControllers.TryAdd((diagnostic.Id, diagnostic.Location), 0))
+            if (_reportedOnControllers.TryAdd((diagnostic.Id, diagnostic.Location, checking), 0))
             {
                 context.ReportDiagnostic(diagnostic);
             }
@@ -121,6 +123,7 @@ internal sealed class EndpointChecks(KnownSymbols symbols, RouteBuilders builder
         var inheritedLimits = MvcEndpoints.AttributesWithInheritance(type).Where(symbols.IsTokenBucket).ToList();
         foreach (var action in MvcEndpoints.Actions(type, symbols))
         {
+            checking = action.Name;
             var templates = MvcEndpoints.Templates(action, type, symbols);
             var anonymous = MvcEndpoints.AllowsAnonymous(action, type, symbols);
             // Class-level limits are checked against every action; an action's own only against itself, once,
@@ -135,16 +138,9 @@ internal sealed class EndpointChecks(KnownSymbols symbols, RouteBuilders builder
                 var sharing = onController ? Sharing(parsed, shared: !(parsed.PerEndpoint.IsConstant && parsed.PerEndpoint.Value), "controller's actions") : "";
                 foreach (var template in templates ?? [])
                 {
-                    CheckRoute(Report, parsed, template, onController ? $"the route template \"{template}\" of action {action.Name}{sharing}" : null);
+                    CheckRoute(Report, parsed, template, $"the route template \"{template}\" of action {action.Name}{sharing}");
                 }
-                if (onController)
-                {
-                    CheckUser(Report, parsed, anonymous, $"action {action.Name}{sharing}", "the controller or the action");
-                }
-                else
-                {
-                    CheckUser(Report, parsed, anonymous, "this action", "the action");
-                }
+                CheckUser(Report, parsed, anonymous, $"action {action.Name}{sharing}", onController ? "the controller or the action" : "the action");
             }
         }
     }

@@ -15,6 +15,8 @@ internal sealed class KnownSymbols
         RouteGroupBuilder = compilation.GetBestTypeByMetadataName("Microsoft.AspNetCore.Routing.RouteGroupBuilder");
         WebApplication = compilation.GetBestTypeByMetadataName("Microsoft.AspNetCore.Builder.WebApplication");
         ControllerBase = compilation.GetBestTypeByMetadataName("Microsoft.AspNetCore.Mvc.ControllerBase");
+        Controller = compilation.GetBestTypeByMetadataName("Microsoft.AspNetCore.Mvc.Controller");
+        Disposable = compilation.GetSpecialType(SpecialType.System_IDisposable);
         ControllerAttribute = compilation.GetBestTypeByMetadataName("Microsoft.AspNetCore.Mvc.ControllerAttribute");
         NonControllerAttribute = compilation.GetBestTypeByMetadataName("Microsoft.AspNetCore.Mvc.NonControllerAttribute");
         NonActionAttribute = compilation.GetBestTypeByMetadataName("Microsoft.AspNetCore.Mvc.NonActionAttribute");
@@ -29,6 +31,8 @@ internal sealed class KnownSymbols
     public INamedTypeSymbol? RouteGroupBuilder { get; }
     public INamedTypeSymbol? WebApplication { get; }
     public INamedTypeSymbol? ControllerBase { get; }
+    public INamedTypeSymbol? Controller { get; }
+    public INamedTypeSymbol Disposable { get; }
     public INamedTypeSymbol? ControllerAttribute { get; }
     public INamedTypeSymbol? NonControllerAttribute { get; }
     public INamedTypeSymbol? NonActionAttribute { get; }

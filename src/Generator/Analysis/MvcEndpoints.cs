@@ -35,24 +35,81 @@ internal static class MvcEndpoints
 
     /// <summary>Whether <paramref name="method"/> could be an action of a controller deriving from its (abstract or generic) class.</summary>
     public static bool IsInheritableAction(IMethodSymbol method, KnownSymbols symbols) =>
-        method.MethodKind == MethodKind.Ordinary
-        && !method.IsStatic
-        && !method.IsGenericMethod
-        && method.DeclaredAccessibility == Accessibility.Public
-        && method.ContainingType is { } type && IsControllerOrBase(type, symbols)
-        && !HasAttribute(method, symbols.NonActionAttribute, inherit: false);
+        method.ContainingType is { } type && IsControllerOrBase(type, symbols) && IsAction(method, type, symbols);
 
+    /// <summary>
+    /// The actions of <paramref name="controller"/> as MVC's application model finds them: its public methods and those
+    /// it inherits, an override in place of the method it overrides, less what <see cref="IsAction"/> rules out. What
+    /// <c>Controller</c> and <c>ControllerBase</c> declare is never an action (their public members are
+    /// <c>[NonAction]</c>, or <c>Dispose</c>).
+    /// </summary>
     public static IEnumerable<IMethodSymbol> Actions(INamedTypeSymbol controller, KnownSymbols symbols)
     {
-        for (var type = controller; type is not null && type.SpecialType != SpecialType.System_Object && !symbols.Is(type, symbols.ControllerBase); type = type.BaseType)
+        var overridden = new HashSet<IMethodSymbol>(SymbolEqualityComparer.Default);
+        for (var type = controller; type is not null && type.SpecialType != SpecialType.System_Object
+            && !symbols.Is(type, symbols.ControllerBase) && !symbols.Is(type, symbols.Controller); type = type.BaseType)
         {
             foreach (var member in type.GetMembers().OfType<IMethodSymbol>())
             {
-                if (member.MethodKind == MethodKind.Ordinary && !member.IsStatic && member.DeclaredAccessibility == Accessibility.Public && !member.IsOverride
-                    && !HasAttribute(member, symbols.NonActionAttribute, inherit: false))
+                if (overridden.Contains(member.OriginalDefinition))
+                {
+                    continue;
+                }
+                for (var replaced = member.OverriddenMethod; replaced is not null; replaced = replaced.OverriddenMethod)
+                {
+                    overridden.Add(replaced.OriginalDefinition);
+                }
+                if (IsAction(member, controller, symbols))
                 {
                     yield return member;
                 }
+            }
+        }
+    }
+
+    // MVC's rules for a method of a controller: public, an ordinary method (no accessor, operator or constructor),
+    // neither static, abstract nor generic, not [NonAction] (on it or a method it overrides), not declared by object,
+    // and not the controller's IDisposable.Dispose.
+    private static bool IsAction(IMethodSymbol method, INamedTypeSymbol controller, KnownSymbols symbols)
+    {
+        if (method.MethodKind != MethodKind.Ordinary || method.DeclaredAccessibility != Accessibility.Public
+            || method.IsStatic || method.IsAbstract || method.IsGenericMethod)
+        {
+            return false;
+        }
+        for (var current = method; current is not null; current = current.OverriddenMethod)
+        {
+            if (current.ContainingType.SpecialType == SpecialType.System_Object || HasAttribute(current, symbols.NonActionAttribute, inherit: false))
+            {
+                return false;
+            }
+        }
+        return !IsDispose(method, controller, symbols);
+    }
+
+    private static bool IsDispose(IMethodSymbol method, INamedTypeSymbol controller, KnownSymbols symbols)
+    {
+        if (method.Name != nameof(IDisposable.Dispose) || method.Parameters.Length != 0
+            || symbols.Disposable.GetMembers(nameof(IDisposable.Dispose)).FirstOrDefault() is not IMethodSymbol dispose)
+        {
+            return false;
+        }
+        // The controller's own implementation, or, for a base class a controller may inherit from, its implementation.
+        return SymbolEqualityComparer.Default.Equals(controller.FindImplementationForInterfaceMember(dispose), method)
+            || SymbolEqualityComparer.Default.Equals(method.ContainingType.FindImplementationForInterfaceMember(dispose), method);
+    }
+
+    /// <summary>
+    /// The attributes of <paramref name="action"/> as MVC reads them: its own and, for an override, those of the
+    /// methods it overrides.
+    /// </summary>
+    public static IEnumerable<AttributeData> ActionAttributes(IMethodSymbol action)
+    {
+        for (var current = action; current is not null; current = current.OverriddenMethod)
+        {
+            foreach (var attribute in current.GetAttributes())
+            {
+                yield return attribute;
             }
         }
     }
@@ -64,7 +121,7 @@ internal static class MvcEndpoints
     public static List<string>? Templates(IMethodSymbol action, INamedTypeSymbol controller, KnownSymbols symbols)
     {
         var prefixes = TemplatesOf(ControllerRouteAttributes(controller, symbols), symbols);
-        var own = TemplatesOf(action.GetAttributes(), symbols);
+        var own = TemplatesOf(ActionAttributes(action), symbols);
         if (prefixes.Count == 0 && own.Count == 0)
         {
             return null;
@@ -83,7 +140,7 @@ internal static class MvcEndpoints
     /// <summary>Whether anonymous callers reach <paramref name="action"/>: no [Authorize] on it or its controller, or an [AllowAnonymous].</summary>
     public static bool AllowsAnonymous(IMethodSymbol action, INamedTypeSymbol controller, KnownSymbols symbols)
     {
-        var attributes = action.GetAttributes().Concat(AttributesWithInheritance(controller)).ToList();
+        var attributes = ActionAttributes(action).Concat(AttributesWithInheritance(controller)).ToList();
         if (attributes.Any(a => symbols.Implements(a.AttributeClass, symbols.AllowAnonymous)))
         {
             return true;
