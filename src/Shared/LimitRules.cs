@@ -33,6 +33,9 @@ internal static class LimitRules
     /// <summary>The rule that a limit is either named, and so shared by name, or each endpoint's own.</summary>
     public const string PerEndpointOrBucket = "a limit either names the one bucket every endpoint using it shares (Bucket), or gives each endpoint a bucket of its own (PerEndpoint), not both";
 
+    /// <summary>The rule that controllers with limits use endpoint routing, which legacy routing (UseMvc) bypasses.</summary>
+    public const string EndpointRouting = "controllers with limits need endpoint routing: remove EnableEndpointRouting = false, and map them with app.MapControllers() (or app.MapControllerRoute(...) for conventional routes) in place of app.UseMvc()";
+
     /// <summary>The rule of every bucket name, those derived from routes and given in configuration included.</summary>
     public const string BucketName = "a bucket name is 1 to 100 printable ASCII characters other than ':', not starting or ending with a space";
 

@@ -25,6 +25,8 @@ internal sealed class CompilationEndChecks(Compilation compilation)
     private readonly ConcurrentBag<(IMethodSymbol Method, Location Location)> _attributedMethods = [];
     private readonly ConcurrentDictionary<IMethodSymbol, bool> _referencedMethods = new(SymbolEqualityComparer.Default);
     private readonly ConcurrentBag<MiddlewareOrder> _outOfOrder = [];
+    private readonly ConcurrentBag<(Location Location, string Setting)> _legacyRouting = [];
+    private int _controllerLimited;
     private int _addCalled;
     private int _useCalled;
     private int _userKeyed;
@@ -46,6 +48,21 @@ internal sealed class CompilationEndChecks(Compilation compilation)
             var key = parsed.KeyResolver.Value is { } resolver ? "KeyResolver = typeof(" + resolver.ToDisplayString() + ")" : "key \"" + parsed.Key.Value + "\"";
             var shape = string.Format(CultureInfo.InvariantCulture, "capacity {0}, rate {1} and {2}", parsed.Capacity.Value, parsed.Rate.Value.ToString("R", CultureInfo.InvariantCulture), key);
             _buckets.Add(new BucketDeclaration(name, shape, parsed.Bucket.Location ?? parsed.Location!));
+        }
+    }
+
+    /// <summary>Records that a controller or one of its actions carries a limit: legacy routing would leave it unapplied.</summary>
+    public void AddControllerLimit() => Interlocked.Exchange(ref _controllerLimited, 1);
+
+    // MvcOptions.EnableEndpointRouting = false, in a lambda or an object initializer.
+    public void AnalyzeAssignment(OperationAnalysisContext context)
+    {
+        var assignment = (ISimpleAssignmentOperation)context.Operation;
+        if (assignment.Target is IPropertyReferenceOperation { Property: { Name: "EnableEndpointRouting" } property }
+            && property.ContainingType.ToDisplayString() == "Microsoft.AspNetCore.Mvc.MvcOptions"
+            && assignment.Value.ConstantValue is { HasValue: true, Value: false })
+        {
+            _legacyRouting.Add((assignment.Syntax.GetLocation(), "EnableEndpointRouting = false"));
         }
     }
 
@@ -74,15 +91,31 @@ internal sealed class CompilationEndChecks(Compilation compilation)
                     _outOfOrder.Add(order);
                 }
                 break;
+            case "UseMvc" or "UseMvcWithDefaultRoute" when method.ContainingType.ToDisplayString() == "Microsoft.AspNetCore.Builder.MvcApplicationBuilderExtensions":
+                _legacyRouting.Add((invocation.Syntax.GetLocation(), method.Name + "()"));
+                break;
         }
     }
 
     public void Report(CompilationAnalysisContext context)
     {
+        ReportLegacyRouting(context);
         ReportUnmappedMethods(context);
         ReportConflictingBuckets(context);
         ReportMiddlewareOrder(context);
         ReportMissingWiring(context);
+    }
+
+    private void ReportLegacyRouting(CompilationAnalysisContext context)
+    {
+        if (Volatile.Read(ref _controllerLimited) == 0)
+        {
+            return;
+        }
+        foreach (var (location, setting) in _legacyRouting)
+        {
+            context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.LegacyMvcRouting, location, setting));
+        }
     }
 
     // A method is an endpoint's handler only when a Map* call somewhere in the compilation is passed it.

@@ -121,6 +121,10 @@ internal sealed class EndpointChecks(KnownSymbols symbols, RouteBuilders builder
         }
 
         var inheritedLimits = MvcEndpoints.AttributesWithInheritance(type).Where(symbols.IsTokenBucket).ToList();
+        if (inheritedLimits.Count > 0 || MvcEndpoints.Actions(type, symbols).Any(a => a.GetAttributes().Any(symbols.IsTokenBucket)))
+        {
+            compilationEnd.AddControllerLimit();
+        }
         foreach (var action in MvcEndpoints.Actions(type, symbols))
         {
             checking = action.Name;

@@ -50,6 +50,7 @@ public sealed class TokenBucketAnalyzer : DiagnosticAnalyzer
         DiagnosticDescriptors.InvalidBucketName,
         DiagnosticDescriptors.MiddlewareOutOfOrder,
         DiagnosticDescriptors.PerEndpointWithBucket,
+        DiagnosticDescriptors.LegacyMvcRouting,
     ];
 
     /// <inheritdoc />
@@ -72,6 +73,7 @@ public sealed class TokenBucketAnalyzer : DiagnosticAnalyzer
             start.RegisterSymbolAction(endpoints.AnalyzeType, SymbolKind.NamedType);
             start.RegisterOperationAction(compilationEnd.AnalyzeInvocation, OperationKind.Invocation);
             start.RegisterOperationAction(compilationEnd.AnalyzeMethodReference, OperationKind.MethodReference);
+            start.RegisterOperationAction(compilationEnd.AnalyzeAssignment, OperationKind.SimpleAssignment);
             start.RegisterCompilationEndAction(compilationEnd.Report);
         });
     }

@@ -92,6 +92,13 @@ internal static class DiagnosticDescriptors
         "PerEndpoint is set with Bucket \"{0}\": " + LimitRules.PerEndpointOrBucket,
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpBase + "rg0014");
 
+    // Compilation end: legacy routing matters only in an app whose controllers carry limits.
+    public static readonly DiagnosticDescriptor LegacyMvcRouting = new(
+        "RG0015", "MVC runs with legacy routing, where controllers' limits never apply",
+        "{0} makes MVC route controllers without endpoint routing, where their token-bucket limits are never applied: " + LimitRules.EndpointRouting,
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpBase + "rg0015",
+        customTags: WellKnownDiagnosticTags.CompilationEnd);
+
     // Compilation end: whether authentication must come first depends on whether any limit in the compilation keys on
     // the user.
     public static readonly DiagnosticDescriptor MiddlewareOutOfOrder = new(

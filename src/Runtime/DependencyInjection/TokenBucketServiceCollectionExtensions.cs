@@ -148,9 +148,13 @@ public static class TokenBucketServiceCollectionExtensions
         return new InMemoryTokenBucketStore(time, options.InMemorySweepInterval);
     }
 
-    private sealed class TokenBucketStartup(TokenBucketLimiter limiter) : IHostedService
+    private sealed class TokenBucketStartup(TokenBucketLimiter limiter, IServiceProvider services) : IHostedService
     {
-        public Task StartAsync(CancellationToken cancellationToken) => limiter.StartAsync(cancellationToken);
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            LegacyRouting.ThrowIfControllersAreLimited(services);
+            return limiter.StartAsync(cancellationToken);
+        }
 
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
