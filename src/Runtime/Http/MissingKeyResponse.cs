@@ -54,8 +54,10 @@ internal static class MissingKeyResponse
         return kind switch
         {
             TokenBucketKeyKind.Header or TokenBucketKeyKind.Query => true,
-            // An anonymous caller has neither, and an authenticated one may lack the claim, or every claim that names it.
-            TokenBucketKeyKind.User or TokenBucketKeyKind.Claim => true,
+            // An anonymous caller has no user: where the endpoint requires authorization, authorization answers it first.
+            TokenBucketKeyKind.User => !AuthorizationFirst.Requires(description.ActionDescriptor.EndpointMetadata),
+            // An authenticated caller may lack the claim, or every claim that names it.
+            TokenBucketKeyKind.Claim => true,
             TokenBucketKeyKind.Route => RouteValueCanBeMissing(argument!, description),
             // ip: every TCP connection has a remote address (only a Unix-socket or named-pipe listener leaves it unset).
             // global: one constant key.

@@ -131,6 +131,13 @@ internal sealed class TokenBucketMiddleware
                 WatchForLateAuthentication(context, gate);
                 if (options.MissingKey == MissingKeyBehavior.Reject)
                 {
+                    // Authorization can judge the caller only once authentication has run (a pipeline that authenticates
+                    // later is an order mistake, reported above).
+                    if ((!_authenticates || context.Features.Get<IAuthenticationFeature>() is not null)
+                        && await AuthorizationFirst.TryAnswerAsync(context, context.GetEndpoint()!))
+                    {
+                        return;
+                    }
                     _limiter.CountMissingKey(gate.Policy);
                     await RejectMissingKeyAsync(context, gate, options);
                     return;

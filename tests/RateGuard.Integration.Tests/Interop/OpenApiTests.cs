@@ -45,14 +45,16 @@ public sealed class OpenApiTests
     }
 
     [Fact]
-    public async Task Header_query_claim_user_resolver_and_optional_route_keys_document_the_403_missing_key_problem()
+    public async Task Header_query_claim_anonymous_user_resolver_and_optional_route_keys_document_the_403_missing_key_problem()
     {
         var paths = await PathsAsync(configure: null, app =>
         {
             app.MapGet("/header", () => "ok").RequireTokenBucket(10, 5, key: "header:X-Api-Key");
             app.MapGet("/query", () => "ok").RequireTokenBucket(10, 5, key: "query:tenant");
             app.MapGet("/claim", () => "ok").RequireTokenBucket(10, 5, key: "claim:tenant").RequireAuthorization();
-            app.MapGet("/user", () => "ok").RequireTokenBucket(10, 5, key: "user").RequireAuthorization();
+#pragma warning disable RG0007 // an endpoint anonymous callers reach is what this documents
+            app.MapGet("/user", () => "ok").RequireTokenBucket(10, 5, key: "user");
+#pragma warning restore RG0007
             app.MapGet("/resolver", [TokenBucket(10, 5, KeyResolver = typeof(ClientKey))] () => "ok");
             app.MapGet("/pages/{page?}", (int? page) => "ok").RequireTokenBucket(10, 5, key: "route:page");
             app.MapGet("/files/{*path}", (string? path) => "ok").RequireTokenBucket(10, 5, key: "route:path");
@@ -65,6 +67,21 @@ public sealed class OpenApiTests
         }
         Assert.Equal("The request has no value for the rate-limit key header:X-Api-Key.", Responses(paths, "/header").GetProperty("403").GetProperty("description").GetString());
         Assert.Equal("The request has no value for the rate-limit key ClientKey.", Responses(paths, "/resolver").GetProperty("403").GetProperty("description").GetString());
+    }
+
+    [Fact]
+    public async Task A_user_key_on_an_endpoint_that_requires_authorization_documents_no_403_because_authorization_answers_first()
+    {
+        var paths = await PathsAsync(configure: null, app =>
+        {
+            app.MapGet("/me", () => "ok").RequireTokenBucket(10, 5, key: "user").RequireAuthorization();
+#pragma warning disable RG0007 // an endpoint anonymous callers reach is what this documents
+            app.MapGet("/me/open", () => "ok").RequireTokenBucket(10, 5, key: "user").RequireAuthorization().AllowAnonymous();
+#pragma warning restore RG0007
+        });
+
+        Assert.False(Responses(paths, "/me").TryGetProperty("403", out _), Responses(paths, "/me").ToString());
+        Assert.True(Responses(paths, "/me/open").TryGetProperty("403", out _), Responses(paths, "/me/open").ToString());
     }
 
     [Fact]
@@ -140,13 +157,14 @@ public sealed class OpenApiTests
     {
         var paths = await PathsAsync(configure: null, app => app.MapControllers(), SampleControllersOnly);
 
-        foreach (var path in new[] { "/api-key", "/search", "/me", "/tenant-report", "/client", "/reports/daily", "/reports/expensive" })
+        foreach (var path in new[] { "/api-key", "/search", "/tenant-report", "/client", "/reports/daily", "/reports/expensive" })
         {
             var responses = Responses(paths, path);
             Assert.True(responses.TryGetProperty("403", out _), $"{path}: {responses}");
             Assert.True(responses.TryGetProperty("429", out _), $"{path}: {responses}");
         }
-        foreach (var path in new[] { "/ping", "/global", "/tenants/{tenant}/orders", "/shared/a" })
+        // /me keys on the user and requires authorization, which answers an anonymous caller first.
+        foreach (var path in new[] { "/ping", "/global", "/tenants/{tenant}/orders", "/shared/a", "/me" })
         {
             var responses = Responses(paths, path);
             Assert.False(responses.TryGetProperty("403", out _), $"{path}: {responses}");
