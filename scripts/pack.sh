@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Packs RateGuard, RateGuard.Attributes, RateGuard.OpenApi and RateGuard.Yarp into artifacts/feed at the repository root, from any directory, and prints
+# Packs RateGuard, RateGuard.Attributes, RateGuard.OpenApi, RateGuard.Swashbuckle and RateGuard.Yarp into artifacts/feed at the repository root, from any directory, and prints
 # the version it gave them as the last line of standard output (the build's own output goes to standard error).
 #
 # Each run gets a version of its own, 0.1.0-dev.<UTC time>.g<commit>, later than any earlier run's: NuGet keeps every
@@ -18,7 +18,7 @@ version="$base-dev.$(date -u +%Y%m%d%H%M%S).g$commit"
 feed="$root/artifacts/feed"
 mkdir -p "$feed"
 # Built apart from the working tree's bin and obj, so packing never disturbs a build or a test run there.
-for project in src/Attributes/RateGuard.Attributes.csproj src/Runtime/RateGuard.csproj src/OpenApi/RateGuard.OpenApi.csproj src/Yarp/RateGuard.Yarp.csproj; do
+for project in src/Attributes/RateGuard.Attributes.csproj src/Runtime/RateGuard.csproj src/OpenApi/RateGuard.OpenApi.csproj src/Swashbuckle/RateGuard.Swashbuckle.csproj src/Yarp/RateGuard.Yarp.csproj; do
   dotnet pack "$root/$project" -c Release -o "$feed" --artifacts-path "$root/artifacts/pack" \
     "-p:Version=$version" -nologo </dev/null >&2
 done

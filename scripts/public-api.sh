@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-}
 header='#nullable enable'
-for project in src/Attributes/RateGuard.Attributes.csproj src/Runtime/RateGuard.csproj src/Yarp/RateGuard.Yarp.csproj; do
+for project in src/Attributes/RateGuard.Attributes.csproj src/Runtime/RateGuard.csproj src/OpenApi/RateGuard.OpenApi.csproj src/Swashbuckle/RateGuard.Swashbuckle.csproj src/Yarp/RateGuard.Yarp.csproj; do
   dir=$(dirname "$project")
   if [ "$mode" != "--unshipped" ]; then
     echo "$header" > "$dir/PublicAPI.Shipped.txt"

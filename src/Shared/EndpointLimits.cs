@@ -1,6 +1,6 @@
 namespace RateGuard;
 
-/// <summary>The <c>[TokenBucket]</c> limits in force on an endpoint, as the gate table, its API description and its OpenAPI description read them.</summary>
+/// <summary>The <c>[TokenBucket]</c> limits in force on an endpoint, as the gate table, its API description and its OpenAPI and Swashbuckle header descriptions read them.</summary>
 internal static class EndpointLimits
 {
     /// <summary>

@@ -1,7 +1,8 @@
 namespace RateGuard;
 
 /// <summary>
-/// The names of the rate-limit headers: written by the middleware, described by the OpenAPI package, one spelling for both.
+/// The names of the rate-limit headers: written by the middleware, described by the OpenAPI and Swashbuckle packages,
+/// one spelling for all three.
 /// </summary>
 internal static class RateLimitHeaderNames
 {

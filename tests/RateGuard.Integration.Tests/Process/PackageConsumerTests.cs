@@ -99,8 +99,8 @@ public sealed partial class PackageConsumerTests : IDisposable
         Assert.NotEqual(0, buildExit);
         Assert.Matches(new Regex($@"Program\.cs\({line},\d+\): error RG0001:"), buildOutput);
 
-        // The core package chooses nothing of the app's OpenAPI stack: neither OpenAPI package is among the app's
-        // resolved dependencies, and only RateGuard's own generator runs in its build.
+        // The core package chooses nothing of the app's OpenAPI stack: neither OpenAPI package nor any of Swashbuckle's
+        // is among the app's resolved dependencies, and only RateGuard's own generator runs in its build.
         File.WriteAllText(Path.Combine(app, "Program.cs"), program);
         var (generatedExit, generatedOutput) = await Shell.RunAsync("dotnet build -nologo -p:EmitCompilerGeneratedFiles=true -p:CompilerGeneratedFilesOutputPath=generated", app, s_buildTimeout);
         Assert.True(generatedExit == 0, generatedOutput);
@@ -109,6 +109,7 @@ public sealed partial class PackageConsumerTests : IDisposable
         Assert.Contains("StackExchange.Redis", resolved);
         Assert.DoesNotContain("Microsoft.AspNetCore.OpenApi", resolved);
         Assert.DoesNotContain("Microsoft.OpenApi", resolved);
+        Assert.DoesNotContain(resolved, p => p.StartsWith("Swashbuckle.", StringComparison.Ordinal));
         var generators = Directory.EnumerateDirectories(Path.Combine(app, "generated")).SelectMany(Directory.EnumerateDirectories).Select(Path.GetFileName).ToList();
         Assert.Contains("RateGuard.Generator.TokenBucketGenerator", generators);
         Assert.DoesNotContain(generators, g => g!.Contains("OpenApi", StringComparison.Ordinal));

@@ -1,16 +1,54 @@
 using Microsoft.OpenApi;
 
-namespace RateGuard.OpenApi;
+namespace RateGuard;
 
 /// <summary>
-/// The OpenAPI description of each header the middleware writes, for the header
-/// style in force. None is marked required: a bucket that fails open, or a request let through without a key, leaves
-/// the rate-limit headers out.
+/// The OpenAPI description of each header the middleware writes, for the header style in force, and which responses of
+/// a limited operation carry which headers. One rule for every document generator RateGuard serves: both
+/// Microsoft.AspNetCore.OpenApi and Swashbuckle build their documents from the OpenAPI.NET 2 object model, so the
+/// OpenAPI and Swashbuckle packages link this file and describe the same headers in the same words.
+/// None is marked required: a bucket that fails open, or a request let through without a key, leaves the rate-limit
+/// headers out.
 /// </summary>
 internal static class RateLimitHeaderDocumentation
 {
-    /// <summary>Adds the headers of a request that a bucket rejected: <c>Retry-After</c> and the style's rate-limit headers.</summary>
-    public static void AddRejected(OpenApiResponse response, RateLimitHeaderStyle style)
+    /// <summary>
+    /// Documents the headers of an operation whose endpoint <paramref name="endpointMetadata"/> limits: <c>Retry-After</c>
+    /// and the style's rate-limit headers on the rejection, the style's rate-limit headers on each success response.
+    /// The missing-key response gets none: a request without a key is answered before any bucket is consulted. An
+    /// endpoint without a limit in force, or an operation with no responses, is left as it is.
+    /// </summary>
+    public static void AddTo(OpenApiOperation operation, IEnumerable<object> endpointMetadata, TokenBucketOptions settings)
+    {
+        if (operation.Responses is not { Count: > 0 } responses || EndpointLimits.InForce(endpointMetadata).Count == 0)
+        {
+            return;
+        }
+        var style = settings.Headers;
+        var rejected = settings.RejectionStatusCode.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        foreach (var (status, response) in responses)
+        {
+            // A response referenced from the document's components is shared with other operations: not this one's to change.
+            if (response is not OpenApiResponse own)
+            {
+                continue;
+            }
+            if (status == rejected)
+            {
+                AddRejected(own, style);
+            }
+            else if (IsSuccess(status))
+            {
+                AddAdmitted(own, style);
+            }
+        }
+    }
+
+    // "200", "201"..., and the range "2XX".
+    private static bool IsSuccess(string status) => status.Length == 3 && status[0] == '2';
+
+    // The headers of a request that a bucket rejected: Retry-After and the style's rate-limit headers.
+    private static void AddRejected(OpenApiResponse response, RateLimitHeaderStyle style)
     {
         Add(response, "Retry-After", JsonSchemaType.Integer, minimum: "1",
             "Seconds until the request can be admitted: the longest wait of the buckets that rejected it, rounded up to a whole second. "
@@ -18,8 +56,8 @@ internal static class RateLimitHeaderDocumentation
         AddAdmitted(response, style);
     }
 
-    /// <summary>Adds the style's rate-limit headers, which admitted and rejected requests carry alike.</summary>
-    public static void AddAdmitted(OpenApiResponse response, RateLimitHeaderStyle style)
+    // The style's rate-limit headers, which admitted and rejected requests carry alike.
+    private static void AddAdmitted(OpenApiResponse response, RateLimitHeaderStyle style)
     {
         switch (style)
         {
