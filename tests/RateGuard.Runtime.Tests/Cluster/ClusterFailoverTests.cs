@@ -201,11 +201,15 @@ public sealed class ClusterFailoverTests(ITestOutputHelper output)
         // The probe's primary never failed: Redis decided every probe, exactly.
         Assert.All(probes, r => Assert.True(r.Source is DecisionSource.Store or DecisionSource.DenyCache, $"A probe was decided by {r.Source}."));
         Assert.True(admitted <= bound, $"The probe's bucket admitted {admitted} against a bound of {bound:F1}.");
-        // Every failure, and every circuit opened, is the failed primary's (or, while no primary serves it, its slot's).
+        // Every failure, and every circuit opened, is the slot's owner's: the failed primary's, or, while no primary serves
+        // the slot, the slot's own, or, once its replica has taken over, the replica's, which a busy machine can leave
+        // late with its first answers. Never a primary that does not own the slot.
         var failed = $"127.0.0.1:{target.Port}";
+        var successor = $"127.0.0.1:{replica.Port}";
         var blamed = lines.Where(l => l.Id.Name is "StoreFailed" or "CircuitOpened").Select(l => (l.Id.Name, Server: l.GetStructuredStateValue("Server"))).ToList();
         Assert.Contains(blamed, b => b.Name == "StoreFailed" && b.Server == failed);
-        Assert.All(blamed, b => Assert.True(b.Server == failed || b.Server == $"slot {hotSlot} (no primary)", $"{b.Name} named {b.Server}, not {failed}."));
+        Assert.All(blamed, b => Assert.True(b.Server == failed || b.Server == successor || b.Server == $"slot {hotSlot} (no primary)",
+            $"{b.Name} named {b.Server}, not {failed}, its replica {successor} or the slot."));
         // The hot bucket is decided by Redis again once its slot is served: as soon as the client follows. Then no circuit
         // is left open, not even the failed primary's, which owns nothing once its replica took over: the fault is over.
         await Eventually.Until(async () => (await harness.Acquire(hot, everyone)).Source is DecisionSource.Store or DecisionSource.DenyCache, "Redis decides the hot bucket again", seconds: 30);
