@@ -33,6 +33,12 @@ internal static class LimitRules
     /// <summary>The rule that a limit is either named, and so shared by name, or each endpoint's own.</summary>
     public const string PerEndpointOrBucket = "a limit either names the one bucket every endpoint using it shares (Bucket), or gives each endpoint a bucket of its own (PerEndpoint), not both";
 
+    /// <summary>The rule that a limit used by name is the limit its declaration states, whole.</summary>
+    public const string NamedLimitAlone = "a limit used by name takes its capacity, rate, key, cost and bucket from its declaration ([assembly: TokenBucketLimit]): set them there, not where it is used";
+
+    /// <summary>The rule that one name declares one limit.</summary>
+    public const string LimitDeclaredOnce = "a name declares one limit: keep one [assembly: TokenBucketLimit] of that name, or rename one of them";
+
     /// <summary>The rule of every bucket name, those derived from routes and given in configuration included.</summary>
     public const string BucketName = "a bucket name is 1 to 100 printable ASCII characters other than ':', not starting or ending with a space";
 
