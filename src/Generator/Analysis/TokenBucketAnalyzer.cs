@@ -50,6 +50,9 @@ public sealed class TokenBucketAnalyzer : DiagnosticAnalyzer
         DiagnosticDescriptors.InvalidBucketName,
         DiagnosticDescriptors.MiddlewareOutOfOrder,
         DiagnosticDescriptors.PerEndpointWithBucket,
+        DiagnosticDescriptors.UnknownLimit,
+        DiagnosticDescriptors.DuplicateLimit,
+        DiagnosticDescriptors.NamedLimitWithSettings,
     ];
 
     /// <inheritdoc />
@@ -65,7 +68,8 @@ public sealed class TokenBucketAnalyzer : DiagnosticAnalyzer
                 return;
             }
             var compilationEnd = new CompilationEndChecks(start.Compilation);
-            var endpoints = new EndpointChecks(symbols, new RouteBuilders(symbols), compilationEnd);
+            var declarations = new LimitDeclarations(start.Compilation, symbols.TokenBucketLimitAttribute);
+            var endpoints = new EndpointChecks(symbols, new RouteBuilders(symbols), compilationEnd, declarations);
             start.RegisterSyntaxNodeAction(endpoints.AnalyzeAttribute, SyntaxKind.Attribute);
             start.RegisterOperationAction(endpoints.AnalyzeObjectCreation, OperationKind.ObjectCreation);
             start.RegisterOperationAction(endpoints.AnalyzeInvocation, OperationKind.Invocation);
