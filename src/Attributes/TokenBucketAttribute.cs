@@ -23,6 +23,10 @@ namespace RateGuard;
 /// misconfigured attribute as a build error. Wire the runtime with <c>services.AddTokenBuckets(...)</c> and
 /// <c>app.UseTokenBuckets()</c>.
 /// </para>
+/// <para>
+/// A limit declared once for the assembly with <see cref="TokenBucketLimitAttribute"/> is used by its name:
+/// <c>[TokenBucket("writes")]</c>.
+/// </para>
 /// </remarks>
 [AttributeUsage(AttributeTargets.Class | AttributeTargets.Method, AllowMultiple = true, Inherited = true)]
 public sealed class TokenBucketAttribute : Attribute
@@ -35,6 +39,23 @@ public sealed class TokenBucketAttribute : Attribute
         Capacity = capacity;
         Rate = rate;
     }
+
+    /// <summary>
+    /// Uses the limit declared as <c>[assembly: TokenBucketLimit(limit, ...)]</c>: its capacity, rate, key and cost,
+    /// and its one bucket, named <paramref name="limit"/>, which every place using the limit shares. Set no other
+    /// property with it; the declaration says them all.
+    /// </summary>
+    /// <param name="limit">The name of a limit declared with <see cref="TokenBucketLimitAttribute"/>.</param>
+    public TokenBucketAttribute(string limit)
+    {
+        Limit = limit;
+    }
+
+    /// <summary>
+    /// The name of the declared limit this attribute uses, or <see langword="null"/> when it states its own capacity
+    /// and rate. When set, <see cref="Capacity"/> and <see cref="Rate"/> are 0: the declaration holds them.
+    /// </summary>
+    public string? Limit { get; }
 
     /// <summary>The most tokens the bucket holds: the largest burst.</summary>
     public int Capacity { get; }

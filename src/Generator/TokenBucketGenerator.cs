@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Linq;
 using System.Threading;
@@ -33,6 +34,18 @@ public sealed class TokenBucketGenerator : IIncrementalGenerator
                 static (ctx, _) => FromAttributes(ctx))
             .WithTrackingName(TrackingNames.AttributeSpecs);
 
+        // [assembly: TokenBucketLimit(...)]: each declared limit is registered by name, and gets its gate like any
+        // other limit, so a use by name, which the runtime resolves to the declaration, finds the same generated gate.
+        var declarations = context.SyntaxProvider
+            .ForAttributeWithMetadataName(
+                TokenBucketArgumentParser.DeclarationMetadataName,
+                static (_, _) => true,
+                static (ctx, _) => FromDeclarations(ctx))
+            .WithTrackingName(TrackingNames.LimitDeclarations);
+
+        var limits = declarations.Collect()
+            .Select(static (all, _) => Sorted(all.SelectMany(d => d)));
+
         var metadataSpecs = context.SyntaxProvider
             .CreateSyntaxProvider(
                 static (node, _) => IsCandidate(node),
@@ -51,16 +64,17 @@ public sealed class TokenBucketGenerator : IIncrementalGenerator
 
         var distinct = attributeSpecs.Collect()
             .Combine(metadataSpecs.Collect())
-            .Select(static (pair, _) => Distinct(pair.Left, pair.Right))
+            .Combine(limits)
+            .Select(static (pair, _) => Distinct(pair.Left.Left, pair.Left.Right, pair.Right))
             .WithTrackingName(TrackingNames.DistinctSpecs);
 
-        context.RegisterSourceOutput(distinct.Combine(runtimeAvailable), static (output, pair) =>
+        context.RegisterSourceOutput(distinct.Combine(limits).Combine(runtimeAvailable), static (output, pair) =>
         {
-            var (specs, assemblyName) = pair;
+            var ((specs, declared), assemblyName) = pair;
             // Without the runtime referenced there is nothing to register gates with: the analyzer says so instead.
-            if (specs.Count > 0 && assemblyName is not null)
+            if ((specs.Count > 0 || declared.Count > 0) && assemblyName is not null)
             {
-                output.AddSource(GateEmitter.HintName, GateEmitter.Emit(specs, assemblyName));
+                output.AddSource(GateEmitter.HintName, GateEmitter.Emit(specs, declared, assemblyName));
             }
         });
     }
@@ -74,6 +88,48 @@ public sealed class TokenBucketGenerator : IIncrementalGenerator
             .Select(s => s!)
             .ToArray();
         return new EquatableArray<GateSpec>(specs);
+    }
+
+    private static EquatableArray<LimitSpec> FromDeclarations(GeneratorAttributeSyntaxContext context)
+    {
+        var compilation = context.SemanticModel.Compilation;
+        var limits = context.Attributes
+            .Select(a => LimitSpecOf(TokenBucketArgumentParser.FromDeclaration(a), compilation))
+            .Where(l => l is not null)
+            .Select(l => l!)
+            .ToArray();
+        return new EquatableArray<LimitSpec>(limits);
+    }
+
+    // The values of a declaration as written, for the runtime to find by name, and its gate when it is valid. A
+    // declaration whose values the compiler could not read, or whose resolver file-level code cannot name, is left to
+    // the runtime, which reads the assembly's attributes when nothing was registered from it.
+    private static LimitSpec? LimitSpecOf(ParsedTokenBucket parsed, Compilation compilation)
+    {
+        // A rate that is no finite number has no literal; the runtime reads it from the attribute.
+        if (parsed.Bucket.Value is not { } name || !parsed.Bucket.IsConstant || !parsed.IsFullyConstant
+            || double.IsNaN(parsed.Rate.Value) || double.IsInfinity(parsed.Rate.Value))
+        {
+            return null;
+        }
+        var gate = GateSpecFactory.TryCreate(parsed, compilation);
+        string? resolver = null;
+        if (parsed.KeyResolver.Value is { } type)
+        {
+            if (gate?.Resolver is not { } named)
+            {
+                return null;
+            }
+            resolver = named.FullyQualifiedName;
+        }
+        return new LimitSpec(name, parsed.Capacity.Value, parsed.Rate.Value, resolver is null ? parsed.Key.Value : null, parsed.Cost.Value, resolver, gate);
+    }
+
+    private static EquatableArray<LimitSpec> Sorted(IEnumerable<LimitSpec> limits)
+    {
+        var all = limits.ToList();
+        all.Sort();
+        return new EquatableArray<LimitSpec>(all.ToArray());
     }
 
     // Cheap syntax filter: a "new ...TokenBucket...(...)" or a "....RequireTokenBucket(...)" call.
@@ -106,9 +162,10 @@ public sealed class TokenBucketGenerator : IIncrementalGenerator
         };
     }
 
-    private static EquatableArray<GateSpec> Distinct(ImmutableArray<EquatableArray<GateSpec>> fromAttributes, ImmutableArray<GateSpec?> fromMetadata)
+    private static EquatableArray<GateSpec> Distinct(ImmutableArray<EquatableArray<GateSpec>> fromAttributes, ImmutableArray<GateSpec?> fromMetadata, EquatableArray<LimitSpec> declared)
     {
         var all = fromAttributes.SelectMany(a => a).Concat(fromMetadata.Where(s => s is not null).Select(s => s!))
+            .Concat(declared.Where(l => l.Gate is not null).Select(l => l.Gate!))
             .Distinct()
             .ToList();
         all.Sort();

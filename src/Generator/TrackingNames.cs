@@ -5,6 +5,7 @@ internal static class TrackingNames
 {
     public const string AttributeSpecs = nameof(AttributeSpecs);
     public const string MetadataSpecs = nameof(MetadataSpecs);
+    public const string LimitDeclarations = nameof(LimitDeclarations);
     public const string RuntimeAvailable = nameof(RuntimeAvailable);
     public const string DistinctSpecs = nameof(DistinctSpecs);
 }

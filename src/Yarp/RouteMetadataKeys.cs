@@ -13,11 +13,14 @@ internal static class RouteMetadataKeys
     public const string Key = "Key";
     public const string Bucket = "Bucket";
 
+    /// <summary>The name of a limit declared in code with <c>[assembly: TokenBucketLimit]</c>, used instead of the others.</summary>
+    public const string Limit = "Limit";
+
     /// <summary>A key value naming a resolver registered with <c>AddTokenBucketKeyResolver&lt;T&gt;(name)</c>.</summary>
     public const string ResolverPrefix = "resolver:";
 
     /// <summary>Every property a limit has, in the order messages list them.</summary>
-    public static readonly string[] Properties = [Capacity, Rate, Cost, Key, Bucket];
+    public static readonly string[] Properties = [Capacity, Rate, Cost, Key, Bucket, Limit];
 
     public const string SpringPrefix = "redis-rate-limiter.";
     public const string SpringReplenishRate = "redis-rate-limiter.replenishRate";

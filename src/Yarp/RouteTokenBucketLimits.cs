@@ -1,4 +1,5 @@
 using System.Globalization;
+using RateGuard.CompilerServices;
 using Yarp.ReverseProxy.Configuration;
 using static RateGuard.Yarp.RouteMetadataKeys;
 
@@ -139,6 +140,10 @@ internal static class RouteTokenBucketLimits
 
     private static TokenBucketAttribute Create(RouteConfig route, string? label, Dictionary<string, (string Key, string Value)> properties)
     {
+        if (properties.TryGetValue(Limit, out var limit))
+        {
+            return Named(route, properties, limit);
+        }
         var capacity = Required(route, label, properties, Capacity);
         var rate = Required(route, label, properties, Rate);
 
@@ -211,6 +216,28 @@ internal static class RouteTokenBucketLimits
         }
 
         return new TokenBucketAttribute(capacityValue, rateValue) { Cost = costValue, Key = keyValue, Bucket = bucketValue, KeyResolver = resolver };
+    }
+
+    // A limit declared in code, used by name: one bucket of its name, shared with every endpoint in the app that uses it.
+    // The name must be one the app declares, and nothing else may describe the limit: the declaration says it all.
+    private static TokenBucketAttribute Named(RouteConfig route, Dictionary<string, (string Key, string Value)> properties, (string Key, string Value) limit)
+    {
+        var others = properties.Where(p => p.Key != Limit).Select(p => $"'{p.Value.Key}'").Order(StringComparer.Ordinal).ToList();
+        if (others.Count > 0)
+        {
+            throw new InvalidOperationException(
+                $"Route '{route.RouteId}': metadata '{limit.Key}' = '{limit.Value}' names a declared limit, and {string.Join(", ", others)} describe the limit too: {LimitRules.NamedLimitAlone}. Remove {string.Join(", ", others)}, or '{limit.Key}'.");
+        }
+        var name = limit.Value.Trim();
+        try
+        {
+            TokenBucketGateRegistry.GetLimit(name);
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new InvalidOperationException($"Route '{route.RouteId}': metadata '{limit.Key}' = '{limit.Value}' is invalid: {e.Message}", e);
+        }
+        return new TokenBucketAttribute(name);
     }
 
     /// <summary>The resolver name of a limit keyed <c>resolver:&lt;name&gt;</c>, or <see langword="null"/>.</summary>

@@ -14,7 +14,9 @@ public static class TokenBucketReverseProxyBuilderExtensions
     /// <c>TokenBucket.Capacity</c>, <c>TokenBucket.Rate</c>, <c>TokenBucket.Cost</c>, <c>TokenBucket.Key</c> and
     /// <c>TokenBucket.Bucket</c> (or Spring Cloud Gateway's <c>redis-rate-limiter.burstCapacity</c>,
     /// <c>redis-rate-limiter.replenishRate</c>, <c>redis-rate-limiter.requestedTokens</c> and <c>key-resolver</c>),
-    /// and further limits as <c>TokenBucket.&lt;label&gt;.Capacity</c> and so on.
+    /// and further limits as <c>TokenBucket.&lt;label&gt;.Capacity</c> and so on; or <c>TokenBucket.Limit</c>, the name
+    /// of a limit declared in code with <c>[assembly: TokenBucketLimit]</c>, which shares its one bucket with every
+    /// other use of the name.
     /// </summary>
     /// <remarks>
     /// An invalid limit at startup stops the app with a message naming the route, the key, the value, the rule and the

@@ -203,7 +203,53 @@ public sealed class GeneratedSourceSnapshotTests
                 public static void Map(WebApplication app) => app.MapGet("/n", [TokenBucket(3, 1, KeyResolver = typeof(Outer.Resolver))] () => "n");
             }
             """ },
+        { "NamedLimit", Usings + """
+            [assembly: TokenBucketLimit("writes", capacity: 10, rate: 1, Key = "user")]
+            [assembly: TokenBucketLimit("reads", 100, 0.5, Key = "header:X-Api-Key", Cost = 2)]
+
+            public static class Routes
+            {
+                public static void Map(WebApplication app)
+                {
+                    app.MapPost("/notes", [TokenBucket("writes")] () => "created").RequireAuthorization();
+                    app.MapPut("/notes/{id}", (int id) => id).RequireTokenBucket("writes").RequireAuthorization();
+                    app.MapDelete("/notes/{id}", (int id) => id).WithMetadata(new TokenBucketAttribute("writes")).RequireAuthorization();
+                    app.MapGroup("/search").RequireTokenBucket("reads").MapGet("/", () => "found");
+                }
+            }
+
+            [ApiController, Route("drafts")]
+            [TokenBucket("writes")]
+            public sealed class DraftsController : ControllerBase
+            {
+                [HttpPost]
+                [Microsoft.AspNetCore.Authorization.Authorize]
+                public string Save() => "saved";
+            }
+            """ },
     };
+
+    [Fact]
+    public void A_use_by_name_gets_the_gate_of_the_equivalent_full_attribute()
+    {
+        var byName = GeneratorHarness.RunAndGetSource(Usings + """
+            [assembly: TokenBucketLimit("writes", capacity: 10, rate: 1, Key = "user")]
+
+            public static class Routes
+            {
+                public static void Map(WebApplication app) => app.MapPost("/notes", [TokenBucket("writes")] () => "created").RequireAuthorization();
+            }
+            """);
+        var full = GeneratorHarness.RunAndGetSource(MinimalApi("""app.MapPost("/notes", [TokenBucket(10, 1, Key = "user", Bucket = "writes")] () => "created").RequireAuthorization();"""));
+
+        Assert.Equal(GateClassNames(full), GateClassNames(byName));
+        Assert.Contains("""
+                        global::RateGuard.CompilerServices.TokenBucketGateRegistry.RegisterLimit(
+                            typeof(TokenBucketGateRegistration_TestApp).Assembly,
+                            "writes",
+                            new global::RateGuard.CompilerServices.TokenBucketSpec(10, 1d, "user", 1, null));
+            """.Replace("\r\n", "\n"), byName);
+    }
 
     public static TheoryData<string, string> UnnameableResolvers => new()
     {

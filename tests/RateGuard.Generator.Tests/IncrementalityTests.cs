@@ -17,6 +17,8 @@ public sealed class IncrementalityTests
         using Microsoft.AspNetCore.Builder;
         using RateGuard;
 
+        [assembly: TokenBucketLimit("writes", 4, 1)]
+
         public static class Routes
         {
             public static void Map(WebApplication app)
@@ -24,6 +26,7 @@ public sealed class IncrementalityTests
                 app.MapGet("/ping", [TokenBucket(10, 5)] () => "pong");
                 app.MapGet("/m", () => "m").WithMetadata(new TokenBucketAttribute(2, 1) { Key = "query:id" });
                 app.MapGroup("/g").RequireTokenBucket(3, 1, key: "header:X-Api-Key");
+                app.MapPost("/w", [TokenBucket("writes")] () => "w");
             }
         }
         """;
@@ -32,7 +35,7 @@ public sealed class IncrementalityTests
     public void The_harness_checks_every_step_the_generator_names()
     {
         Assert.Equal(
-            [TrackingNames.AttributeSpecs, TrackingNames.DistinctSpecs, TrackingNames.MetadataSpecs, TrackingNames.RuntimeAvailable],
+            [TrackingNames.AttributeSpecs, TrackingNames.DistinctSpecs, TrackingNames.LimitDeclarations, TrackingNames.MetadataSpecs, TrackingNames.RuntimeAvailable],
             GeneratorHarness.TrackedSteps.Order());
     }
 
@@ -69,6 +72,21 @@ public sealed class IncrementalityTests
         Assert.Contains(GeneratorHarness.Steps(result)[TrackingNames.DistinctSpecs].SelectMany(s => s.Outputs), o => o.Reason == IncrementalStepRunReason.Modified);
         var failure = Assert.ThrowsAny<XunitException>(() => GeneratorHarness.AssertCachedOrUnchanged(result, GeneratorHarness.TrackedSteps, "after the limit changed"));
         Assert.Contains("ran with Modified after the limit changed", failure.Message);
+    }
+
+    [Fact]
+    public void Editing_a_declared_limit_regenerates_its_registration()
+    {
+        var compilation = GeneratorHarness.Compile(Source);
+        var driver = GeneratorHarness.Run(compilation, out _, out _);
+
+        var tree = compilation.SyntaxTrees.Single();
+        var edited = compilation.ReplaceSyntaxTree(tree, CSharpSyntaxTree.ParseText(Source.Replace("TokenBucketLimit(\"writes\", 4, 1)", "TokenBucketLimit(\"writes\", 6, 1)"), GeneratorHarness.ParseOptions, path: tree.FilePath));
+        var result = driver.RunGenerators(edited).GetRunResult();
+
+        var output = Assert.Single(result.Results[0].GeneratedSources).SourceText.ToString();
+        Assert.Contains("\"writes\",\n                new global::RateGuard.CompilerServices.TokenBucketSpec(6, 1d, \"ip\", 1, null));", output);
+        Assert.Contains(GeneratorHarness.Steps(result)[TrackingNames.LimitDeclarations].SelectMany(s => s.Outputs), o => o.Reason == IncrementalStepRunReason.Modified);
     }
 
     [Fact]

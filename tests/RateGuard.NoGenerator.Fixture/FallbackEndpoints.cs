@@ -1,4 +1,8 @@
 using Microsoft.AspNetCore.Mvc;
+using RateGuard;
+
+// A declared limit nothing registers: the runtime reads it from this assembly's attributes.
+[assembly: TokenBucketLimit("fallback-named", capacity: 3, rate: 0.25, Key = "header:X-Fallback")]
 
 namespace RateGuard.NoGenerator.Fixture;
 
@@ -9,6 +13,10 @@ public sealed class FallbackController : ControllerBase
     [HttpGet("/fallback/mvc")]
     [TokenBucket(capacity: 7, rate: 0.25, Key = "header:X-Fallback")]
     public string Get() => "mvc";
+
+    [HttpGet("/fallback/named")]
+    [TokenBucket("fallback-named")]
+    public string Named() => "named";
 }
 
 /// <summary>A minimal-API handler in an assembly that the generator never saw.</summary>

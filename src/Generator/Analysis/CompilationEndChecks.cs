@@ -43,11 +43,24 @@ internal sealed class CompilationEndChecks(Compilation compilation)
         {
             Interlocked.Exchange(ref _userKeyed, 1);
         }
+        AddBucket(parsed);
+    }
+
+    /// <summary>Records a declared limit (<c>[assembly: TokenBucketLimit]</c>): its bucket's shape, which every use of the bucket's name must agree with.</summary>
+    public void AddDeclaration(ParsedTokenBucket declaration) => AddBucket(declaration);
+
+    /// <summary>How a limit's bucket is shaped, for messages: <c>capacity 10, rate 1 and key "user"</c>.</summary>
+    public static string Shape(ParsedTokenBucket parsed)
+    {
+        var key = parsed.KeyResolver.Value is { } resolver ? "KeyResolver = typeof(" + resolver.ToDisplayString() + ")" : "key \"" + parsed.Key.Value + "\"";
+        return string.Format(CultureInfo.InvariantCulture, "capacity {0}, rate {1} and {2}", parsed.Capacity.Value, parsed.Rate.Value.ToString("R", CultureInfo.InvariantCulture), key);
+    }
+
+    private void AddBucket(ParsedTokenBucket parsed)
+    {
         if (parsed.Bucket.IsConstant && parsed.Bucket.Value is { } name && parsed.Capacity.IsConstant && parsed.Rate.IsConstant && parsed.Key.IsConstant && parsed.KeyResolver.IsConstant)
         {
-            var key = parsed.KeyResolver.Value is { } resolver ? "KeyResolver = typeof(" + resolver.ToDisplayString() + ")" : "key \"" + parsed.Key.Value + "\"";
-            var shape = string.Format(CultureInfo.InvariantCulture, "capacity {0}, rate {1} and {2}", parsed.Capacity.Value, parsed.Rate.Value.ToString("R", CultureInfo.InvariantCulture), key);
-            _buckets.Add(new BucketDeclaration(name, shape, parsed.Bucket.Location ?? parsed.Location!));
+            _buckets.Add(new BucketDeclaration(name, Shape(parsed), parsed.Bucket.Location ?? parsed.Location!, parsed.Source == TokenBucketSource.Declaration));
         }
     }
 
@@ -130,12 +143,14 @@ internal sealed class CompilationEndChecks(Compilation compilation)
         }
     }
 
-    // The first declaration of a bucket, in file and position order, is the one the others must agree with.
+    // The first declaration of a bucket, a declared limit before any other and then in file and position order, is the
+    // one the others must agree with.
     private void ReportConflictingBuckets(CompilationAnalysisContext context)
     {
         foreach (var group in _buckets.GroupBy(b => b.Name))
         {
-            var ordered = group.OrderBy(b => b.Location.SourceTree?.FilePath, System.StringComparer.Ordinal).ThenBy(b => b.Location.SourceSpan.Start).ToList();
+            var ordered = group.OrderBy(b => b.IsLimit ? 0 : 1)
+                .ThenBy(b => b.Location.SourceTree?.FilePath, System.StringComparer.Ordinal).ThenBy(b => b.Location.SourceSpan.Start).ToList();
             var first = ordered[0];
             foreach (var later in ordered.Skip(1).Where(b => b.Shape != first.Shape))
             {
@@ -194,5 +209,5 @@ internal sealed class CompilationEndChecks(Compilation compilation)
         }
     }
 
-    private sealed record BucketDeclaration(string Name, string Shape, Location Location);
+    private sealed record BucketDeclaration(string Name, string Shape, Location Location, bool IsLimit);
 }

@@ -15,7 +15,7 @@ namespace RateGuard.Generator.Analysis;
 /// a limit on a class that is no controller. They report as soon as the code they read is analysed, in the editor as
 /// it is typed. What needs the whole compilation they pass on to <see cref="CompilationEndChecks"/>.
 /// </summary>
-internal sealed class EndpointChecks(KnownSymbols symbols, RouteBuilders builders, CompilationEndChecks compilationEnd)
+internal sealed class EndpointChecks(KnownSymbols symbols, RouteBuilders builders, CompilationEndChecks compilationEnd, LimitDeclarations declarations)
 {
     private readonly ConcurrentDictionary<(string Id, Location Location, string Action), byte> _reportedOnControllers = new();
 
@@ -23,6 +23,11 @@ internal sealed class EndpointChecks(KnownSymbols symbols, RouteBuilders builder
     public void AnalyzeAttribute(SyntaxNodeAnalysisContext context)
     {
         var syntax = (AttributeSyntax)context.Node;
+        if (FindDeclaration(syntax, context.SemanticModel, context.CancellationToken) is { } declared)
+        {
+            AnalyzeDeclaration(context.ReportDiagnostic, declared);
+            return;
+        }
         if (FindAttributeData(syntax, context.SemanticModel, context.CancellationToken) is not { } found)
         {
             return;
@@ -37,6 +42,22 @@ internal sealed class EndpointChecks(KnownSymbols symbols, RouteBuilders builder
         }
     }
 
+    // [assembly: TokenBucketLimit(...)]: its arguments, as any limit's, and its name, declared once.
+    private void AnalyzeDeclaration(System.Action<Diagnostic> report, AttributeData data)
+    {
+        var declaration = TokenBucketArgumentParser.FromDeclaration(data);
+        foreach (var diagnostic in TokenBucketValidator.Validate(declaration, symbols.ResolverInterface))
+        {
+            report(diagnostic);
+        }
+        if (declarations.Duplicate(declaration) is { } duplicate)
+        {
+            report(duplicate);
+            return;
+        }
+        compilationEnd.AddDeclaration(declaration);
+    }
+
     // new TokenBucketAttribute(...) { ... }, usually passed to WithMetadata.
     public void AnalyzeObjectCreation(OperationAnalysisContext context)
     {
@@ -47,8 +68,11 @@ internal sealed class EndpointChecks(KnownSymbols symbols, RouteBuilders builder
         {
             return;
         }
-        var parsed = TokenBucketArgumentParser.FromObjectCreation(creation);
-        ReportArguments(context.ReportDiagnostic, parsed);
+        var parsed = ReportArguments(context.ReportDiagnostic, TokenBucketArgumentParser.FromObjectCreation(creation));
+        if (parsed is null)
+        {
+            return;
+        }
         // WithMetadata(params object[]) wraps the attribute in a conversion and an array: look a few levels up.
         var parent = creation.Parent;
         for (var depth = 0; depth < 5 && parent is not null and not IInvocationOperation; depth++)
@@ -69,8 +93,10 @@ internal sealed class EndpointChecks(KnownSymbols symbols, RouteBuilders builder
         var method = invocation.TargetMethod;
         if (TokenBucketArgumentParser.IsFluentMethod(method))
         {
-            var parsed = TokenBucketArgumentParser.FromFluentCall(invocation);
-            ReportArguments(context.ReportDiagnostic, parsed);
+            if (ReportArguments(context.ReportDiagnostic, TokenBucketArgumentParser.FromFluentCall(invocation)) is not { } parsed)
+            {
+                return;
+            }
             CheckWhereApplied(context.ReportDiagnostic, parsed, invocation, sharedOnGroup: !(parsed.PerEndpoint.IsConstant && parsed.PerEndpoint.Value));
             return;
         }
@@ -85,7 +111,10 @@ internal sealed class EndpointChecks(KnownSymbols symbols, RouteBuilders builder
             var site = EndpointSite.Read(invocation, handler.GetAttributes(), symbols, builders);
             foreach (var limit in limits)
             {
-                CheckEndpoint(context.ReportDiagnostic, TokenBucketArgumentParser.FromAttribute(limit), site);
+                if (declarations.Resolve(TokenBucketArgumentParser.FromAttribute(limit)) is { } parsed)
+                {
+                    CheckEndpoint(context.ReportDiagnostic, parsed, site);
+                }
             }
         }
     }
@@ -137,26 +166,42 @@ internal sealed class EndpointChecks(KnownSymbols symbols, RouteBuilders builder
             var disabled = action.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == TokenBucketArgumentParser.DisableAttributeMetadataName);
             foreach (var (limit, onController) in (disabled ? [] : inheritedLimits.Select(l => (l, true))).Concat(ownLimits.Select(l => (l, false))))
             {
-                var parsed = TokenBucketArgumentParser.FromAttribute(limit);
+                if (declarations.Resolve(TokenBucketArgumentParser.FromAttribute(limit)) is not { } parsed)
+                {
+                    continue;
+                }
                 // A controller's limit is one bucket its actions share unless it says otherwise: the message says which.
                 var sharing = onController ? Sharing(parsed, shared: !(parsed.PerEndpoint.IsConstant && parsed.PerEndpoint.Value), "controller's actions") : "";
                 foreach (var template in templates ?? [])
                 {
-                    CheckRoute(Report, parsed, template, $"the route template \"{template}\" of action {action.Name}{sharing}");
+                    CheckRoute(Report, parsed, template, $"the route template \"{template}\" of action {action.Name}{sharing}{Using(parsed)}");
                 }
-                CheckUser(Report, parsed, anonymous, $"action {action.Name}{sharing}", onController ? "the controller or the action" : "the action");
+                CheckUser(Report, parsed, anonymous, $"action {action.Name}{sharing}{Using(parsed)}", onController ? "the controller or the action" : "the action");
             }
         }
     }
 
-    // Every limit is read once, here; the compilation-end checks get what they need of it.
-    private void ReportArguments(System.Action<Diagnostic> report, ParsedTokenBucket parsed)
+    // Every limit is read once, here; the compilation-end checks get what they need of it. A use by name is checked
+    // as a use (a declared name, no settings of its own) and stands for its declaration from then on; the limit to
+    // check where it applies is returned, or null when the name is not declared.
+    private ParsedTokenBucket? ReportArguments(System.Action<Diagnostic> report, ParsedTokenBucket parsed)
     {
+        if (parsed.IsUseByName)
+        {
+            foreach (var diagnostic in declarations.CheckUse(parsed))
+            {
+                report(diagnostic);
+            }
+            var resolved = declarations.Resolve(parsed);
+            compilationEnd.AddLimit(resolved ?? parsed);
+            return resolved;
+        }
         compilationEnd.AddLimit(parsed);
         foreach (var diagnostic in TokenBucketValidator.Validate(parsed, symbols.ResolverInterface))
         {
             report(diagnostic);
         }
+        return parsed;
     }
 
     // A limit put on an endpoint (WithMetadata, RequireTokenBucket) is checked against that endpoint; one put on a route
@@ -183,9 +228,9 @@ internal sealed class EndpointChecks(KnownSymbols symbols, RouteBuilders builder
         }
         if (site.Template is { } template)
         {
-            CheckRoute(report, parsed, template, subject: null);
+            CheckRoute(report, parsed, template, $"the route template \"{template}\"{Using(parsed)}");
         }
-        CheckUser(report, parsed, site.AllowsAnonymous, "this endpoint", "the endpoint");
+        CheckUser(report, parsed, site.AllowsAnonymous, "this endpoint" + Using(parsed), "the endpoint");
     }
 
     // A limit on a group reaches every endpoint of it: a route key each of them lacks, or an endpoint anonymous callers
@@ -232,7 +277,10 @@ internal sealed class EndpointChecks(KnownSymbols symbols, RouteBuilders builder
     private static void ReportRoute(System.Action<Diagnostic> report, ParsedTokenBucket parsed, string name, List<string> parameters, string subject)
     {
         var choices = parameters.Count == 0 ? "a key of another kind (the template has no parameters)" : "one of its parameters: " + string.Join(", ", parameters);
-        var properties = ImmutableDictionary<string, string?>.Empty.Add(TokenBucketAnalyzer.RouteParametersProperty, string.Join(",", parameters));
+        // The fix rewrites the key where it is written; a limit used by name has its key in its declaration.
+        var properties = parsed.UsedByName is null
+            ? ImmutableDictionary<string, string?>.Empty.Add(TokenBucketAnalyzer.RouteParametersProperty, string.Join(",", parameters))
+            : ImmutableDictionary<string, string?>.Empty;
         report(Diagnostic.Create(DiagnosticDescriptors.UnknownRouteParameter, parsed.Key.Location, properties, name, subject, choices));
     }
 
@@ -254,9 +302,25 @@ internal sealed class EndpointChecks(KnownSymbols symbols, RouteBuilders builder
     // Which bucket a limit on a group or a controller is, for the messages: a named one, which every endpoint naming
     // it shares; one its endpoints share; or one for each endpoint.
     private static string Sharing(ParsedTokenBucket parsed, bool shared, string members) =>
-        parsed.Bucket is { IsConstant: true, Value: { } name } ? $" (bucket \"{name}\", which every endpoint naming it shares)"
+        parsed.UsedByName is { } limit ? $" (limit \"{limit}\", whose one bucket every use of it shares)"
+        : parsed.Bucket is { IsConstant: true, Value: { } name } ? $" (bucket \"{name}\", which every endpoint naming it shares)"
         : shared ? $" (the {members} share this limit's bucket)"
         : $" (each of the {members} has a bucket of its own under this limit)";
+
+    // For a limit used by name, where a message says which limit carries the key it is about.
+    private static string Using(ParsedTokenBucket parsed) =>
+        parsed.UsedByName is { } limit ? $" (using limit \"{limit}\")" : "";
+
+    // The AttributeData of an [assembly: TokenBucketLimit(...)], when that is what the syntax is.
+    private AttributeData? FindDeclaration(AttributeSyntax syntax, SemanticModel model, System.Threading.CancellationToken cancellationToken)
+    {
+        if (syntax.Parent is not AttributeListSyntax { Target.Identifier.ValueText: "assembly" }
+            || model.GetSymbolInfo(syntax, cancellationToken).Symbol is not IMethodSymbol { ContainingType: var type } || !symbols.Is(type, symbols.TokenBucketLimitAttribute))
+        {
+            return null;
+        }
+        return model.Compilation.Assembly.GetAttributes().FirstOrDefault(a => a.ApplicationSyntaxReference?.Span == syntax.Span && a.ApplicationSyntaxReference.SyntaxTree == syntax.SyntaxTree);
+    }
 
     private (ISymbol Owner, AttributeData Data)? FindAttributeData(AttributeSyntax syntax, SemanticModel model, System.Threading.CancellationToken cancellationToken)
     {

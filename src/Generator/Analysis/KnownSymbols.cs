@@ -10,6 +10,7 @@ internal sealed class KnownSymbols
     private KnownSymbols(Compilation compilation)
     {
         TokenBucketAttribute = compilation.GetBestTypeByMetadataName(TokenBucketArgumentParser.AttributeMetadataName);
+        TokenBucketLimitAttribute = compilation.GetBestTypeByMetadataName(TokenBucketArgumentParser.DeclarationMetadataName);
         ResolverInterface = compilation.GetBestTypeByMetadataName(TokenBucketArgumentParser.ResolverInterfaceMetadataName);
         EndpointRouteBuilderExtensions = compilation.GetBestTypeByMetadataName("Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions");
         RouteGroupBuilder = compilation.GetBestTypeByMetadataName("Microsoft.AspNetCore.Routing.RouteGroupBuilder");
@@ -26,6 +27,7 @@ internal sealed class KnownSymbols
     }
 
     public INamedTypeSymbol? TokenBucketAttribute { get; }
+    public INamedTypeSymbol? TokenBucketLimitAttribute { get; }
     public INamedTypeSymbol? ResolverInterface { get; }
     public INamedTypeSymbol? EndpointRouteBuilderExtensions { get; }
     public INamedTypeSymbol? RouteGroupBuilder { get; }

@@ -51,6 +51,9 @@ public sealed class TokenBucketAnalyzer : DiagnosticAnalyzer
         DiagnosticDescriptors.MiddlewareOutOfOrder,
         DiagnosticDescriptors.PerEndpointWithBucket,
         DiagnosticDescriptors.LegacyMvcRouting,
+        DiagnosticDescriptors.UnknownLimit,
+        DiagnosticDescriptors.DuplicateLimit,
+        DiagnosticDescriptors.NamedLimitWithSettings,
     ];
 
     /// <inheritdoc />
@@ -66,7 +69,8 @@ public sealed class TokenBucketAnalyzer : DiagnosticAnalyzer
                 return;
             }
             var compilationEnd = new CompilationEndChecks(start.Compilation);
-            var endpoints = new EndpointChecks(symbols, new RouteBuilders(symbols), compilationEnd);
+            var declarations = new LimitDeclarations(start.Compilation, symbols.TokenBucketLimitAttribute);
+            var endpoints = new EndpointChecks(symbols, new RouteBuilders(symbols), compilationEnd, declarations);
             start.RegisterSyntaxNodeAction(endpoints.AnalyzeAttribute, SyntaxKind.Attribute);
             start.RegisterOperationAction(endpoints.AnalyzeObjectCreation, OperationKind.ObjectCreation);
             start.RegisterOperationAction(endpoints.AnalyzeInvocation, OperationKind.Invocation);

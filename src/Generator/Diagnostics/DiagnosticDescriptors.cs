@@ -99,6 +99,21 @@ internal static class DiagnosticDescriptors
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpBase + "rg0015",
         customTags: WellKnownDiagnosticTags.CompilationEnd);
 
+    public static readonly DiagnosticDescriptor UnknownLimit = new(
+        "RG0016", "Token bucket limit is not declared",
+        "Limit \"{0}\" is not declared: {1}",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpBase + "rg0016");
+
+    public static readonly DiagnosticDescriptor DuplicateLimit = new(
+        "RG0017", "Token bucket limit is declared twice",
+        "Limit \"{0}\" is already declared with {1}: " + LimitRules.LimitDeclaredOnce,
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpBase + "rg0017");
+
+    public static readonly DiagnosticDescriptor NamedLimitWithSettings = new(
+        "RG0018", "A limit used by name sets its own settings",
+        "Limit \"{0}\" is used by name, so {1} cannot be set here: " + LimitRules.NamedLimitAlone,
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpBase + "rg0018");
+
     // Compilation end: whether authentication must come first depends on whether any limit in the compilation keys on
     // the user.
     public static readonly DiagnosticDescriptor MiddlewareOutOfOrder = new(

@@ -13,6 +13,9 @@ internal enum TokenBucketSource
 
     /// <summary><c>.RequireTokenBucket(...)</c>.</summary>
     FluentCall,
+
+    /// <summary><c>[assembly: TokenBucketLimit(name, ...)]</c>, whose name is its bucket.</summary>
+    Declaration,
 }
 
 /// <summary>
@@ -32,6 +35,7 @@ internal sealed class ParsedTokenBucket
         Bucket = ParsedValue<string?>.Default(null, location);
         KeyResolver = ParsedValue<ITypeSymbol?>.Default(null, location);
         PerEndpoint = ParsedValue<bool>.Default(false, location);
+        Limit = ParsedValue<string?>.Default(null, location);
     }
 
     public TokenBucketSource Source { get; }
@@ -53,6 +57,18 @@ internal sealed class ParsedTokenBucket
     /// <summary>Whether each endpoint the limit reaches has a bucket of its own rather than one they share.</summary>
     public ParsedValue<bool> PerEndpoint { get; set; }
 
+    /// <summary>The name of the declared limit this one uses (<c>[TokenBucket("writes")]</c>), when it uses one.</summary>
+    public ParsedValue<string?> Limit { get; set; }
+
+    /// <summary>
+    /// For a declared limit resolved at one of its uses, the name it is used by: its values are the declaration's, and
+    /// its locations the use's.
+    /// </summary>
+    public string? UsedByName { get; set; }
+
+    /// <summary>Whether this limit is used by name, and so takes everything else from its declaration.</summary>
+    public bool IsUseByName => Limit.IsSpecified;
+
     /// <summary>Whether every argument that shapes the gate is a compile-time constant.</summary>
-    public bool IsFullyConstant => Capacity.IsConstant && Rate.IsConstant && Key.IsConstant && Cost.IsConstant && KeyResolver.IsConstant;
+    public bool IsFullyConstant => !IsUseByName && Capacity.IsConstant && Rate.IsConstant && Key.IsConstant && Cost.IsConstant && KeyResolver.IsConstant;
 }

@@ -12,16 +12,25 @@ namespace RateGuard.Generator.Parsing;
 internal static class TokenBucketArgumentParser
 {
     public const string AttributeMetadataName = "RateGuard.TokenBucketAttribute";
+    public const string DeclarationMetadataName = "RateGuard.TokenBucketLimitAttribute";
     public const string DisableAttributeMetadataName = "RateGuard.DisableTokenBucketAttribute";
     public const string ResolverInterfaceMetadataName = "RateGuard.ITokenBucketKeyResolver";
     public const string FluentMethodName = "RequireTokenBucket";
     public const string FluentContainingType = "Microsoft.AspNetCore.Builder.TokenBucketEndpointConventionBuilderExtensions";
 
     /// <summary>Reads <c>[TokenBucket(...)]</c>.</summary>
-    public static ParsedTokenBucket FromAttribute(AttributeData attribute)
+    public static ParsedTokenBucket FromAttribute(AttributeData attribute) => FromAttribute(attribute, TokenBucketSource.Attribute);
+
+    /// <summary>
+    /// Reads <c>[assembly: TokenBucketLimit(name, capacity, rate, ...)]</c> as the limit it declares, with its name as
+    /// its bucket: it is the one bucket every use of the name shares.
+    /// </summary>
+    public static ParsedTokenBucket FromDeclaration(AttributeData attribute) => FromAttribute(attribute, TokenBucketSource.Declaration);
+
+    private static ParsedTokenBucket FromAttribute(AttributeData attribute, TokenBucketSource source)
     {
         var syntax = attribute.ApplicationSyntaxReference?.GetSyntax() as AttributeSyntax;
-        var parsed = new ParsedTokenBucket(TokenBucketSource.Attribute, syntax?.GetLocation());
+        var parsed = new ParsedTokenBucket(source, syntax?.GetLocation());
         var arguments = syntax?.ArgumentList?.Arguments;
 
         var constructor = attribute.AttributeConstructor;
@@ -127,6 +136,13 @@ internal static class TokenBucketArgumentParser
                 break;
             case "keyresolver":
                 parsed.KeyResolver = known ? new(value as ITypeSymbol, true, location, true) : ParsedValue<ITypeSymbol?>.Unknown(location);
+                break;
+            case "limit":
+                parsed.Limit = known ? new(value as string, true, location, true) : ParsedValue<string?>.Unknown(location);
+                break;
+            // The declaration's name, which is its bucket.
+            case "name":
+                parsed.Bucket = known ? new(value as string, true, location, true) : ParsedValue<string?>.Unknown(location);
                 break;
             case "perendpoint":
                 parsed.PerEndpoint = known && value is bool perEndpoint ? new(perEndpoint, true, location, true) : ParsedValue<bool>.Unknown(location);

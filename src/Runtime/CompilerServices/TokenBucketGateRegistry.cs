@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using System.ComponentModel;
+using System.Reflection;
+using RateGuard.Configuration;
 
 namespace RateGuard.CompilerServices;
 
@@ -35,4 +37,23 @@ public static class TokenBucketGateRegistry
     /// <summary>Finds the generated gate for <paramref name="spec"/>.</summary>
     public static bool TryGet(TokenBucketSpec spec, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out TokenBucketGateFactory? factory) =>
         s_factories.TryGetValue(spec, out factory);
+
+    /// <summary>
+    /// Registers the limit <paramref name="name"/> that <paramref name="assembly"/> declares with
+    /// <c>[assembly: TokenBucketLimit(...)]</c>. Called by generated code, once per declaration.
+    /// </summary>
+    public static void RegisterLimit(Assembly assembly, string name, TokenBucketSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(assembly);
+        ArgumentNullException.ThrowIfNull(name);
+        DeclaredLimits.Register(assembly, name, spec);
+    }
+
+    /// <summary>
+    /// The spec of the declared limit <paramref name="name"/>, from the registered declarations or, for the entry
+    /// assembly compiled without the generator, its attributes. For startup code that resolves a name, such as the
+    /// gateway's route checks.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">No limit has that name, or two declarations do; the message names the declared limits.</exception>
+    public static TokenBucketSpec GetLimit(string name) => DeclaredLimits.Get(name);
 }

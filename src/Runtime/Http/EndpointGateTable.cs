@@ -73,6 +73,8 @@ internal sealed class EndpointGateTable
             {
                 return;
             }
+            // A limit declared twice, or under an invalid name, stops the app even where no endpoint uses it yet.
+            DeclaredLimits.Check();
             var source = routed is null ? (EndpointDataSource)identity : new CompositeEndpointDataSource(SharedEndpointDataSource.ShareAll(routed));
             var gates = new ConcurrentDictionary<Endpoint, EndpointGates?>(_gates, ReferenceEqualityComparer.Instance);
             AddAll(gates, source.Endpoints, _gates, startup: true);
@@ -164,8 +166,10 @@ internal sealed class EndpointGateTable
                 InitializeModule(metadata.GetMetadata<ControllerActionDescriptor>()?.ControllerTypeInfo.Module);
                 gates = [];
             }
-            // A limit of a group or controller is one bucket its endpoints share; any other is the endpoint's own.
-            var bucket = attribute.Bucket
+            // A declared limit used by name is one bucket named after it; a limit of a group or controller is one
+            // bucket its endpoints share; any other is the endpoint's own.
+            var bucket = attribute.Limit
+                ?? attribute.Bucket
                 ?? (SharedLimit.Of(metadata, attribute) is { } shared ? _names.For(shared) : null)
                 ?? _names.For(endpoint, unnamed++);
             gates.Add(CreateGate(attribute, bucket, endpoint, startup));
@@ -176,10 +180,14 @@ internal sealed class EndpointGateTable
     // The gate is built from the attribute alone; what configuration says of its bucket is worked out beside it.
     private ConfiguredGate CreateGate(TokenBucketAttribute attribute, string bucket, Endpoint endpoint, bool startup)
     {
-        var spec = TokenBucketSpec.From(attribute);
         var options = _options.Value;
         try
         {
+            if (attribute.Limit is { } limit && Overrides(attribute) is { Length: > 0 } overrides)
+            {
+                throw new InvalidOperationException($"[TokenBucket(\"{limit}\")] also sets {overrides}: {LimitRules.NamedLimitAlone}.");
+            }
+            var spec = DeclaredLimits.SpecOf(attribute);
             if (attribute.PerEndpoint && attribute.Bucket is not null)
             {
                 throw new InvalidOperationException($"PerEndpoint is set with Bucket \"{attribute.Bucket}\": {LimitRules.PerEndpointOrBucket}.");
@@ -206,6 +214,33 @@ internal sealed class EndpointGateTable
         }
     }
 
+    // What a use by name sets besides the name, which only its declaration may say.
+    private static string Overrides(TokenBucketAttribute attribute)
+    {
+        var set = new List<string>();
+        if (attribute.Key != TokenBucketKey.Ip)
+        {
+            set.Add("Key");
+        }
+        if (attribute.Cost != 1)
+        {
+            set.Add("Cost");
+        }
+        if (attribute.Bucket is not null)
+        {
+            set.Add("Bucket");
+        }
+        if (attribute.PerEndpoint)
+        {
+            set.Add("PerEndpoint");
+        }
+        if (attribute.KeyResolver is not null)
+        {
+            set.Add("KeyResolver");
+        }
+        return string.Join(", ", set);
+    }
+
     private void InitializeModule(Module? module)
     {
         if (module is null)
@@ -217,6 +252,8 @@ internal sealed class EndpointGateTable
             if (_initializedModules.Add(module))
             {
                 RuntimeHelpers.RunModuleConstructor(module.ModuleHandle);
+                // The limits this module's endpoints may use by name: registered just now, or read from its attributes.
+                DeclaredLimits.Read(module.Assembly);
             }
         }
     }

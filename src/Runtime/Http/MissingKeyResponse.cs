@@ -1,6 +1,8 @@
 using Microsoft.AspNetCore.Mvc.ApiExplorer;
 using Microsoft.AspNetCore.Mvc.Controllers;
 using Microsoft.AspNetCore.Routing.Patterns;
+using RateGuard.CompilerServices;
+using RateGuard.Configuration;
 
 namespace RateGuard.Http;
 
@@ -24,7 +26,8 @@ internal static class MissingKeyResponse
                 continue;
             }
             keys ??= [];
-            var key = limit.KeyResolver is { } resolver ? resolver.Name : limit.Key;
+            var spec = Spec(limit)!.Value;
+            var key = spec.KeyResolver is { } resolver ? resolver.Name : spec.Key!;
             if (!keys.Contains(key))
             {
                 keys.Add(key);
@@ -41,13 +44,18 @@ internal static class MissingKeyResponse
     // Whether a request to the described endpoint can have no value for the limit's key.
     private static bool CanBeMissing(TokenBucketAttribute limit, ApiDescription description)
     {
+        // An unknown name stops the app at startup, so no request ever meets it.
+        if (Spec(limit) is not { } spec)
+        {
+            return false;
+        }
         // A resolver may answer null or empty for any request, and the gate reads either as no key.
-        if (limit.KeyResolver is not null)
+        if (spec.KeyResolver is not null)
         {
             return true;
         }
         // An invalid key stops the app at startup, so no request ever meets it.
-        if (!TokenBucketKey.TryParse(limit.Key, out var kind, out var argument))
+        if (!TokenBucketKey.TryParse(spec.Key, out var kind, out var argument))
         {
             return false;
         }
@@ -63,6 +71,16 @@ internal static class MissingKeyResponse
             // global: one constant key.
             _ => false,
         };
+    }
+
+    // The limit's own spec, or its declaration's when it is used by name.
+    private static TokenBucketSpec? Spec(TokenBucketAttribute limit)
+    {
+        if (limit.Limit is not { } name)
+        {
+            return TokenBucketSpec.From(limit);
+        }
+        return DeclaredLimits.TryGet(name, out var spec) ? spec : null;
     }
 
     // A route value exists whenever the route matched, except for an optional parameter without a default ({page?}) or

@@ -44,6 +44,24 @@ public static class TokenBucketEndpointConventionBuilderExtensions
         return builder;
     }
 
+    /// <summary>
+    /// Limits the endpoint, or the endpoints of the group, with the limit declared as
+    /// <c>[assembly: TokenBucketLimit(limit, ...)]</c>: exactly <c>[TokenBucket(limit)]</c>. Its one bucket, named
+    /// <paramref name="limit"/>, is shared by every endpoint, group and controller that uses the limit. An unknown name
+    /// stops the app at startup, naming the declared limits.
+    /// </summary>
+    /// <param name="builder">The endpoint or route group.</param>
+    /// <param name="limit">The name of a limit declared with <see cref="TokenBucketLimitAttribute"/>.</param>
+    public static TBuilder RequireTokenBucket<TBuilder>(this TBuilder builder, string limit)
+        where TBuilder : IEndpointConventionBuilder
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(limit);
+        var attribute = new TokenBucketAttribute(limit);
+        builder.Add(endpoint => endpoint.Metadata.Add(attribute));
+        return builder;
+    }
+
     /// <summary>Opts the endpoint out of the token buckets it inherits from its group, as <c>[DisableTokenBucket]</c> does.</summary>
     public static TBuilder DisableTokenBucket<TBuilder>(this TBuilder builder)
         where TBuilder : IEndpointConventionBuilder

@@ -32,6 +32,18 @@ public sealed class FallbackGateTests
     }
 
     [Fact]
+    public async Task A_limit_declared_in_a_library_compiled_without_the_generator_is_read_from_its_attributes_and_used_by_name()
+    {
+        await using var app = await TestApp.StartAsync();
+
+        var gate = Assert.Single(GatesOf(app, "/fallback/named"));
+
+        Assert.IsType<FallbackTokenBucketGate>(gate);
+        Assert.Equal(("fallback-named", 3, 0.25, "header:X-Fallback"), (gate.Policy.Name, gate.Policy.Capacity, gate.Policy.Rate, gate.KeyDescription));
+        Assert.Equal(Repeat(200, 3).Then(429), await app.Client.Statuses("/fallback/named", 4, ("X-Fallback", "named-1")));
+    }
+
+    [Fact]
     public async Task A_controller_library_compiled_with_the_generator_gets_its_generated_gates()
     {
         await using var app = await TestApp.StartAsync();

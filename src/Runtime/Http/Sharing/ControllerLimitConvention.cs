@@ -25,8 +25,8 @@ internal sealed class ControllerLimitConvention : IApplicationModelConvention, I
     {
         foreach (var attribute in controller.Attributes)
         {
-            // A named bucket is shared by name already; a per-endpoint limit is not to be shared.
-            if (attribute is TokenBucketAttribute { Bucket: null, PerEndpoint: false } limit)
+            // A named bucket or a declared limit is shared by name already; a per-endpoint limit is not to be shared.
+            if (attribute is TokenBucketAttribute { Limit: null, Bucket: null, PerEndpoint: false } limit)
             {
                 var shared = new ControllerLimit(limit, controller.ControllerType);
                 foreach (var selector in controller.Selectors)
