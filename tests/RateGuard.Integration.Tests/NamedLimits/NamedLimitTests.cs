@@ -13,21 +13,13 @@ namespace RateGuard.Integration.Tests.NamedLimits;
 /// </summary>
 public sealed class NamedLimitTests(RedisFixture redis) : IClassFixture<RedisFixture>, IAsyncLifetime
 {
-    private readonly string _prefix = "nl" + Guid.NewGuid().ToString("N")[..8];
-    private readonly List<NamedLimitApp> _apps = [];
-    private int _turn;
+    private readonly TakingTurns _instances = new(redis, "nl" + Guid.NewGuid().ToString("N")[..8]);
 
     public static TheoryData<Store> Stores => new() { Store.InMemory, Store.Redis };
 
     public Task InitializeAsync() => Task.CompletedTask;
 
-    public async Task DisposeAsync()
-    {
-        foreach (var app in _apps)
-        {
-            await app.DisposeAsync();
-        }
-    }
+    public async Task DisposeAsync() => await _instances.DisposeAsync();
 
     [Theory]
     [MemberData(nameof(Stores))]
@@ -55,7 +47,7 @@ public sealed class NamedLimitTests(RedisFixture redis) : IClassFixture<RedisFix
         Assert.Null(health.Header("RateLimit-Policy"));
         if (store == Store.Redis)
         {
-            Assert.Equal([$"{_prefix}:writes:{{ann}}", $"{_prefix}:writes:{{bob}}"], Keys());
+            Assert.Equal([$"{_instances.Prefix}:writes:{{ann}}", $"{_instances.Prefix}:writes:{{bob}}"], Keys());
         }
     }
 
@@ -74,7 +66,7 @@ public sealed class NamedLimitTests(RedisFixture redis) : IClassFixture<RedisFix
     [Fact]
     public async Task An_undeclared_name_stops_the_app_naming_the_declared_limits()
     {
-        var failure = await Assert.ThrowsAsync<InvalidOperationException>(() => NamedLimitApp.StartAsync(null, _prefix, requiredLimit: "wrtes"));
+        var failure = await Assert.ThrowsAsync<InvalidOperationException>(() => NamedLimitApp.StartAsync(null, _instances.Prefix, requiredLimit: "wrtes"));
 
         Assert.Contains("No token-bucket limit is named 'wrtes'", failure.Message);
         // The process may know other declared limits too (the registry is the process's): 'writes' is among them.
@@ -84,29 +76,12 @@ public sealed class NamedLimitTests(RedisFixture redis) : IClassFixture<RedisFix
     }
 
     // One instance in memory; two over one Redis, which requests alternate between.
-    private async Task StartAsync(Store store, Dictionary<string, string?>? settings = null)
-    {
-        var server = store == Store.Redis ? redis.Server : null;
-        for (var i = 0; i < (store == Store.Redis ? 2 : 1); i++)
-        {
-            _apps.Add(await NamedLimitApp.StartAsync(server, _prefix, settings));
-        }
-    }
+    private Task StartAsync(Store store, Dictionary<string, string?>? settings = null) =>
+        _instances.StartAsync(store, server => NamedLimitApp.StartAsync(server, _instances.Prefix, settings), app => app.Client);
 
-    private async Task<HttpResponseMessage> Send(string method, string path, string user)
-    {
-        var client = _apps[_turn++ % _apps.Count].Client;
-        using var request = new HttpRequestMessage(new HttpMethod(method), path);
-        request.Headers.Add("X-User", user);
-        return await client.SendAsync(request);
-    }
+    private Task<HttpResponseMessage> Send(string method, string path, string user) => _instances.Send(method, path, user);
 
-    private async Task<int> Status(string method, string path, string user)
-    {
-        using var response = await Send(method, path, user);
-        return (int)response.StatusCode;
-    }
+    private Task<int> Status(string method, string path, string user) => _instances.Status(method, path, user);
 
-    private string[] Keys() =>
-        [.. redis.Admin.Keys(pattern: _prefix + ":*").Select(k => (string)k!).Order(StringComparer.Ordinal)];
+    private string[] Keys() => _instances.Keys();
 }

@@ -16,21 +16,13 @@ namespace RateGuard.Integration.Tests.Sharing;
 /// </summary>
 public sealed class SharedLimitTests(RedisFixture redis) : IClassFixture<RedisFixture>, IAsyncLifetime
 {
-    private readonly string _prefix = "sh" + Guid.NewGuid().ToString("N")[..8];
-    private readonly List<SharingApp> _apps = [];
-    private int _turn;
+    private readonly TakingTurns _instances = new(redis, "sh" + Guid.NewGuid().ToString("N")[..8]);
 
     public static TheoryData<Store> Stores => new() { Store.InMemory, Store.Redis };
 
     public Task InitializeAsync() => Task.CompletedTask;
 
-    public async Task DisposeAsync()
-    {
-        foreach (var app in _apps)
-        {
-            await app.DisposeAsync();
-        }
-    }
+    public async Task DisposeAsync() => await _instances.DisposeAsync();
 
     [Theory]
     [MemberData(nameof(Stores))]
@@ -51,7 +43,7 @@ public sealed class SharedLimitTests(RedisFixture redis) : IClassFixture<RedisFi
         Assert.Null(health.Header("RateLimit-Policy"));
         if (store == Store.Redis)
         {
-            Assert.Equal([$"{_prefix}:/todos:{{ann}}", $"{_prefix}:/todos:{{bob}}"], Keys());
+            Assert.Equal([$"{_instances.Prefix}:/todos:{{ann}}", $"{_instances.Prefix}:/todos:{{bob}}"], Keys());
         }
     }
 
@@ -180,29 +172,12 @@ public sealed class SharedLimitTests(RedisFixture redis) : IClassFixture<RedisFi
         Assert.Equal("\"GET /meta/b\";q=1;w=1000", b.Header("RateLimit-Policy"));
     }
 
-    // One instance in memory; two over one Redis, which requests alternate between.
-    private async Task StartAsync(Store store)
-    {
-        var server = store == Store.Redis ? redis.Server : null;
-        for (var i = 0; i < (store == Store.Redis ? 2 : 1); i++)
-        {
-            _apps.Add(await SharingApp.StartAsync(server, _prefix));
-        }
-    }
+    private Task StartAsync(Store store) =>
+        _instances.StartAsync(store, server => SharingApp.StartAsync(server, _instances.Prefix), app => app.Client);
 
-    private async Task<HttpResponseMessage> Send(string method, string path, string user)
-    {
-        var client = _apps[_turn++ % _apps.Count].Client;
-        using var request = new HttpRequestMessage(new HttpMethod(method), path);
-        request.Headers.Add("X-User", user);
-        return await client.SendAsync(request);
-    }
+    private Task<HttpResponseMessage> Send(string method, string path, string user) => _instances.Send(method, path, user);
 
-    private async Task<int> Status(string method, string path, string user)
-    {
-        using var response = await Send(method, path, user);
-        return (int)response.StatusCode;
-    }
+    private Task<int> Status(string method, string path, string user) => _instances.Status(method, path, user);
 
     private async Task<int[]> Statuses(string user, params (string Method, string Path)[] requests)
     {
@@ -214,6 +189,5 @@ public sealed class SharedLimitTests(RedisFixture redis) : IClassFixture<RedisFi
         return statuses;
     }
 
-    private string[] Keys() =>
-        [.. redis.Admin.Keys(pattern: _prefix + ":*").Select(k => (string)k!).Order(StringComparer.Ordinal)];
+    private string[] Keys() => _instances.Keys();
 }
