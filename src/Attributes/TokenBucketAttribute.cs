@@ -95,4 +95,21 @@ public sealed class TokenBucketAttribute : Attribute
     /// </summary>
     [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor | DynamicallyAccessedMemberTypes.NonPublicConstructors)]
     public Type? KeyResolver { get; set; }
+
+    /// <summary>
+    /// Where the caller's plan is read from, so that the bucket takes its capacity and rate from the plan: one of
+    /// <c>"header:&lt;Name&gt;"</c> (set by a trusted upstream), <c>"claim:&lt;type&gt;"</c>, <c>"route:&lt;name&gt;"</c> or
+    /// <c>"query:&lt;name&gt;"</c>. Plans are declared with <c>AddTokenBucketPlans</c> and under
+    /// <c>TokenBuckets:Buckets:&lt;bucket&gt;:Plans</c>; a caller with no plan, or one not declared, gets this
+    /// attribute's own capacity and rate. Ignored when <see cref="PlanResolver"/> is set.
+    /// </summary>
+    public string? Plan { get; set; }
+
+    /// <summary>
+    /// A type implementing <c>RateGuard.ITokenBucketPlanResolver</c> that names the caller's plan from the request and
+    /// its key (an API-key directory, say). It is taken from dependency injection when registered there, and otherwise
+    /// created once with its parameterless constructor.
+    /// </summary>
+    [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor | DynamicallyAccessedMemberTypes.NonPublicConstructors)]
+    public Type? PlanResolver { get; set; }
 }

@@ -57,6 +57,27 @@ public static class TokenBucketKey
     /// <summary>Every valid form, for messages.</summary>
     public const string ValidForms = "\"ip\", \"user\", \"global\", \"header:<Name>\", \"query:<name>\", \"route:<name>\" or \"claim:<type>\"";
 
+    /// <summary>Every valid form of a plan source (<see cref="TokenBucketAttribute.Plan"/>), for messages.</summary>
+    public const string ValidPlanForms = "\"header:<Name>\", \"claim:<type>\", \"route:<name>\" or \"query:<name>\"";
+
+    /// <summary>
+    /// Parses a plan source such as <c>"claim:plan"</c>: the key forms that read a value from the request, which are
+    /// all but <c>ip</c>, <c>user</c> and <c>global</c>.
+    /// </summary>
+    /// <param name="plan">The plan source text.</param>
+    /// <param name="kind">The kind of source.</param>
+    /// <param name="argument">The header, query, route or claim name.</param>
+    /// <returns>Whether <paramref name="plan"/> is valid.</returns>
+    public static bool TryParsePlan(string? plan, out TokenBucketKeyKind kind, out string? argument)
+    {
+        if (TryParse(plan, out kind, out argument) && kind is TokenBucketKeyKind.Header or TokenBucketKeyKind.Claim or TokenBucketKeyKind.Route or TokenBucketKeyKind.Query)
+        {
+            return true;
+        }
+        argument = null;
+        return false;
+    }
+
     /// <summary>Parses a key such as <c>"header:X-Api-Key"</c>.</summary>
     /// <param name="key">The key text.</param>
     /// <param name="kind">The kind of key.</param>

@@ -50,4 +50,11 @@ public sealed class TokenBucketLimitAttribute : Attribute
     /// <summary>A type implementing <c>RateGuard.ITokenBucketKeyResolver</c> that computes the key, as <see cref="TokenBucketAttribute.KeyResolver"/>.</summary>
     [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor | DynamicallyAccessedMemberTypes.NonPublicConstructors)]
     public Type? KeyResolver { get; set; }
+
+    /// <summary>Where the caller's plan is read from, as <see cref="TokenBucketAttribute.Plan"/>.</summary>
+    public string? Plan { get; set; }
+
+    /// <summary>A type implementing <c>RateGuard.ITokenBucketPlanResolver</c> that names the caller's plan, as <see cref="TokenBucketAttribute.PlanResolver"/>.</summary>
+    [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor | DynamicallyAccessedMemberTypes.NonPublicConstructors)]
+    public Type? PlanResolver { get; set; }
 }

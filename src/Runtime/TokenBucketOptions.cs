@@ -96,6 +96,19 @@ public sealed class TokenBucketOptions
     public int IPv6PrefixLength { get; set; } = 64;
 
     /// <summary>
+    /// Networks in CIDR form (<c>10.0.0.0/8</c>, <c>fd00::/8</c>, or one address) whose requests skip every limit: health
+    /// checkers, internal callers. Matched against the connection's remote address, after forwarded headers are
+    /// applied. A malformed entry stops the app at startup.
+    /// </summary>
+    public List<string> ExemptNetworks { get; set; } = [];
+
+    /// <summary>
+    /// The most client overrides (set by operators through the operations API) the store holds and each instance
+    /// keeps in memory: 10,000 by default. Setting one more is refused until one expires or is removed.
+    /// </summary>
+    public int MaxOverrides { get; set; } = 10_000;
+
+    /// <summary>
     /// Per-bucket settings by bucket name, read at startup and on every configuration reload. A bucket is named exactly
     /// (<c>GET /items/{id}</c>) or by its environment form, each run of other characters than letters and digits
     /// written as one <c>_</c> (<c>GET_items_id</c>), which an environment variable name can carry.
@@ -167,6 +180,18 @@ public sealed class TokenBucketOverride
 
     /// <summary>Replaces <see cref="TokenBucketOptions.FailureMode"/> for this bucket.</summary>
     public FailureMode? FailureMode { get; set; }
+
+    /// <summary>
+    /// The bucket's plans by name, for a limit that reads the caller's plan (<see cref="TokenBucketAttribute.Plan"/> or
+    /// a plan resolver). Each value set here replaces the one declared in code with <c>AddTokenBucketPlans</c>.
+    /// </summary>
+    public Dictionary<string, TokenBucketPlan> Plans { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Key values that skip this bucket: no tokens are taken, and they are counted as exempt.</summary>
+    public List<string> Exempt { get; set; } = [];
+
+    /// <summary>Key values this bucket refuses with 403, whatever their plan.</summary>
+    public List<string> Deny { get; set; } = [];
 }
 
 /// <summary>The rate-limit headers a response carries.</summary>

@@ -49,6 +49,28 @@ public static class TokenBucketServiceCollectionExtensions
         return services;
     }
 
+    /// <summary>
+    /// Declares the plans of bucket <paramref name="bucket"/>, and the clients it exempts or denies, for limits that read
+    /// the caller's plan (<see cref="TokenBucketAttribute.Plan"/> or <see cref="TokenBucketAttribute.PlanResolver"/>).
+    /// Configuration under <c>TokenBuckets:Buckets:&lt;bucket&gt;</c> changes each plan's values without a rebuild.
+    /// </summary>
+    /// <example><code>
+    /// services.AddTokenBucketPlans("api", plans => plans
+    ///     .Plan("free", capacity: 100, rate: 100.0 / 60)
+    ///     .Plan("pro", capacity: 10_000, rate: 10_000.0 / 60)
+    ///     .Unlimited("internal"));
+    /// </code></example>
+    public static IServiceCollection AddTokenBucketPlans(this IServiceCollection services, string bucket, Action<TokenBucketPlanBuilder> configure)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configure);
+        TokenBucketPolicy.ThrowIfInvalidName(bucket, nameof(bucket));
+        var plans = new TokenBucketPlanBuilder(bucket);
+        configure(plans);
+        services.AddSingleton(plans);
+        return services;
+    }
+
     /// <summary>Adds token-bucket rate limiting, configured by <paramref name="configure"/>.</summary>
     public static IServiceCollection AddTokenBuckets(this IServiceCollection services, Action<TokenBucketOptions>? configure = null)
     {
@@ -78,6 +100,7 @@ public static class TokenBucketServiceCollectionExtensions
             services.GetRequiredService<KnownBuckets>(),
             services.GetRequiredService<ILoggerFactory>().CreateLogger("RateGuard")));
         services.TryAddSingleton<ITokenBucketStore>(CreateStore);
+        services.TryAddSingleton(static services => new RateGuard.Clients.ClientOverrides(services.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(static services => new TokenBucketMetrics(services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
         services.TryAddSingleton(static services => new TokenBucketLimiter(
             services.GetRequiredService<ITokenBucketStore>(),

@@ -32,4 +32,13 @@ public static class RequestResults
 
     /// <summary>The request had no value for the bucket's key (no such header, an anonymous user) and was refused.</summary>
     public const string MissingKey = "missing_key";
+
+    /// <summary>
+    /// The request skipped the bucket: its client is exempt (an exempt key or network, or an unlimited plan) and took no
+    /// tokens.
+    /// </summary>
+    public const string Exempt = "exempt";
+
+    /// <summary>The bucket's deny list names the client, and the request was refused with 403.</summary>
+    public const string Denied = "denied";
 }

@@ -13,6 +13,9 @@ public enum TokenBucketRejectionReason
 
     /// <summary>The store could not decide and the bucket's failure mode is <see cref="FailureMode.Closed"/>.</summary>
     StoreUnavailable,
+
+    /// <summary>The bucket's deny list names the client (403).</summary>
+    Denied,
 }
 
 /// <summary>What <see cref="TokenBucketOptions.OnRejected"/> is told about a rejected request.</summary>

@@ -50,4 +50,28 @@ public interface ITokenBucketOperations
     /// <exception cref="UnknownTokenBucketException">No bucket of that name is declared or used.</exception>
     /// <exception cref="TokenBucketStoreUnavailableException">The store could not be written.</exception>
     ValueTask ResetAsync(string bucket, string key, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Gives the client <paramref name="key"/> of <paramref name="bucket"/> its own capacity and rate until
+    /// <paramref name="expiresAfter"/> has passed, on every instance: the override is kept in the store, and each
+    /// instance applies it within a second, with no extra store call per request. Replaces an earlier override of
+    /// that client. It takes precedence over the client's plan; the client keeps its bucket.
+    /// </summary>
+    /// <exception cref="UnknownTokenBucketException">No bucket of that name is declared or used.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The capacity, rate or expiry is out of range, or the store already
+    /// holds <see cref="TokenBucketOptions.MaxOverrides"/> overrides.</exception>
+    /// <exception cref="TokenBucketStoreUnavailableException">The store could not be written.</exception>
+    ValueTask SetOverrideAsync(string bucket, string key, int capacity, double rate, TimeSpan expiresAfter, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException($"{GetType().Name} does not set client overrides.");
+
+    /// <summary>Every client override that has not expired, as the store holds them, by bucket and key.</summary>
+    /// <exception cref="TokenBucketStoreUnavailableException">The store could not be read.</exception>
+    ValueTask<IReadOnlyList<TokenBucketClientOverride>> GetOverridesAsync(CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException($"{GetType().Name} does not keep client overrides.");
+
+    /// <summary>Removes the override of <paramref name="key"/> on <paramref name="bucket"/>, on every instance within a second.</summary>
+    /// <returns>Whether there was one.</returns>
+    /// <exception cref="TokenBucketStoreUnavailableException">The store could not be written.</exception>
+    ValueTask<bool> RemoveOverrideAsync(string bucket, string key, CancellationToken cancellationToken = default) =>
+        throw new NotSupportedException($"{GetType().Name} does not remove client overrides.");
 }

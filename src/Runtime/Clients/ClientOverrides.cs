@@ -1,0 +1,94 @@
+using System.Collections.Frozen;
+
+namespace RateGuard.Clients;
+
+/// <summary>
+/// The overrides this instance applies: one client's capacity and rate on one bucket, set by an operator, until they
+/// expire. Held whole in memory and replaced whole when the store's copy changes, so a request reads them with one
+/// dictionary lookup and no call to the store; a request on an app with no overrides reads one field.
+/// </summary>
+internal sealed class ClientOverrides(TimeProvider time)
+{
+    private volatile Snapshot _current = Snapshot.Empty;
+
+    /// <summary>Whether no override is held: the one check a request makes when none is set.</summary>
+    public bool IsEmpty => _current.Count == 0;
+
+    /// <summary>How many overrides are held.</summary>
+    public int Count => _current.Count;
+
+    /// <summary>Every override held, expired or not, in no particular order.</summary>
+    public IReadOnlyCollection<ClientOverride> All => _current.Entries;
+
+    /// <summary>
+    /// The policy one request of <paramref name="key"/> on the bucket of <paramref name="declared"/> is decided by when
+    /// an operator has overridden that client's limits there and the override has not expired.
+    /// </summary>
+    public bool TryGet(TokenBucketPolicy declared, string key, out TokenBucketPolicy policy)
+    {
+        var current = _current;
+        if (current.Count != 0 && current.Find(declared.Name, key) is { } found && found.ExpiresAt > time.GetUtcNow())
+        {
+            policy = found.PolicyFor(declared);
+            return true;
+        }
+        policy = declared;
+        return false;
+    }
+
+    /// <summary>Replaces what is held by <paramref name="overrides"/>, as the store holds them now.</summary>
+    public void Replace(IEnumerable<ClientOverride> overrides) => _current = new Snapshot(overrides);
+
+    private sealed class Snapshot
+    {
+        public static readonly Snapshot Empty = new([]);
+
+        private readonly FrozenDictionary<(string Bucket, string Key), ClientOverride> _byClient;
+
+        public Snapshot(IEnumerable<ClientOverride> overrides)
+        {
+            var byClient = new Dictionary<(string, string), ClientOverride>();
+            foreach (var entry in overrides)
+            {
+                byClient[(entry.Bucket, entry.Key)] = entry;
+            }
+            _byClient = byClient.ToFrozenDictionary();
+            Count = _byClient.Count;
+        }
+
+        public int Count { get; }
+
+        public IReadOnlyCollection<ClientOverride> Entries => _byClient.Values;
+
+        public ClientOverride? Find(string bucket, string key) => _byClient.GetValueOrDefault((bucket, key));
+    }
+}
+
+/// <summary>One client's limits on one bucket, set by an operator, until <see cref="ExpiresAt"/>.</summary>
+internal sealed class ClientOverride(string bucket, string key, int capacity, double rate, DateTimeOffset expiresAt)
+{
+    // The policy built for the cost of the last request that used the override: one allocation per override and cost.
+    private TokenBucketPolicy? _policy;
+
+    public string Bucket { get; } = bucket;
+
+    public string Key { get; } = key;
+
+    public int Capacity { get; } = capacity;
+
+    public double Rate { get; } = rate;
+
+    public DateTimeOffset ExpiresAt { get; } = expiresAt;
+
+    /// <summary>The bucket of <paramref name="declared"/> at this override's capacity and rate, at the declared cost.</summary>
+    public TokenBucketPolicy PolicyFor(TokenBucketPolicy declared)
+    {
+        var policy = Volatile.Read(ref _policy);
+        if (policy is null || policy.Cost != declared.Cost)
+        {
+            policy = new TokenBucketPolicy(declared.Name, Math.Max(Capacity, declared.Cost), Rate, declared.Cost);
+            Volatile.Write(ref _policy, policy);
+        }
+        return policy;
+    }
+}
