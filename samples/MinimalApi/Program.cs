@@ -7,6 +7,12 @@ var builder = WebApplication.CreateSlimBuilder(args);
 
 // TokenBuckets:Redis (for example --TokenBuckets:Redis=127.0.0.1:6379) selects Redis; without it, buckets are in memory.
 builder.Services.AddTokenBuckets(builder.Configuration.GetSection("TokenBuckets"));
+// The plans of /plans, which configuration may change (--TokenBuckets:Buckets:plans:Plans:pro:Capacity=5).
+builder.Services.AddTokenBucketPlans("plans", plans => plans
+    .Plan("free", capacity: 3, rate: 0.1)
+    .Plan("pro", capacity: 10, rate: 1)
+    .Unlimited("internal")
+    .Deny("banned-1"));
 builder.Services.AddAuthentication(DemoAuthenticationHandler.SchemeName)
     .AddScheme<AuthenticationSchemeOptions, DemoAuthenticationHandler>(DemoAuthenticationHandler.SchemeName, null);
 // The admin endpoints' policy: operators only (send X-Demo-User and X-Demo-Role: ops).
@@ -65,6 +71,10 @@ reports.MapGet("/health", () => new Message("unlimited")).DisableTokenBucket();
 var archive = app.MapGroup("/archive").RequireTokenBucket(capacity: 2, rate: 1, key: "ip", perEndpoint: true);
 archive.MapGet("/2024", () => new Message("2024"));
 archive.MapGet("/2025", () => new Message("2025"));
+
+// Limits per client: the API-key directory names each key's plan (free-, pro-, internal-); banned-1 is denied (403);
+// any other key gets the limit's own capacity 1, rate 0.1.
+app.MapGet("/plans", [TokenBucket(capacity: 1, rate: 0.1, Key = "header:X-Api-Key", Bucket = "plans", PlanResolver = typeof(ApiKeyDirectory))] () => new Message("plans"));
 
 // Costlier requests take more tokens: three exports drain the bucket.
 app.MapPost("/exports", [TokenBucket(capacity: 6, rate: 0.5, Cost = 2)] (ExportRequest request) => new Message($"export of {request.Name} queued"));

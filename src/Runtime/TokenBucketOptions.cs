@@ -102,6 +102,14 @@ public sealed class TokenBucketOptions
     /// </summary>
     public List<string> ExemptNetworks { get; set; } = [];
 
+    private Clients.ExemptNetworks? _exemptNetworks;
+
+    /// <summary>
+    /// <see cref="ExemptNetworks"/> parsed, once per options instance (a reload builds a new one). Validation has
+    /// refused options with a malformed entry before a request reads it.
+    /// </summary>
+    internal Clients.ExemptNetworks ExemptNetworkList() => _exemptNetworks ??= Clients.ExemptNetworks.Parse(ExemptNetworks);
+
     /// <summary>
     /// The most client overrides (set by operators through the operations API) the store holds and each instance
     /// keeps in memory: 10,000 by default. Setting one more is refused until one expires or is removed.

@@ -70,6 +70,27 @@ internal sealed class TokenBucketOptionsValidator(KnownBuckets known) : IValidat
             {
                 (failures ??= []).Add($"TokenBuckets:Buckets:{bucket}:FailureMode '{mode}' is not one of {string.Join(", ", Enum.GetNames<FailureMode>())}.");
             }
+            foreach (var (plan, settings) in overrides.Plans)
+            {
+                if (settings.Capacity is { } planCapacity && !TokenBucketLimits.IsValidCapacity(planCapacity))
+                {
+                    (failures ??= []).Add($"TokenBuckets:Buckets:{bucket}:Plans:{plan}:Capacity {planCapacity} is invalid: {LimitRules.Capacity}.");
+                }
+                if (settings.Rate is { } planRate && !TokenBucketLimits.IsValidRate(planRate))
+                {
+                    (failures ??= []).Add($"TokenBuckets:Buckets:{bucket}:Plans:{plan}:Rate {planRate.ToString(System.Globalization.CultureInfo.InvariantCulture)} is invalid: {LimitRules.Rate}.");
+                }
+            }
+            foreach (var (list, values) in (ReadOnlySpan<(string, List<string>)>)[(nameof(overrides.Exempt), overrides.Exempt), (nameof(overrides.Deny), overrides.Deny)])
+            {
+                for (var i = 0; i < values.Count; i++)
+                {
+                    if (string.IsNullOrEmpty(values[i]))
+                    {
+                        (failures ??= []).Add($"TokenBuckets:Buckets:{bucket}:{list}:{i} is empty; it must be a client's key value, as the limit reads it.");
+                    }
+                }
+            }
             if (known.IsEmpty)
             {
                 continue;
@@ -85,7 +106,22 @@ internal sealed class TokenBucketOptionsValidator(KnownBuckets known) : IValidat
                 {
                     (failures ??= []).Add(TokenBucketOptions.CapacityBelowCost(bucket, capacity, cost));
                 }
+                foreach (var (plan, settings) in overrides.Plans)
+                {
+                    if (settings.Capacity is { } planCapacity && known.TryGetCost(match, out var planCost) && planCost > planCapacity)
+                    {
+                        (failures ??= []).Add($"TokenBuckets:Buckets:{bucket}:Plans:{plan}:Capacity {planCapacity} is invalid with a cost of {planCost} tokens per request: {LimitRules.CostWithinCapacity}.");
+                    }
+                }
             }
+        }
+        try
+        {
+            Clients.ExemptNetworks.Parse(options.ExemptNetworks);
+        }
+        catch (FormatException e)
+        {
+            (failures ??= []).Add(e.Message);
         }
         if (options.BreakerFailureThreshold < 1)
         {

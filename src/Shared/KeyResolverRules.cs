@@ -43,6 +43,9 @@ internal static class KeyResolverRules
     /// The error of a gate whose resolver <paramref name="resolver"/> (its C# display name) DI does not provide and no
     /// constructor may create.
     /// </summary>
-    public static string CannotCreate(string resolver) =>
-        $"Token bucket key resolver {resolver} cannot be created without dependency injection (it has no parameterless constructor, callable from its own assembly and not obsolete, that sets all its required members): register it there.";
+    public static string CannotCreate(string resolver) => CannotCreate(resolver, "key resolver");
+
+    /// <summary>The same, for a resolver of another <paramref name="role"/> ("plan resolver").</summary>
+    public static string CannotCreate(string resolver, string role) =>
+        $"Token bucket {role} {resolver} cannot be created without dependency injection (it has no parameterless constructor, callable from its own assembly and not obsolete, that sets all its required members): register it there.";
 }

@@ -118,6 +118,31 @@ internal static class DeclaredLimits
         return false;
     }
 
+    /// <summary>
+    /// The declaration of the limit named <paramref name="name"/> as its assembly's attribute says it, for what the spec
+    /// does not carry (where the caller's plan is read from); <see langword="null"/> when it is not declared once.
+    /// </summary>
+    public static TokenBucketLimitAttribute? DeclarationOf(string name)
+    {
+        Assembly assembly;
+        lock (s_lock)
+        {
+            if (!s_byName.TryGetValue(name, out var declarations) || declarations.Count != 1)
+            {
+                return null;
+            }
+            assembly = declarations[0].Assembly;
+        }
+        foreach (var declaration in assembly.GetCustomAttributes<TokenBucketLimitAttribute>())
+        {
+            if (declaration.Name == name)
+            {
+                return declaration;
+            }
+        }
+        return null;
+    }
+
     /// <summary>The spec of <paramref name="limit"/>: its own, or that of the declared limit it names.</summary>
     public static TokenBucketSpec SpecOf(TokenBucketAttribute limit) =>
         limit.Limit is { } name ? Get(name) : TokenBucketSpec.From(limit);

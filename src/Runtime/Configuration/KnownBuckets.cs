@@ -31,6 +31,15 @@ internal sealed class KnownBuckets
         }
     }
 
+    // The buckets with a limit that reads the caller's plan, so plans declared for a bucket none reads are caught.
+    private readonly ConcurrentDictionary<string, byte> _readingPlans = new(StringComparer.Ordinal);
+
+    /// <summary>Records that a limit of bucket <paramref name="name"/> reads the caller's plan.</summary>
+    public void ReadsPlans(string name) => _readingPlans.TryAdd(name, 0);
+
+    /// <summary>The buckets with a limit that reads the caller's plan.</summary>
+    public ICollection<string> BucketsReadingPlans => _readingPlans.Keys;
+
     /// <summary>Whether any name is known yet: before the endpoints are read, nothing can be checked against them.</summary>
     public bool IsEmpty => _buckets.IsEmpty;
 

@@ -20,8 +20,11 @@ internal sealed class TokenBucketConfigurationKeys(IConfigurationSection section
         nameof(TokenBucketOptions.FailureMode), nameof(TokenBucketOptions.Timeout), nameof(TokenBucketOptions.BreakerFailureThreshold),
         nameof(TokenBucketOptions.BreakDuration), nameof(TokenBucketOptions.InstanceCount),
         nameof(TokenBucketOptions.DenyCache), nameof(TokenBucketOptions.DenyCacheSize), nameof(TokenBucketOptions.Batching), nameof(TokenBucketOptions.IPv6PrefixLength),
-        nameof(TokenBucketOptions.Buckets),
+        nameof(TokenBucketOptions.Buckets), nameof(TokenBucketOptions.ExemptNetworks), nameof(TokenBucketOptions.MaxOverrides),
     ];
+
+    // The settings that are lists: sections whose children are the items.
+    private static readonly string[] s_lists = [nameof(TokenBucketOptions.ExemptNetworks)];
 
     // A setting of earlier versions whose behaviour became failure mode Open's: named, so the message can say so.
     private const string RemovedLocalFallback = "LocalFallback";
@@ -29,6 +32,12 @@ internal sealed class TokenBucketConfigurationKeys(IConfigurationSection section
     internal static readonly string[] BucketSettings =
     [
         nameof(TokenBucketOverride.Capacity), nameof(TokenBucketOverride.Rate), nameof(TokenBucketOverride.FailureMode),
+        nameof(TokenBucketOverride.Plans), nameof(TokenBucketOverride.Exempt), nameof(TokenBucketOverride.Deny),
+    ];
+
+    internal static readonly string[] PlanSettings =
+    [
+        nameof(TokenBucketPlan.Capacity), nameof(TokenBucketPlan.Rate), nameof(TokenBucketPlan.Unlimited),
     ];
 
     public ValidateOptionsResult Validate(string? name, TokenBucketOptions options)
@@ -55,9 +64,18 @@ internal sealed class TokenBucketConfigurationKeys(IConfigurationSection section
                     }
                     foreach (var item in bucket.GetChildren())
                     {
-                        if (Find(BucketSettings, item.Key) is null)
+                        var bucketSetting = Find(BucketSettings, item.Key);
+                        if (bucketSetting is null)
                         {
                             (failures ??= []).Add(Unknown(item.Path, item.Key, BucketSettings, "a bucket setting", bucket.Path));
+                        }
+                        else if (bucketSetting == nameof(TokenBucketOverride.Plans))
+                        {
+                            CheckPlans(item, ref failures);
+                        }
+                        else if (bucketSetting is nameof(TokenBucketOverride.Exempt) or nameof(TokenBucketOverride.Deny))
+                        {
+                            CheckList(item, ref failures);
                         }
                         else if (item.GetChildren().Any())
                         {
@@ -66,12 +84,63 @@ internal sealed class TokenBucketConfigurationKeys(IConfigurationSection section
                     }
                 }
             }
+            else if (s_lists.Contains(setting))
+            {
+                CheckList(child, ref failures);
+            }
             else if (child.GetChildren().Any())
             {
                 (failures ??= []).Add($"{child.Path} takes a value, not a section.");
             }
         }
         return failures is null ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    // Plans:<plan>:Capacity, Rate and Unlimited; a plan is a section of settings, never a value.
+    private static void CheckPlans(IConfigurationSection plans, ref List<string>? failures)
+    {
+        if (!string.IsNullOrEmpty(plans.Value))
+        {
+            (failures ??= []).Add($"{plans.Path} is a value, but it takes plans: {plans.Path}:<plan>:{string.Join(", ", PlanSettings)}.");
+        }
+        foreach (var plan in plans.GetChildren())
+        {
+            if (!string.IsNullOrEmpty(plan.Value) || !plan.GetChildren().Any())
+            {
+                (failures ??= []).Add($"{plan.Path} is a value, but a plan takes settings: {string.Join(", ", PlanSettings.Select(p => $"{plan.Path}:{p}"))}.");
+            }
+            foreach (var item in plan.GetChildren())
+            {
+                if (Find(PlanSettings, item.Key) is null)
+                {
+                    (failures ??= []).Add(Unknown(item.Path, item.Key, PlanSettings, "a plan setting", plan.Path));
+                }
+                else if (item.GetChildren().Any())
+                {
+                    (failures ??= []).Add($"{item.Path} takes a value, not a section.");
+                }
+            }
+        }
+    }
+
+    // A list is items 0, 1, 2...; a single value written where the list goes would bind to nothing.
+    private static void CheckList(IConfigurationSection list, ref List<string>? failures)
+    {
+        if (!string.IsNullOrEmpty(list.Value))
+        {
+            (failures ??= []).Add($"{list.Path} is a list: write its items as {list.Path}:0, {list.Path}:1 and so on.");
+        }
+        foreach (var item in list.GetChildren())
+        {
+            if (!int.TryParse(item.Key, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _))
+            {
+                (failures ??= []).Add($"{item.Path} is not an item of the list {list.Path}: write its items as {list.Path}:0, {list.Path}:1 and so on.");
+            }
+            else if (item.GetChildren().Any())
+            {
+                (failures ??= []).Add($"{item.Path} takes a value, not a section.");
+            }
+        }
     }
 
     private static string? Find(string[] known, string key)

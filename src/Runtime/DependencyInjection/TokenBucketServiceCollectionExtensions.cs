@@ -101,6 +101,7 @@ public static class TokenBucketServiceCollectionExtensions
             services.GetRequiredService<ILoggerFactory>().CreateLogger("RateGuard")));
         services.TryAddSingleton<ITokenBucketStore>(CreateStore);
         services.TryAddSingleton(static services => new RateGuard.Clients.ClientOverrides(services.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton(RateGuard.Clients.DeclaredPlans.From);
         services.TryAddSingleton(static services => new TokenBucketMetrics(services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
         services.TryAddSingleton(static services => new TokenBucketLimiter(
             services.GetRequiredService<ITokenBucketStore>(),
@@ -176,6 +177,7 @@ public static class TokenBucketServiceCollectionExtensions
         public Task StartAsync(CancellationToken cancellationToken)
         {
             LegacyRouting.ThrowIfControllersAreLimited(services);
+            // The pipelines are built by now, so every bucket an endpoint uses is known.
             return limiter.StartAsync(cancellationToken);
         }
 

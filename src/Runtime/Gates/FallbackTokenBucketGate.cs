@@ -1,6 +1,3 @@
-using System.Diagnostics.CodeAnalysis;
-using System.Reflection;
-using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using RateGuard.CompilerServices;
@@ -15,9 +12,6 @@ namespace RateGuard.Gates;
 /// </summary>
 internal sealed class FallbackTokenBucketGate : TokenBucketGate
 {
-    private const DynamicallyAccessedMemberTypes ResolverConstructors =
-        DynamicallyAccessedMemberTypes.PublicParameterlessConstructor | DynamicallyAccessedMemberTypes.NonPublicConstructors;
-
     private readonly TokenBucketKeyKind _kind;
     private readonly string? _argument;
     private readonly ITokenBucketKeyResolver? _resolver;
@@ -27,7 +21,7 @@ internal sealed class FallbackTokenBucketGate : TokenBucketGate
     {
         if (spec.KeyResolver is { } resolver)
         {
-            _resolver = CreateResolver(resolver, KeyDescription, services);
+            _resolver = ResolverInstances.Create<ITokenBucketKeyResolver>(resolver, KeyDescription, "key resolver", services);
             return;
         }
         if (!TokenBucketKey.TryParse(spec.Key, out _kind, out _argument))
@@ -53,46 +47,5 @@ internal sealed class FallbackTokenBucketGate : TokenBucketGate
             TokenBucketKeyKind.Claim => TokenBucketKeyReaders.Claim(context, _argument!),
             _ => null,
         };
-    }
-
-    private static ITokenBucketKeyResolver CreateResolver([DynamicallyAccessedMembers(ResolverConstructors)] Type type, string name, IServiceProvider services)
-    {
-        if (!typeof(ITokenBucketKeyResolver).IsAssignableFrom(type))
-        {
-            throw new InvalidOperationException($"Token bucket key resolver {name} does not implement {typeof(ITokenBucketKeyResolver).FullName}.");
-        }
-        if (services.GetService(type) is ITokenBucketKeyResolver registered)
-        {
-            return registered;
-        }
-        // Public first, then the others, each a lookup that trimming keeps the constructors of (see the annotation).
-        var constructor = type.GetConstructor(Type.EmptyTypes) ?? type.GetConstructor(BindingFlags.Instance | BindingFlags.NonPublic, Type.EmptyTypes);
-        var hasRequiredMembers = type.IsDefined(typeof(RequiredMemberAttribute), inherit: true);
-        var mayCreate = constructor is not null
-            ? KeyResolverRules.MayCreateWith(
-                constructor.IsPublic || constructor.IsAssembly || constructor.IsFamilyOrAssembly,
-                IsRetired(constructor),
-                hasRequiredMembers,
-                constructor.IsDefined(typeof(SetsRequiredMembersAttribute), inherit: false))
-            // A struct without a parameterless constructor of its own has the implicit one, which generated code calls
-            // as new T(): public, not retired, and it sets no member.
-            : type.IsValueType && KeyResolverRules.MayCreateWith(callableFromAssembly: true, retired: false, hasRequiredMembers, setsRequiredMembers: false);
-        if (!mayCreate)
-        {
-            throw new InvalidOperationException(KeyResolverRules.CannotCreate(name));
-        }
-        return (ITokenBucketKeyResolver)(constructor is null ? Activator.CreateInstance(type)! : constructor.Invoke(null));
-    }
-
-    private static bool IsRetired(ConstructorInfo constructor)
-    {
-        foreach (var attribute in constructor.GetCustomAttributesData())
-        {
-            if (KeyResolverRules.IsRetiring(attribute.AttributeType.FullName))
-            {
-                return true;
-            }
-        }
-        return false;
     }
 }

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using RateGuard.Clients;
 using RateGuard.CompilerServices;
 using RateGuard.Configuration;
 using RateGuard.Gates;
@@ -11,9 +12,10 @@ namespace RateGuard.Http;
 /// </summary>
 internal sealed class ConfiguredGate
 {
-    public ConfiguredGate(TokenBucketGate gate, ConfiguredPolicy configured)
+    public ConfiguredGate(TokenBucketGate gate, ConfiguredPolicy configured, ClientRules? clients = null)
     {
         Gate = gate;
+        Clients = clients;
         Policy = configured.Policy;
         FailureMode = configured.FailureMode;
         KeysOnRemoteAddress = gate.KeysOnRemoteAddress;
@@ -24,6 +26,12 @@ internal sealed class ConfiguredGate
 
     /// <summary>The bucket this limit draws from, with any configuration override applied.</summary>
     public TokenBucketPolicy Policy { get; }
+
+    /// <summary>
+    /// How this limit treats particular clients (exempt and denied keys, plans), or <see langword="null"/> when it treats
+    /// every client alike.
+    /// </summary>
+    public ClientRules? Clients { get; }
 
     /// <summary>What a request gets through this limit while the store cannot decide.</summary>
     public FailureMode FailureMode { get; }

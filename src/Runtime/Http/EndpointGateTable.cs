@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
@@ -10,6 +11,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
+using RateGuard.Clients;
 using RateGuard.CompilerServices;
 using RateGuard.Configuration;
 using RateGuard.Gates;
@@ -29,6 +31,9 @@ internal sealed class EndpointGateTable
     private readonly ConfigurationReport _report;
     private readonly ILogger _logger;
     private readonly HashSet<Module> _initializedModules = [];
+    private readonly DeclaredPlans _plans;
+    // One instance of each plan resolver type for the app, so a resolver's cache serves every limit that names it.
+    private readonly Dictionary<Type, ITokenBucketPlanResolver> _planResolvers = [];
     private readonly EndpointBucketName _names = new();
     private readonly object _reloadGate = new();
     // What the table reads: one entry per UseTokenBuckets pipeline, keyed by the route builder's collection.
@@ -40,6 +45,7 @@ internal sealed class EndpointGateTable
         _services = services;
         _options = services.GetRequiredService<CurrentOptions>();
         _known = services.GetRequiredService<KnownBuckets>();
+        _plans = services.GetRequiredService<DeclaredPlans>();
         _logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("RateGuard");
         _report = new ConfigurationReport(_known, _logger, services.GetService<IHostEnvironment>()?.IsDevelopment() == true);
         InitializeModule(Assembly.GetEntryAssembly()?.ManifestModule);
@@ -88,6 +94,8 @@ internal sealed class EndpointGateTable
                     throw new InvalidOperationException(BucketNames.Ambiguous(key, matches));
                 }
             }
+            // Plans and client lists that would apply to nobody stop the app too, now that the buckets are known.
+            ClientSettingsCheck.ThrowIfMisplaced(_known, _plans, _options.Value);
             _sources.Add(identity, source);
             _gates = gates;
             ChangeToken.OnChange(source.GetChangeToken, () => Reload(keepKnown: true));
@@ -195,6 +203,12 @@ internal sealed class EndpointGateTable
             var gate = GateBuilder.Build(spec, bucket, _services, options.IPv6PrefixLength);
             _known.Add(gate.Policy);
             var configured = ConfiguredPolicy.Of(options, gate.Policy);
+            var plan = PlanSourceOf(attribute);
+            if (plan is not null)
+            {
+                _known.ReadsPlans(bucket);
+            }
+            var clients = ClientRules.Build(configured.Policy, plan, _plans, options);
             if (configured.IgnoredOverride is { } ignored)
             {
                 if (startup)
@@ -206,11 +220,35 @@ internal sealed class EndpointGateTable
                 // endpoint added since is the one case left, and only its bucket keeps the limit declared in code.
                 Diagnostics.Log.OverrideIgnored(_logger, bucket, ignored);
             }
-            return new ConfiguredGate(gate, configured);
+            return new ConfiguredGate(gate, configured, clients);
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException)
         {
             throw new InvalidOperationException($"The [TokenBucket] limit on endpoint '{endpoint.DisplayName}' is invalid: {e.Message}", e);
+        }
+    }
+
+    // Where the limit reads the caller's plan: its own Plan or PlanResolver, or its declaration's for a use by name.
+    private PlanSource? PlanSourceOf(TokenBucketAttribute attribute)
+    {
+        if (attribute.Limit is { } limit)
+        {
+            return DeclaredLimits.DeclarationOf(limit) is { } declared
+                ? PlanSource.Of(declared.Plan, declared.PlanResolver is { } declaredType ? PlanResolver(declaredType) : null, declared.PlanResolver is { } t ? CSharpTypeName.Of(t) : null)
+                : null;
+        }
+        return PlanSource.Of(attribute.Plan, attribute.PlanResolver is { } type ? PlanResolver(type) : null, attribute.PlanResolver is { } named ? CSharpTypeName.Of(named) : null);
+    }
+
+    private ITokenBucketPlanResolver PlanResolver([DynamicallyAccessedMembers(ResolverInstances.Constructors)] Type type)
+    {
+        lock (_planResolvers)
+        {
+            if (!_planResolvers.TryGetValue(type, out var resolver))
+            {
+                _planResolvers[type] = resolver = ResolverInstances.Create<ITokenBucketPlanResolver>(type, CSharpTypeName.Of(type), "plan resolver", _services);
+            }
+            return resolver;
         }
     }
 
@@ -237,6 +275,14 @@ internal sealed class EndpointGateTable
         if (attribute.KeyResolver is not null)
         {
             set.Add("KeyResolver");
+        }
+        if (attribute.Plan is not null)
+        {
+            set.Add("Plan");
+        }
+        if (attribute.PlanResolver is not null)
+        {
+            set.Add("PlanResolver");
         }
         return string.Join(", ", set);
     }

@@ -1,5 +1,5 @@
 using System.Globalization;
-using System.Text;
+using System.Runtime.CompilerServices;
 using RateGuard.CompilerServices;
 
 namespace RateGuard.Http;
@@ -10,20 +10,28 @@ internal sealed class EndpointGates
     public EndpointGates(ConfiguredGate[] gates)
     {
         Gates = gates;
-        var policy = new StringBuilder();
-        foreach (var gate in gates)
+        var text = new DefaultInterpolatedStringHandler(0, 0, CultureInfo.InvariantCulture);
+        for (var i = 0; i < gates.Length; i++)
         {
-            var p = gate.Policy;
-            if (policy.Length > 0)
+            if (i > 0)
             {
-                policy.Append(", ");
+                text.AppendLiteral(", ");
             }
-            // w: the seconds an empty bucket takes to fill, the window the quota q refers to.
-            var window = (long)Math.Ceiling(p.WindowMicroseconds / 1_000_000d);
-            policy.Append('"').Append(p.Name).Append("\";q=").Append(p.Capacity.ToString(CultureInfo.InvariantCulture))
-                  .Append(";w=").Append(window.ToString(CultureInfo.InvariantCulture));
+            AppendPolicy(ref text, gates[i].Policy);
         }
-        DraftPolicyHeader = policy.ToString();
+        DraftPolicyHeader = text.ToStringAndClear();
+    }
+
+    /// <summary>One item of the <c>RateLimit-Policy</c> field: the bucket's name, its quota q and window w.</summary>
+    internal static void AppendPolicy(ref DefaultInterpolatedStringHandler text, TokenBucketPolicy policy)
+    {
+        // w: the seconds an empty bucket takes to fill, the window the quota q refers to.
+        text.AppendLiteral("\"");
+        text.AppendFormatted(policy.Name);
+        text.AppendLiteral("\";q=");
+        text.AppendFormatted(policy.Capacity);
+        text.AppendLiteral(";w=");
+        text.AppendFormatted((long)Math.Ceiling(policy.WindowMicroseconds / 1_000_000d));
     }
 
     public ConfiguredGate[] Gates { get; }

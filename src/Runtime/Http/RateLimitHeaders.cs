@@ -18,7 +18,7 @@ internal static class RateLimitHeaders
         var headers = response.Headers;
         if (style == RateLimitHeaderStyle.Draft)
         {
-            headers[RateLimitHeaderNames.DraftPolicy] = gates.DraftPolicyHeader;
+            headers[RateLimitHeaderNames.DraftPolicy] = AllAsDeclared(decisions) ? gates.DraftPolicyHeader : DraftPolicy(decisions);
             headers[RateLimitHeaderNames.Draft] = decisions.Length == 1 ? DraftItem(decisions[0]) : DraftList(decisions);
             return;
         }
@@ -32,7 +32,7 @@ internal static class RateLimitHeaders
                 tightest = i;
             }
         }
-        var policy = decisions[tightest].Gate.Policy;
+        var policy = decisions[tightest].Policy;
         headers[RateLimitHeaderNames.LegacyRemaining] = decisions[tightest].Decision.Remaining.ToString(CultureInfo.InvariantCulture);
         headers[RateLimitHeaderNames.LegacyReplenishRate] = policy.Rate.ToString(CultureInfo.InvariantCulture);
         headers[RateLimitHeaderNames.LegacyBurstCapacity] = policy.Capacity.ToString(CultureInfo.InvariantCulture);
@@ -41,6 +41,34 @@ internal static class RateLimitHeaders
 
     /// <summary>Whole seconds, rounded up, as <c>Retry-After</c> and the draft's <c>t</c> want them.</summary>
     public static long CeilingSeconds(TimeSpan span) => (span.Ticks + TimeSpan.TicksPerSecond - 1) / TimeSpan.TicksPerSecond;
+
+    // Whether every decision was made by its gate's own policy, so the policy field formatted ahead of time holds.
+    private static bool AllAsDeclared(ReadOnlySpan<GateDecision> decisions)
+    {
+        foreach (var decision in decisions)
+        {
+            if (!ReferenceEquals(decision.Policy, decision.Gate.Policy))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    // The policy field of a request decided by a plan's or an override's limits, which name its own quota and window.
+    private static string DraftPolicy(ReadOnlySpan<GateDecision> decisions)
+    {
+        var text = new DefaultInterpolatedStringHandler(0, 0, CultureInfo.InvariantCulture, stackalloc char[256]);
+        for (var i = 0; i < decisions.Length; i++)
+        {
+            if (i > 0)
+            {
+                text.AppendLiteral(", ");
+            }
+            EndpointGates.AppendPolicy(ref text, decisions[i].Policy);
+        }
+        return text.ToStringAndClear();
+    }
 
     // One string per header, written straight from the decisions: no string per item, no array of them.
     private static string DraftItem(GateDecision item)
@@ -68,7 +96,7 @@ internal static class RateLimitHeaders
     private static void Append(ref DefaultInterpolatedStringHandler text, GateDecision item)
     {
         text.AppendLiteral("\"");
-        text.AppendFormatted(item.Gate.Policy.Name);
+        text.AppendFormatted(item.Policy.Name);
         text.AppendLiteral("\";r=");
         text.AppendFormatted(item.Decision.Remaining);
         text.AppendLiteral(";t=");

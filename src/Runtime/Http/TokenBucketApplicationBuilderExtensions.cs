@@ -38,6 +38,7 @@ public static class TokenBucketApplicationBuilderExtensions
                 next,
                 table,
                 services.GetRequiredService<TokenBucketLimiter>(),
+                services.GetRequiredService<RateGuard.Clients.ClientOverrides>(),
                 services.GetRequiredService<CurrentOptions>(),
                 services.GetService<IProblemDetailsService>(),
                 services.GetRequiredService<ILoggerFactory>().CreateLogger("RateGuard"),

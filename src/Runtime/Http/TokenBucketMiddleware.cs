@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Logging;
 using Microsoft.Net.Http.Headers;
+using RateGuard.Clients;
 using RateGuard.CompilerServices;
 using RateGuard.Configuration;
 using RateGuard.Limiting;
@@ -22,6 +23,7 @@ internal sealed class TokenBucketMiddleware
     private readonly RequestDelegate _next;
     private readonly EndpointGateTable _table;
     private readonly TokenBucketLimiter _limiter;
+    private readonly ClientOverrides _overrides;
     private readonly CurrentOptions _options;
     private readonly IProblemDetailsService? _problemDetails;
     private readonly ILogger _logger;
@@ -34,11 +36,12 @@ internal sealed class TokenBucketMiddleware
     private long _forwardedDue;
     private static readonly long s_forwardedQuiet = (long)TimeSpan.FromHours(1).TotalMilliseconds;
 
-    public TokenBucketMiddleware(RequestDelegate next, EndpointGateTable table, TokenBucketLimiter limiter, CurrentOptions options, IProblemDetailsService? problemDetails, ILogger logger, bool authenticates)
+    public TokenBucketMiddleware(RequestDelegate next, EndpointGateTable table, TokenBucketLimiter limiter, ClientOverrides overrides, CurrentOptions options, IProblemDetailsService? problemDetails, ILogger logger, bool authenticates)
     {
         _next = next;
         _table = table;
         _limiter = limiter;
+        _overrides = overrides;
         _options = options;
         _problemDetails = problemDetails;
         _logger = logger;
@@ -57,6 +60,15 @@ internal sealed class TokenBucketMiddleware
         var options = _options.Value;
         if (_table.Get(endpoint) is not { } gates || !options.Enabled)
         {
+            return _next(context);
+        }
+        if (options.ExemptNetworkList() is { IsEmpty: false } exempt && exempt.Contains(context.Connection.RemoteIpAddress))
+        {
+            // A health checker or an internal caller: no limit applies, and each is counted as skipped.
+            foreach (var gate in gates.Gates)
+            {
+                _limiter.CountExempt(gate.Policy);
+            }
             return _next(context);
         }
         return LimitAsync(context, gates, options);
@@ -125,7 +137,18 @@ internal sealed class TokenBucketMiddleware
                     {
                         WatchForUnappliedForwardedHeaders(context, gate);
                     }
-                    request.Add(gate.Policy, gate.FailureMode, key, g);
+                    var policy = gate.Policy;
+                    switch (Judge(context, gate, key, ref policy))
+                    {
+                        case ClientVerdict.Exempt:
+                            _limiter.CountExempt(policy);
+                            continue;
+                        case ClientVerdict.Denied:
+                            _limiter.CountDenied(policy);
+                            await RejectDeniedAsync(context, gate, options);
+                            return;
+                    }
+                    request.Add(policy, gate.FailureMode, key, g);
                     continue;
                 }
                 WatchForLateAuthentication(context, gate);
@@ -164,7 +187,7 @@ internal sealed class TokenBucketMiddleware
                     var result = request.Results[i];
                     if (result.HasBucketState)
                     {
-                        decisions[described++] = new GateDecision(gates.Gates[request.Tag(i)], result.Decision);
+                        decisions[described++] = new GateDecision(gates.Gates[request.Tag(i)], request.Policy(i), result.Decision);
                     }
                     if (!admitted && result.Rejects && (deciding < 0 || Later(result, request.Results[deciding])))
                     {
@@ -175,7 +198,7 @@ internal sealed class TokenBucketMiddleware
                 if (!admitted)
                 {
                     deciding = Math.Max(deciding, 0);
-                    await RejectAsync(context, gates.Gates[request.Tag(deciding)], request.Results[deciding], options);
+                    await RejectAsync(context, gates.Gates[request.Tag(deciding)], request.Policy(deciding), request.Results[deciding], options);
                     return;
                 }
             }
@@ -191,6 +214,24 @@ internal sealed class TokenBucketMiddleware
         await _next(context);
     }
 
+    // Who the client is to this limit, in order of precedence: a key the bucket's lists deny or exempt; an operator's
+    // override of the client's limits; the client's plan. A limit with no lists or plans, on an app with no overrides,
+    // costs a null check and a read of one field.
+    private ClientVerdict Judge(HttpContext context, ConfiguredGate gate, string key, ref TokenBucketPolicy policy)
+    {
+        var clients = gate.Clients;
+        if (clients is not null && clients.Listed(key) is var listed and not ClientVerdict.Limited)
+        {
+            return listed;
+        }
+        if (!_overrides.IsEmpty && _overrides.TryGet(policy, key, out var overridden))
+        {
+            policy = overridden;
+            return ClientVerdict.Limited;
+        }
+        return clients is null ? ClientVerdict.Limited : clients.ApplyPlan(context, key, ref policy);
+    }
+
     // The bucket a rejection is told by: a store that cannot decide (503) before a bucket that rejected, then the longest
     // wait, since the request can only pass once every bucket can admit it.
     private static bool Later(LimiterResult candidate, LimiterResult current) =>
@@ -198,7 +239,14 @@ internal sealed class TokenBucketMiddleware
             ? candidate.Source == DecisionSource.FailedClosed
             : candidate.Decision.RetryAfter > current.Decision.RetryAfter;
 
-    private Task RejectAsync(HttpContext context, ConfiguredGate gate, LimiterResult result, TokenBucketOptions options)
+    private Task RejectDeniedAsync(HttpContext context, ConfiguredGate gate, TokenBucketOptions options)
+    {
+        context.Response.StatusCode = StatusCodes.Status403Forbidden;
+        var denied = new TokenBucketRejectedContext(context, TokenBucketRejectionReason.Denied, gate.Policy, gate.KeyDescription, null);
+        return RespondAsync(denied, $"Rate limit '{gate.Policy.Name}' does not admit this client: its {gate.KeyDescription} is on the bucket's deny list.", options);
+    }
+
+    private Task RejectAsync(HttpContext context, ConfiguredGate gate, TokenBucketPolicy policy, LimiterResult result, TokenBucketOptions options)
     {
         var decision = result.Decision;
         if (result.Source == DecisionSource.FailedClosed)
@@ -212,21 +260,22 @@ internal sealed class TokenBucketMiddleware
         }
 
         context.Response.StatusCode = options.RejectionStatusCode;
+        // The policy this client was decided by: its plan's or its override's, if it has one.
         string detail;
         if (decision.CanEverBeAdmitted)
         {
             var seconds = SetRetryAfter(context.Response, decision.RetryAfter);
-            var rate = gate.Policy.Rate.ToString(CultureInfo.InvariantCulture);
+            var rate = policy.Rate.ToString(CultureInfo.InvariantCulture);
             // A bucket holds tokens; only when a request takes one token does a token mean a request.
-            detail = gate.Policy.Cost == 1
-                ? $"Rate limit '{gate.Policy.Name}' exceeded: {gate.Policy.Capacity} {(gate.Policy.Capacity == 1 ? "request" : "requests")}, refilled at {rate} per second. Retry after {seconds} s."
-                : $"Rate limit '{gate.Policy.Name}' exceeded: {gate.Policy.Capacity} tokens, refilled at {rate} per second, and each request costs {gate.Policy.Cost}. Retry after {seconds} s.";
+            detail = policy.Cost == 1
+                ? $"Rate limit '{policy.Name}' exceeded: {policy.Capacity} {(policy.Capacity == 1 ? "request" : "requests")}, refilled at {rate} per second. Retry after {seconds} s."
+                : $"Rate limit '{policy.Name}' exceeded: {policy.Capacity} tokens, refilled at {rate} per second, and each request costs {policy.Cost}. Retry after {seconds} s.";
         }
         else
         {
-            detail = $"Rate limit '{gate.Policy.Name}': a request costs {gate.Policy.Cost} tokens but the bucket holds at most {gate.Policy.Capacity}, so it can never be admitted.";
+            detail = $"Rate limit '{policy.Name}': a request costs {policy.Cost} tokens but the bucket holds at most {policy.Capacity}, so it can never be admitted.";
         }
-        var rejected = new TokenBucketRejectedContext(context, TokenBucketRejectionReason.RateLimited, gate.Policy, gate.KeyDescription, decision);
+        var rejected = new TokenBucketRejectedContext(context, TokenBucketRejectionReason.RateLimited, policy, gate.KeyDescription, decision);
         return RespondAsync(rejected, detail, options);
     }
 

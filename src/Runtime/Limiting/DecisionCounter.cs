@@ -59,6 +59,12 @@ internal sealed class DecisionCounter(TokenBucketMetrics metrics, ActivityTracke
     /// <summary>Counts a request refused because it had no value for the bucket's key.</summary>
     public void CountMissingKey(TokenBucketPolicy policy) => metrics.Request(policy.Name, RequestResults.MissingKey);
 
+    /// <summary>Counts a request that skipped the bucket: its client is exempt, and it took nothing.</summary>
+    public void CountExempt(TokenBucketPolicy policy) => metrics.Request(policy.Name, RequestResults.Exempt);
+
+    /// <summary>Counts a request refused because the bucket's deny list names its client.</summary>
+    public void CountDenied(TokenBucketPolicy policy) => metrics.Request(policy.Name, RequestResults.Denied);
+
     private void Admitted(string bucket, string result)
     {
         metrics.Request(bucket, result);

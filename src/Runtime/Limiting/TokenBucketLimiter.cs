@@ -188,6 +188,12 @@ internal sealed class TokenBucketLimiter : IDisposable
     /// <summary>Counts a request refused because it had no value for the bucket's key.</summary>
     public void CountMissingKey(TokenBucketPolicy policy) => _counter.CountMissingKey(policy);
 
+    /// <summary>Counts a request that skipped the bucket: an exempt key, network or plan.</summary>
+    public void CountExempt(TokenBucketPolicy policy) => _counter.CountExempt(policy);
+
+    /// <summary>Counts a request the bucket's deny list refused.</summary>
+    public void CountDenied(TokenBucketPolicy policy) => _counter.CountDenied(policy);
+
     /// <summary>
     /// Forgets what this instance remembers of one client's bucket (its value as stored, <see cref="BucketKey.Normalize"/>):
     /// an operator reset it, here or on another instance, so the deny cache's rejection and the local fallback's share
