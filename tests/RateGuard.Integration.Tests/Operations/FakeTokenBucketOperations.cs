@@ -30,7 +30,7 @@ public sealed class FakeTokenBucketOperations : ITokenBucketOperations
     public int GetInstanceCount() => 1;
 
     public IReadOnlyList<RejectedClient> GetTopRejected(string bucket, int count = 10) =>
-        Known(bucket) ? [new RejectedClient(RejectedKey, 3, DateTimeOffset.UtcNow)] : throw Unknown(bucket);
+        Known(bucket) ? [new RejectedClient(RejectedKey, 3, 0, DateTimeOffset.UtcNow)] : throw Unknown(bucket);
 
     public ValueTask<TokenBucketState> InspectAsync(string bucket, string key, CancellationToken cancellationToken = default)
     {
