@@ -11,9 +11,10 @@ namespace RateGuard.Limiting;
 /// <remarks>
 /// An admission costs a lookup and one interlocked increment: a timer moves every bucket on to the next step, so a
 /// decision reads no clock. Rejections also update a small table of the most rejected clients (the Space-Saving
-/// scheme: a bounded table in which a newcomer takes the place of the least counted entry and inherits its count), so
-/// a flood spread over millions of client values still holds memory to a few entries per bucket, while a client that
-/// keeps being rejected cannot be crowded out of the table.
+/// scheme: a bounded table in which a newcomer takes the place of the least counted entry), so a flood spread over
+/// millions of client values still holds memory to a few entries per bucket, while a client that keeps being rejected
+/// cannot be crowded out of the table. The newcomer ranks by the count it takes over, but that count is not its own:
+/// it is kept apart as what the client may have had, and only what was seen of the client is reported as its count.
 /// </remarks>
 internal sealed class ActivityTracker : IDisposable
 {
@@ -72,24 +73,33 @@ internal sealed class ActivityTracker : IDisposable
         return new TokenBucketActivity(admitted, rejected);
     }
 
-    /// <summary>The clients rejected most often within the window, most first.</summary>
+    /// <summary>
+    /// The clients with the most rejections seen within the window, most first, each with how many more it may have had
+    /// (see <see cref="RejectedClient"/>).
+    /// </summary>
     public IReadOnlyList<RejectedClient> TopRejected(string bucket, int count)
     {
         if (count <= 0 || !_buckets.TryGetValue(bucket, out var activity))
         {
             return [];
         }
-        var merged = new Dictionary<string, (long Count, long Last)>(StringComparer.Ordinal);
+        var tallies = new Dictionary<string, Tally>(StringComparer.Ordinal);
+        long floors = 0;
         foreach (var table in activity.Keys)
         {
-            table.CopyTo(merged);
+            floors += table.CopyTo(tallies);
         }
         var now = _time.GetTimestamp();
         var utcNow = _time.GetUtcNow();
-        return merged
-            .OrderByDescending(e => e.Value.Count).ThenBy(e => e.Key, StringComparer.Ordinal)
+        // A minute whose table does not list the client may still have rejected it, up to that table's floor.
+        return tallies
+            .OrderByDescending(e => e.Value.Rejections).ThenBy(e => e.Key, StringComparer.Ordinal)
             .Take(count)
-            .Select(e => new RejectedClient(e.Key, e.Value.Count, utcNow - _time.GetElapsedTime(e.Value.Last, now)))
+            .Select(e => new RejectedClient(
+                e.Key,
+                e.Value.Rejections,
+                e.Value.Inherited + floors - e.Value.Floors,
+                utcNow - _time.GetElapsedTime(e.Value.Last, now)))
             .ToArray();
     }
 
@@ -126,9 +136,22 @@ internal sealed class ActivityTracker : IDisposable
         public KeyTable[] Keys { get; } = [new(), new(), new(), new(), new()];
     }
 
+    // One client's counts summed over the tables that list it.
+    private sealed class Tally
+    {
+        public long Rejections;
+        public long Inherited;
+        // The floors of the tables that list it, to tell those that do not.
+        public long Floors;
+        public long Last;
+    }
+
     private sealed class KeyTable
     {
         private readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+        // Whether an entry has made way since the table was cleared: until then, every client rejected in this minute
+        // is listed, and one that is not was not rejected.
+        private bool _evicted;
 
         public void Add(string key, long now)
         {
@@ -136,27 +159,29 @@ internal sealed class ActivityTracker : IDisposable
             {
                 if (_entries.TryGetValue(key, out var entry))
                 {
-                    entry.Count++;
+                    entry.Counted++;
                     entry.Last = now;
                     return;
                 }
                 long inherited = 0;
                 if (_entries.Count >= KeysPerStep)
                 {
-                    // Full: the least counted entry makes way, and the newcomer inherits its count, so a client that
-                    // keeps coming back climbs above the one-off values of a spread-out flood.
+                    // Full: the least counted entry makes way, and the newcomer ranks from its count, so a client that
+                    // keeps coming back climbs above the one-off values of a spread-out flood. The newcomer may have
+                    // been rejected that often before (while it was out of the table), but no more.
                     string? least = null;
                     foreach (var (candidate, counted) in _entries)
                     {
-                        if (least is null || counted.Count < inherited)
+                        if (least is null || counted.Rank < inherited)
                         {
                             least = candidate;
-                            inherited = counted.Count;
+                            inherited = counted.Rank;
                         }
                     }
                     _entries.Remove(least!);
+                    _evicted = true;
                 }
-                _entries[key] = new Entry { Count = inherited + 1, Last = now };
+                _entries[key] = new Entry { Counted = 1, Inherited = inherited, Last = now };
             }
         }
 
@@ -165,24 +190,53 @@ internal sealed class ActivityTracker : IDisposable
             lock (_entries)
             {
                 _entries.Clear();
+                _evicted = false;
             }
         }
 
-        public void CopyTo(Dictionary<string, (long Count, long Last)> merged)
+        /// <summary>
+        /// Adds this table's entries to <paramref name="tallies"/>, and returns its floor: the most rejections a client
+        /// it does not list can have had in its minute. A client that made way had no more than the least ranked entry
+        /// then, and ranks only grow.
+        /// </summary>
+        public long CopyTo(Dictionary<string, Tally> tallies)
         {
             lock (_entries)
             {
+                long floor = 0;
+                if (_evicted)
+                {
+                    floor = long.MaxValue;
+                    foreach (var entry in _entries.Values)
+                    {
+                        floor = Math.Min(floor, entry.Rank);
+                    }
+                }
                 foreach (var (key, entry) in _entries)
                 {
-                    merged[key] = merged.TryGetValue(key, out var sum) ? (sum.Count + entry.Count, Math.Max(sum.Last, entry.Last)) : (entry.Count, entry.Last);
+                    if (!tallies.TryGetValue(key, out var tally))
+                    {
+                        tallies[key] = tally = new Tally { Last = entry.Last };
+                    }
+                    tally.Rejections += entry.Counted;
+                    tally.Inherited += entry.Inherited;
+                    tally.Floors += floor;
+                    tally.Last = Math.Max(tally.Last, entry.Last);
                 }
+                return floor;
             }
         }
 
         private sealed class Entry
         {
-            public long Count;
+            // Rejections seen since the client entered the table: all of them are its own.
+            public long Counted;
+            // The count of the entry it replaced: at most this many rejections before it entered.
+            public long Inherited;
             public long Last;
+
+            // Where the Space-Saving scheme ranks it: no client out of the table had more in this minute.
+            public long Rank => Counted + Inherited;
         }
     }
 }

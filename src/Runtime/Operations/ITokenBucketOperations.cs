@@ -29,7 +29,8 @@ public interface ITokenBucketOperations
 
     /// <summary>
     /// The clients this instance rejected most often on <paramref name="bucket"/> over the last
-    /// <see cref="TokenBucketActivity.Window"/>, most rejections first.
+    /// <see cref="TokenBucketActivity.Window"/>, by the rejections counted for each, most first. A count is a lower
+    /// bound, and <see cref="RejectedClient.Uncertain"/> says how many more there may have been.
     /// </summary>
     /// <exception cref="UnknownTokenBucketException">No bucket of that name is declared or used.</exception>
     IReadOnlyList<RejectedClient> GetTopRejected(string bucket, int count = 10);

@@ -1,5 +1,7 @@
 using System.Net;
 using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using RateGuard.Http.Admin;
 using RateGuard.Integration.Tests.Infrastructure;
 
 namespace RateGuard.Integration.Tests.Operations;
@@ -44,13 +46,68 @@ public sealed class AdminJsonTests
         Assert.Equal(1 / 300.0, bucket.GetProperty("rejectedPerSecond").GetDouble());
 
         var client = Assert.Single(bucket.GetProperty("topRejected").EnumerateArray());
-        AssertNames(client, "key", "rejections", "lastRejected", "hashed");
+        AssertNames(client, "key", "rejections", "uncertain", "lastRejected", "hashed");
         Assert.Equal("alice", client.GetProperty("key").GetString());
         Assert.Equal(1, client.GetProperty("rejections").GetInt64());
+        Assert.Equal(0, client.GetProperty("uncertain").GetInt64());
         Assert.Equal(JsonValueKind.String, client.GetProperty("lastRejected").ValueKind);
         var lastRejected = client.GetProperty("lastRejected").GetDateTimeOffset();
         Assert.InRange(lastRejected, before.AddSeconds(-1), after.AddSeconds(1));
         Assert.Equal(JsonValueKind.False, client.GetProperty("hashed").ValueKind);
+    }
+
+    [Fact]
+    public async Task Through_a_flood_of_rotating_api_keys_no_listed_count_exceeds_the_true_one_and_the_heavy_hitters_are_exact()
+    {
+        // Each key is used six times against a capacity of five, as a key-rotating scraper does: rejected once.
+        const int capacity = 5;
+        await using var app = await AdminApp.StartAsync(
+            itemsEndpoint: false,
+            map: a => a.MapGet("/items/{id}", (string id) => id).RequireTokenBucket(capacity, AdminApp.Rate, key: "header:" + AdminApp.ClientHeader));
+        var truth = new Dictionary<string, long>(StringComparer.Ordinal);
+        async Task UseAsync(string key)
+        {
+            if (await app.RequestItemAsync(key) == 429)
+            {
+                truth[key] = truth.GetValueOrDefault(key) + 1;
+            }
+        }
+        string[] heavy = ["heavy-a", "heavy-b"];
+        foreach (var key in heavy)
+        {
+            for (var i = 0; i <= capacity; i++)
+            {
+                await UseAsync(key);
+            }
+        }
+        for (var k = 0; k < 3_000; k++)
+        {
+            for (var i = 0; i <= capacity; i++)
+            {
+                await UseAsync("rotating-" + k);
+            }
+            for (var h = 0; h < heavy.Length; h++)
+            {
+                if (k % (10 << h) == 0)
+                {
+                    await UseAsync(heavy[h]);
+                }
+            }
+        }
+
+        using var body = await ReadJsonAsync(await app.AdminAsync(HttpMethod.Get, "buckets"));
+        var listed = body.RootElement.GetProperty("buckets")[0].GetProperty("topRejected").EnumerateArray()
+            .Select(c => (Key: c.GetProperty("key").GetString()!, Rejections: c.GetProperty("rejections").GetInt64(), Uncertain: c.GetProperty("uncertain").GetInt64()))
+            .ToArray();
+
+        Assert.All(truth.Where(t => !heavy.Contains(t.Key)), t => Assert.Equal(1, t.Value));
+        Assert.Equal(AdminSnapshot.TopRejectedCount, listed.Length);
+        Assert.Equal([(heavy[0], truth[heavy[0]], 0L), (heavy[1], truth[heavy[1]], 0L)], listed.Take(2));
+        Assert.Equal([301L, 151L], listed.Take(2).Select(c => c.Rejections));
+        Assert.All(listed, c => Assert.InRange(truth[c.Key], c.Rejections, c.Rejections + c.Uncertain));
+        Assert.All(listed.Skip(2), c => Assert.Equal(1, c.Rejections));
+        // The clients that took a full table's place inherited counts that were never theirs: they are told apart.
+        Assert.Contains(listed, c => c.Uncertain > 0);
     }
 
     [Fact]

@@ -125,8 +125,22 @@ public sealed partial class AdminPageTests
         Assert.Contains("closed: answering", html);
         Assert.Contains("1 instance shares the limits: while the store cannot decide, a bucket whose failure mode is Open gets all of its limit on this instance.", html);
         Assert.Contains($"<button type=\"button\" data-reset data-bucket=\"GET /items/{{id}}\" data-key=\"alice\">Reset</button>", html);
+        Assert.Contains("<td class=\"key\">alice</td><td class=\"num\">3</td>", html); // exact: nothing to add
+        Assert.DoesNotContain("id=\"uncertain\"", html);
         Assert.Contains("<option value=\"GET /items/{id}\">GET /items/{id}</option>", html);
         Assert.Contains($"data-api=\"{AdminApp.Pattern}\"", html);
+    }
+
+    [Fact]
+    public async Task A_count_that_may_be_short_shows_what_was_seen_and_the_most_there_can_have_been()
+    {
+        var fake = new FakeTokenBucketOperations { RejectedKey = "rotating-17", RejectedUncertain = 2_340 };
+        await using var app = await AdminApp.StartAsync(services => services.AddSingleton<ITokenBucketOperations>(fake));
+
+        var html = await PageAsync(app);
+
+        Assert.Contains("<td class=\"key\">rotating-17</td><td class=\"num\">3 <span class=\"count\">(up to 2,343)</span></td>", html);
+        Assert.Contains("<p class=\"note\" id=\"uncertain\">A count is the rejections this instance is sure of.", html);
     }
 
     private static async Task<string> PageAsync(AdminApp app)

@@ -17,6 +17,9 @@ public sealed class FakeTokenBucketOperations : ITokenBucketOperations
     /// <summary>The one client every bucket lists as rejected.</summary>
     public string RejectedKey { get; set; } = "203.0.113.7";
 
+    /// <summary>How many more rejections than the 3 counted <see cref="RejectedKey"/> may have had.</summary>
+    public long RejectedUncertain { get; set; }
+
     /// <summary>Thrown by <see cref="InspectAsync"/> and <see cref="ResetAsync"/> when set.</summary>
     public Exception? Failure { get; set; }
 
@@ -30,7 +33,7 @@ public sealed class FakeTokenBucketOperations : ITokenBucketOperations
     public int GetInstanceCount() => 1;
 
     public IReadOnlyList<RejectedClient> GetTopRejected(string bucket, int count = 10) =>
-        Known(bucket) ? [new RejectedClient(RejectedKey, 3, DateTimeOffset.UtcNow)] : throw Unknown(bucket);
+        Known(bucket) ? [new RejectedClient(RejectedKey, 3, RejectedUncertain, DateTimeOffset.UtcNow)] : throw Unknown(bucket);
 
     public ValueTask<TokenBucketState> InspectAsync(string bucket, string key, CancellationToken cancellationToken = default)
     {

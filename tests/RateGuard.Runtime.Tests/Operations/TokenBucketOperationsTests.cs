@@ -126,6 +126,7 @@ public sealed class TokenBucketOperationsTests : IDisposable
 
         Assert.Equal(["mallory", BucketKey.Normalize(longValue), "eve"], top.Select(c => c.Key));
         Assert.Equal([5L, 3L, 2L], top.Select(c => c.Rejections));
+        Assert.All(all, c => Assert.Equal(0, c.Uncertain)); // four clients: the table never had to let one go
         Assert.Equal([false, true, false], top.Select(c => c.IsHashed));
         Assert.Equal(4, all.Count);
         Assert.Equal("<script>alert(1)</script>", all[3].Key);

@@ -12,7 +12,8 @@ internal static class AdminJson
     /// <summary>
     /// <c>{ "windowSeconds", "servers": [{ "server", "circuit" }], "instances", "buckets": [{ "name", "capacity", "rate", "cost",
     /// "failureMode", "admitted", "rejected", "admittedPerSecond", "rejectedPerSecond", "topRejected": [{ "key",
-    /// "rejections", "lastRejected", "hashed" }] }] }</c>
+    /// "rejections", "uncertain", "lastRejected", "hashed" }] }] }</c>: a client was rejected at least "rejections" and at
+    /// most "rejections" + "uncertain" times.
     /// </summary>
     public static void WriteSnapshot(Utf8JsonWriter json, AdminSnapshot snapshot)
     {
@@ -69,6 +70,7 @@ internal static class AdminJson
             json.WriteStartObject();
             json.WriteString("key", client.Key);
             json.WriteNumber("rejections", client.Rejections);
+            json.WriteNumber("uncertain", client.Uncertain);
             json.WriteString("lastRejected", client.LastRejected);
             json.WriteBoolean("hashed", client.IsHashed);
             json.WriteEndObject();

@@ -142,7 +142,12 @@ internal static class AdminPage
                 {
                     html.Append(" <span class=\"note\">(hash of a longer value)</span>");
                 }
-                html.Append("</td><td class=\"num\">").Append(Number(client.Rejections)).Append("</td>")
+                html.Append("</td><td class=\"num\">").Append(Number(client.Rejections));
+                if (client.Uncertain > 0)
+                {
+                    html.Append(" <span class=\"count\">(up to ").Append(Number(client.Rejections + client.Uncertain)).Append(")</span>");
+                }
+                html.Append("</td>")
                     .Append("<td><time datetime=\"").Append(client.LastRejected.UtcDateTime.ToString("O", CultureInfo.InvariantCulture)).Append("\">")
                     .Append(Ago(now - client.LastRejected)).Append("</time></td><td class=\"action\">");
                 if (client.IsHashed)
@@ -159,6 +164,11 @@ internal static class AdminPage
             }
         }
         html.Append("</tbody>\n</table>\n");
+        if (buckets.Any(b => b.TopRejected.Any(c => c.Uncertain > 0)))
+        {
+            html.Append("<p class=\"note\" id=\"uncertain\">A count is the rejections this instance is sure of. A client marked ")
+                .Append("\"up to\" was kept out of the bounded table for a while by a flood of other values, and may have had up to that many in all.</p>\n");
+        }
     }
 
     private static void AppendInspectForm(StringBuilder html, IReadOnlyList<AdminBucket> buckets)
