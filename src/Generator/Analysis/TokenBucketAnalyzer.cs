@@ -39,6 +39,7 @@ public sealed class TokenBucketAnalyzer : DiagnosticAnalyzer
         DiagnosticDescriptors.InvalidRate,
         DiagnosticDescriptors.InvalidKey,
         DiagnosticDescriptors.UnknownRouteParameter,
+        DiagnosticDescriptors.UnknownRoutePlanParameter,
         DiagnosticDescriptors.InvalidCost,
         DiagnosticDescriptors.CostAboveCapacity,
         DiagnosticDescriptors.UserKeyOnAnonymousEndpoint,
@@ -54,6 +55,9 @@ public sealed class TokenBucketAnalyzer : DiagnosticAnalyzer
         DiagnosticDescriptors.UnknownLimit,
         DiagnosticDescriptors.DuplicateLimit,
         DiagnosticDescriptors.NamedLimitWithSettings,
+        DiagnosticDescriptors.InvalidPlan,
+        DiagnosticDescriptors.InvalidPlanResolver,
+        DiagnosticDescriptors.ClaimPlanOnAnonymousEndpoint,
     ];
 
     /// <inheritdoc />
