@@ -1,4 +1,5 @@
 using Microsoft.CodeAnalysis;
+using RateGuard.Generator.Parsing;
 
 namespace RateGuard.Generator.Diagnostics;
 
@@ -130,6 +131,11 @@ internal static class DiagnosticDescriptors
         "RG0020", "Plan resolver is not a concrete ITokenBucketPlanResolver",
         "Plan resolver {0} is not a concrete, closed type implementing RateGuard.ITokenBucketPlanResolver: implement the interface on a non-abstract, non-generic class, or read the plan with Plan",
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpBase + "rg0020");
+
+    public static readonly DiagnosticDescriptor InvalidExemptNetwork = new(
+        "RG0021", "Exempt network is not a valid CIDR range",
+        "Exempt network \"{0}\" is invalid ({1}): write it as " + NetworkRange.Form,
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpBase + "rg0021");
 
     // Apart from RG0007: an anonymous caller is not refused here but gets the limit's own capacity and rate, which an
     // app may intend (a free tier for anonymous callers), so it must be possible to turn this off alone.
