@@ -13,14 +13,15 @@ namespace RateGuard.CodeFixes;
 
 /// <summary>
 /// RG0003: replaces a key written as a string literal with the valid key it was most likely meant to be, such as
-/// <c>"ip"</c> for <c>"IP"</c> or <c>"claim:sub"</c> for <c>"claims:sub"</c>. A key held in a constant is left alone:
-/// the constant may serve other code, and is better fixed where it is declared.
+/// <c>"ip"</c> for <c>"IP"</c> or <c>"claim:sub"</c> for <c>"claims:sub"</c>; RG0019 does the same for a plan source
+/// (<c>"claims:plan"</c> to <c>"claim:plan"</c>). A value held in a constant is left alone: the constant may serve other
+/// code, and is better fixed where it is declared.
 /// </summary>
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(KeyCodeFixProvider)), Shared]
 public sealed class KeyCodeFixProvider : CodeFixProvider
 {
     /// <inheritdoc />
-    public override ImmutableArray<string> FixableDiagnosticIds { get; } = ["RG0003"];
+    public override ImmutableArray<string> FixableDiagnosticIds { get; } = ["RG0003", "RG0019"];
 
     /// <summary>Each fix replaces one literal with its own suggestion, so fixes across a document or solution merge cleanly.</summary>
     public override FixAllProvider GetFixAllProvider() => WellKnownFixAllProviders.BatchFixer;
@@ -38,7 +39,10 @@ public sealed class KeyCodeFixProvider : CodeFixProvider
                 continue;
             }
             context.RegisterCodeFix(
-                CodeAction.Create($"Use key \"{key}\"", ct => LiteralReplacement.WithStringAsync(context.Document, literal, key, ct), equivalenceKey: "RG0003"),
+                CodeAction.Create(
+                    diagnostic.Id == "RG0019" ? $"Use plan source \"{key}\"" : $"Use key \"{key}\"",
+                    ct => LiteralReplacement.WithStringAsync(context.Document, literal, key, ct),
+                    equivalenceKey: diagnostic.Id),
                 diagnostic);
         }
     }

@@ -251,6 +251,30 @@ public sealed class GeneratedSourceSnapshotTests
             """.Replace("\r\n", "\n"), byName);
     }
 
+    [Fact]
+    public void A_plan_leaves_the_generated_gate_as_it_is_without_one()
+    {
+        const string resolver = """
+
+            public sealed class ApiKeyPlans : ITokenBucketPlanResolver
+            {
+                public string? ResolvePlan(HttpContext context, string key) => null;
+            }
+            """;
+        var withPlans = GeneratorHarness.RunAndGetSource(MinimalApi("""
+            app.MapGet("/a", [TokenBucket(5, 1, Key = "header:X-Api-Key", Plan = "claim:plan")] () => "a").RequireAuthorization();
+                    app.MapGet("/b", [TokenBucket(6, 1, PlanResolver = typeof(ApiKeyPlans))] () => "b");
+                    app.MapGet("/c", () => "c").RequireTokenBucket(7, 1, plan: "header:X-Plan");
+            """) + resolver);
+        var without = GeneratorHarness.RunAndGetSource(MinimalApi("""
+            app.MapGet("/a", [TokenBucket(5, 1, Key = "header:X-Api-Key")] () => "a").RequireAuthorization();
+                    app.MapGet("/b", [TokenBucket(6, 1)] () => "b");
+                    app.MapGet("/c", () => "c").RequireTokenBucket(7, 1);
+            """) + resolver);
+
+        Assert.Equal(without, withPlans);
+    }
+
     public static TheoryData<string, string> UnnameableResolvers => new()
     {
         { "unbound generic", """app.MapGet("/r", () => "r").WithMetadata(new TokenBucketAttribute(10, 5) { KeyResolver = typeof(KeyOf<>) });""" },

@@ -17,7 +17,8 @@ namespace RateGuard.Generator.Analysis;
 /// </summary>
 internal sealed class EndpointChecks(KnownSymbols symbols, RouteBuilders builders, CompilationEndChecks compilationEnd, LimitDeclarations declarations)
 {
-    private readonly ConcurrentDictionary<(string Id, Location Location, string Action), byte> _reportedOnControllers = new();
+    // Keyed by descriptor rather than ID: a key and a plan of one limit may each break a rule of the same ID at one place.
+    private readonly ConcurrentDictionary<(DiagnosticDescriptor Descriptor, Location Location, string Action), byte> _reportedOnControllers = new();
 
     // [TokenBucket(...)] anywhere: its arguments, its bucket, and whether what carries it can be an endpoint.
     public void AnalyzeAttribute(SyntaxNodeAnalysisContext context)
@@ -46,7 +47,7 @@ internal sealed class EndpointChecks(KnownSymbols symbols, RouteBuilders builder
     private void AnalyzeDeclaration(System.Action<Diagnostic> report, AttributeData data)
     {
         var declaration = TokenBucketArgumentParser.FromDeclaration(data);
-        foreach (var diagnostic in TokenBucketValidator.Validate(declaration, symbols.ResolverInterface))
+        foreach (var diagnostic in TokenBucketValidator.Validate(declaration, symbols.ResolverInterface, symbols.PlanResolverInterface))
         {
             report(diagnostic);
         }
@@ -143,7 +144,7 @@ internal sealed class EndpointChecks(KnownSymbols symbols, RouteBuilders builder
         var checking = "";
         void Report(Diagnostic diagnostic)
         {
-            if (_reportedOnControllers.TryAdd((diagnostic.Id, diagnostic.Location, checking), 0))
+            if (_reportedOnControllers.TryAdd((diagnostic.Descriptor, diagnostic.Location, checking), 0))
             {
                 context.ReportDiagnostic(diagnostic);
             }
@@ -197,7 +198,7 @@ internal sealed class EndpointChecks(KnownSymbols symbols, RouteBuilders builder
             return resolved;
         }
         compilationEnd.AddLimit(parsed);
-        foreach (var diagnostic in TokenBucketValidator.Validate(parsed, symbols.ResolverInterface))
+        foreach (var diagnostic in TokenBucketValidator.Validate(parsed, symbols.ResolverInterface, symbols.PlanResolverInterface))
         {
             report(diagnostic);
         }
@@ -240,14 +241,18 @@ internal sealed class EndpointChecks(KnownSymbols symbols, RouteBuilders builder
         var sharing = Sharing(parsed, shared, "group's endpoints");
         var endpoints = group.Endpoints.Select(e => EndpointSite.Read(e, EndpointSite.HandlerAttributes(e), symbols, builders)).ToList();
 
-        if (group.Prefix is { } prefix && RouteKey(parsed) is { } name && !RouteTemplate.Contains(RouteTemplate.Parameters(prefix), name))
+        foreach (var read in RouteReads(parsed))
         {
+            if (group.Prefix is not { } prefix || RouteTemplate.Contains(RouteTemplate.Parameters(prefix), read.Name))
+            {
+                continue;
+            }
             var templates = endpoints.Select(e => e.Template).OfType<string>().ToList();
-            if (templates.FirstOrDefault(t => !RouteTemplate.Contains(RouteTemplate.Parameters(t), name)) is { } lacking)
+            if (templates.FirstOrDefault(t => !RouteTemplate.Contains(RouteTemplate.Parameters(t), read.Name)) is { } lacking)
             {
                 // The fix may offer only a parameter that every endpoint of the group has.
                 var common = RouteTemplate.Parameters(templates[0]).Where(p => templates.All(t => RouteTemplate.Contains(RouteTemplate.Parameters(t), p))).ToList();
-                ReportRoute(report, parsed, name, common, $"the group's endpoint \"{lacking}\"{sharing}");
+                ReportRoute(report, parsed, read, common, $"the group's endpoint \"{lacking}\"{sharing}");
             }
         }
 
@@ -263,40 +268,62 @@ internal sealed class EndpointChecks(KnownSymbols symbols, RouteBuilders builder
 
     private static void CheckRoute(System.Action<Diagnostic> report, ParsedTokenBucket parsed, string template, string? subject)
     {
-        if (RouteKey(parsed) is not { } name)
+        foreach (var read in RouteReads(parsed))
         {
-            return;
-        }
-        var parameters = RouteTemplate.Parameters(template);
-        if (!RouteTemplate.Contains(parameters, name))
-        {
-            ReportRoute(report, parsed, name, parameters, subject ?? $"the route template \"{template}\"");
+            var parameters = RouteTemplate.Parameters(template);
+            if (!RouteTemplate.Contains(parameters, read.Name))
+            {
+                ReportRoute(report, parsed, read, parameters, subject ?? $"the route template \"{template}\"");
+            }
         }
     }
 
-    private static void ReportRoute(System.Action<Diagnostic> report, ParsedTokenBucket parsed, string name, List<string> parameters, string subject)
+    private static void ReportRoute(System.Action<Diagnostic> report, ParsedTokenBucket parsed, RouteRead read, List<string> parameters, string subject)
     {
-        var choices = parameters.Count == 0 ? "a key of another kind (the template has no parameters)" : "one of its parameters: " + string.Join(", ", parameters);
-        // The fix rewrites the key where it is written; a limit used by name has its key in its declaration.
+        var other = read.IsPlan ? "a plan source of another kind" : "a key of another kind";
+        var choices = parameters.Count == 0 ? other + " (the template has no parameters)" : "one of its parameters: " + string.Join(", ", parameters);
+        // The fix rewrites the key or plan where it is written; a limit used by name has both in its declaration.
         var properties = parsed.UsedByName is null
             ? ImmutableDictionary<string, string?>.Empty.Add(TokenBucketAnalyzer.RouteParametersProperty, string.Join(",", parameters))
             : ImmutableDictionary<string, string?>.Empty;
-        report(Diagnostic.Create(DiagnosticDescriptors.UnknownRouteParameter, parsed.Key.Location, properties, name, subject, choices));
+        var descriptor = read.IsPlan ? DiagnosticDescriptors.UnknownRoutePlanParameter : DiagnosticDescriptors.UnknownRouteParameter;
+        report(Diagnostic.Create(descriptor, read.Location, properties, read.Name, subject, choices));
     }
 
-    // The route value a constant "route:<name>" key reads, when that is the key.
-    private static string? RouteKey(ParsedTokenBucket parsed) =>
-        parsed.KeyResolver.Value is null && parsed.Key.IsConstant
-        && TokenBucketKey.TryParse(parsed.Key.Value, out var kind, out var name) && kind == TokenBucketKeyKind.Route ? name : null;
+    // The route values a limit reads: its key's, and its plan's, each when it is a constant "route:<name>" that no
+    // resolver replaces.
+    private static IEnumerable<RouteRead> RouteReads(ParsedTokenBucket parsed)
+    {
+        if (parsed.KeyResolver.Value is null && parsed.Key.IsConstant
+            && TokenBucketKey.TryParse(parsed.Key.Value, out var keyKind, out var key) && keyKind == TokenBucketKeyKind.Route)
+        {
+            yield return new RouteRead(key!, parsed.Key.Location, IsPlan: false);
+        }
+        if (parsed.PlanResolver.Value is null && parsed.Plan.IsConstant
+            && TokenBucketKey.TryParsePlan(parsed.Plan.Value, out var planKind, out var plan) && planKind == TokenBucketKeyKind.Route)
+        {
+            yield return new RouteRead(plan!, parsed.Plan.Location, IsPlan: true);
+        }
+    }
 
+    // A user or claim key, and a claim plan, read the signed-in user, whom an anonymous caller lacks: the key refuses
+    // the caller (RG0007), the plan falls back to the limit's own capacity and rate (RG0022).
     private static void CheckUser(System.Action<Diagnostic> report, ParsedTokenBucket parsed, bool allowsAnonymous, string subject, string fixAt)
     {
-        if (!allowsAnonymous || parsed.KeyResolver.Value is not null || !parsed.Key.IsConstant
-            || !TokenBucketKey.TryParse(parsed.Key.Value, out var kind, out _) || kind is not (TokenBucketKeyKind.User or TokenBucketKeyKind.Claim))
+        if (!allowsAnonymous)
         {
             return;
         }
-        report(Diagnostic.Create(DiagnosticDescriptors.UserKeyOnAnonymousEndpoint, parsed.Key.Location, parsed.Key.Value, subject, fixAt));
+        if (parsed.KeyResolver.Value is null && parsed.Key.IsConstant
+            && TokenBucketKey.TryParse(parsed.Key.Value, out var kind, out _) && kind is TokenBucketKeyKind.User or TokenBucketKeyKind.Claim)
+        {
+            report(Diagnostic.Create(DiagnosticDescriptors.UserKeyOnAnonymousEndpoint, parsed.Key.Location, parsed.Key.Value, subject, fixAt));
+        }
+        if (parsed.PlanResolver.Value is null && parsed.Plan.IsConstant
+            && TokenBucketKey.TryParsePlan(parsed.Plan.Value, out var planKind, out _) && planKind == TokenBucketKeyKind.Claim)
+        {
+            report(Diagnostic.Create(DiagnosticDescriptors.ClaimPlanOnAnonymousEndpoint, parsed.Plan.Location, parsed.Plan.Value, subject, fixAt));
+        }
     }
 
     // Which bucket a limit on a group or a controller is, for the messages: a named one, which every endpoint naming
@@ -337,4 +364,7 @@ internal sealed class EndpointChecks(KnownSymbols symbols, RouteBuilders builder
         var data = owner?.GetAttributes().FirstOrDefault(a => a.ApplicationSyntaxReference?.Span == syntax.Span && a.ApplicationSyntaxReference.SyntaxTree == syntax.SyntaxTree);
         return owner is null || data is null ? null : (owner, data);
     }
+
+    // A "route:<name>" the limit reads, as its key or as its plan, and where it is written.
+    private sealed record RouteRead(string Name, Location? Location, bool IsPlan);
 }

@@ -12,6 +12,8 @@ internal sealed class KnownSymbols
         TokenBucketAttribute = compilation.GetBestTypeByMetadataName(TokenBucketArgumentParser.AttributeMetadataName);
         TokenBucketLimitAttribute = compilation.GetBestTypeByMetadataName(TokenBucketArgumentParser.DeclarationMetadataName);
         ResolverInterface = compilation.GetBestTypeByMetadataName(TokenBucketArgumentParser.ResolverInterfaceMetadataName);
+        PlanResolverInterface = compilation.GetBestTypeByMetadataName(TokenBucketArgumentParser.PlanResolverInterfaceMetadataName);
+        TokenBucketOptions = compilation.GetBestTypeByMetadataName("RateGuard.TokenBucketOptions");
         EndpointRouteBuilderExtensions = compilation.GetBestTypeByMetadataName("Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions");
         RouteGroupBuilder = compilation.GetBestTypeByMetadataName("Microsoft.AspNetCore.Routing.RouteGroupBuilder");
         WebApplication = compilation.GetBestTypeByMetadataName("Microsoft.AspNetCore.Builder.WebApplication");
@@ -29,6 +31,8 @@ internal sealed class KnownSymbols
     public INamedTypeSymbol? TokenBucketAttribute { get; }
     public INamedTypeSymbol? TokenBucketLimitAttribute { get; }
     public INamedTypeSymbol? ResolverInterface { get; }
+    public INamedTypeSymbol? PlanResolverInterface { get; }
+    public INamedTypeSymbol? TokenBucketOptions { get; }
     public INamedTypeSymbol? EndpointRouteBuilderExtensions { get; }
     public INamedTypeSymbol? RouteGroupBuilder { get; }
     public INamedTypeSymbol? WebApplication { get; }

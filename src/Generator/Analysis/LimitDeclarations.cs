@@ -100,6 +100,8 @@ internal sealed class LimitDeclarations
             Cost = At(declaration.Cost, at),
             Bucket = At(declaration.Bucket, at),
             KeyResolver = At(declaration.KeyResolver, at),
+            Plan = At(declaration.Plan, at),
+            PlanResolver = At(declaration.PlanResolver, at),
             UsedByName = name,
         };
     }
@@ -143,6 +145,14 @@ internal sealed class LimitDeclarations
         if (use.KeyResolver.IsSpecified)
         {
             yield return ("KeyResolver", use.KeyResolver.Location);
+        }
+        if (use.Plan.IsSpecified)
+        {
+            yield return ("Plan", use.Plan.Location);
+        }
+        if (use.PlanResolver.IsSpecified)
+        {
+            yield return ("PlanResolver", use.PlanResolver.Location);
         }
     }
 }

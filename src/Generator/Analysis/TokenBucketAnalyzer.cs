@@ -39,6 +39,7 @@ public sealed class TokenBucketAnalyzer : DiagnosticAnalyzer
         DiagnosticDescriptors.InvalidRate,
         DiagnosticDescriptors.InvalidKey,
         DiagnosticDescriptors.UnknownRouteParameter,
+        DiagnosticDescriptors.UnknownRoutePlanParameter,
         DiagnosticDescriptors.InvalidCost,
         DiagnosticDescriptors.CostAboveCapacity,
         DiagnosticDescriptors.UserKeyOnAnonymousEndpoint,
@@ -54,6 +55,10 @@ public sealed class TokenBucketAnalyzer : DiagnosticAnalyzer
         DiagnosticDescriptors.UnknownLimit,
         DiagnosticDescriptors.DuplicateLimit,
         DiagnosticDescriptors.NamedLimitWithSettings,
+        DiagnosticDescriptors.InvalidPlan,
+        DiagnosticDescriptors.InvalidPlanResolver,
+        DiagnosticDescriptors.InvalidExemptNetwork,
+        DiagnosticDescriptors.ClaimPlanOnAnonymousEndpoint,
     ];
 
     /// <inheritdoc />
@@ -75,6 +80,10 @@ public sealed class TokenBucketAnalyzer : DiagnosticAnalyzer
             start.RegisterOperationAction(endpoints.AnalyzeObjectCreation, OperationKind.ObjectCreation);
             start.RegisterOperationAction(endpoints.AnalyzeInvocation, OperationKind.Invocation);
             start.RegisterSymbolAction(endpoints.AnalyzeType, SymbolKind.NamedType);
+            if (symbols.TokenBucketOptions is not null)
+            {
+                start.RegisterOperationAction(new ExemptNetworkChecks(symbols).AnalyzePropertyReference, OperationKind.PropertyReference);
+            }
             start.RegisterOperationAction(compilationEnd.AnalyzeInvocation, OperationKind.Invocation);
             start.RegisterOperationAction(compilationEnd.AnalyzeMethodReference, OperationKind.MethodReference);
             start.RegisterOperationAction(compilationEnd.AnalyzeAssignment, OperationKind.SimpleAssignment);

@@ -1,4 +1,5 @@
 using Microsoft.CodeAnalysis;
+using RateGuard.Generator.Parsing;
 
 namespace RateGuard.Generator.Diagnostics;
 
@@ -30,9 +31,16 @@ internal static class DiagnosticDescriptors
         "Key \"{0}\" is not a valid token-bucket key: use {1}",
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpBase + "rg0003");
 
+    // RG0004 has two descriptors with one ID and title, for a key and for a plan: one mistake (a route value the route
+    // lacks) with one fix, which the code fix writes for both, and one suppression covers both.
     public static readonly DiagnosticDescriptor UnknownRouteParameter = new(
-        "RG0004", "Route key names a parameter the route does not have",
+        "RG0004", "Route key or plan names a parameter the route does not have",
         "Key \"route:{0}\" names a route value that {1} does not have: use {2}, or add {{{0}}} to the template",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpBase + "rg0004");
+
+    public static readonly DiagnosticDescriptor UnknownRoutePlanParameter = new(
+        "RG0004", "Route key or plan names a parameter the route does not have",
+        "Plan \"route:{0}\" names a route value that {1} does not have: use {2}, or add {{{0}}} to the template",
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpBase + "rg0004");
 
     public static readonly DiagnosticDescriptor InvalidCost = new(
@@ -113,6 +121,28 @@ internal static class DiagnosticDescriptors
         "RG0018", "A limit used by name sets its own settings",
         "Limit \"{0}\" is used by name, so {1} cannot be set here: " + LimitRules.NamedLimitAlone,
         Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpBase + "rg0018");
+
+    public static readonly DiagnosticDescriptor InvalidPlan = new(
+        "RG0019", "Plan source is not valid",
+        "Plan \"{0}\" is not a valid plan source: {1}",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpBase + "rg0019");
+
+    public static readonly DiagnosticDescriptor InvalidPlanResolver = new(
+        "RG0020", "Plan resolver is not a concrete ITokenBucketPlanResolver",
+        "Plan resolver {0} is not a concrete, closed type implementing RateGuard.ITokenBucketPlanResolver: implement the interface on a non-abstract, non-generic class, or read the plan with Plan",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpBase + "rg0020");
+
+    public static readonly DiagnosticDescriptor InvalidExemptNetwork = new(
+        "RG0021", "Exempt network is not a valid CIDR range",
+        "Exempt network \"{0}\" is invalid ({1}): write it as " + NetworkRange.Form,
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpBase + "rg0021");
+
+    // Apart from RG0007: an anonymous caller is not refused here but gets the limit's own capacity and rate, which an
+    // app may intend (a free tier for anonymous callers), so it must be possible to turn this off alone.
+    public static readonly DiagnosticDescriptor ClaimPlanOnAnonymousEndpoint = new(
+        "RG0022", "Claim plan on an endpoint that allows anonymous callers",
+        "Plan \"{0}\" reads a claim of the signed-in user, but {1} allows anonymous callers, who have no claims and always get this limit's own capacity and rate: require authorization on {2}, or read the plan from another source",
+        Category, DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpBase + "rg0022");
 
     // Compilation end: whether authentication must come first depends on whether any limit in the compilation keys on
     // the user.

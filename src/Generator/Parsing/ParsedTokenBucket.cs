@@ -36,6 +36,8 @@ internal sealed class ParsedTokenBucket
         KeyResolver = ParsedValue<ITypeSymbol?>.Default(null, location);
         PerEndpoint = ParsedValue<bool>.Default(false, location);
         Limit = ParsedValue<string?>.Default(null, location);
+        Plan = ParsedValue<string?>.Default(null, location);
+        PlanResolver = ParsedValue<ITypeSymbol?>.Default(null, location);
     }
 
     public TokenBucketSource Source { get; }
@@ -59,6 +61,12 @@ internal sealed class ParsedTokenBucket
 
     /// <summary>The name of the declared limit this one uses (<c>[TokenBucket("writes")]</c>), when it uses one.</summary>
     public ParsedValue<string?> Limit { get; set; }
+
+    /// <summary>Where the caller's plan is read from (<c>"claim:plan"</c>), when the limit reads one.</summary>
+    public ParsedValue<string?> Plan { get; set; }
+
+    /// <summary>The type that names the caller's plan; when set, <see cref="Plan"/> is ignored, as the runtime ignores it.</summary>
+    public ParsedValue<ITypeSymbol?> PlanResolver { get; set; }
 
     /// <summary>
     /// For a declared limit resolved at one of its uses, the name it is used by: its values are the declaration's, and

@@ -15,6 +15,7 @@ internal static class TokenBucketArgumentParser
     public const string DeclarationMetadataName = "RateGuard.TokenBucketLimitAttribute";
     public const string DisableAttributeMetadataName = "RateGuard.DisableTokenBucketAttribute";
     public const string ResolverInterfaceMetadataName = "RateGuard.ITokenBucketKeyResolver";
+    public const string PlanResolverInterfaceMetadataName = "RateGuard.ITokenBucketPlanResolver";
     public const string FluentMethodName = "RequireTokenBucket";
     public const string FluentContainingType = "Microsoft.AspNetCore.Builder.TokenBucketEndpointConventionBuilderExtensions";
 
@@ -70,7 +71,7 @@ internal static class TokenBucketArgumentParser
         return parsed;
     }
 
-    /// <summary>Reads <c>.RequireTokenBucket(capacity, rate, key, cost, bucket, perEndpoint)</c>.</summary>
+    /// <summary>Reads <c>.RequireTokenBucket(capacity, rate, key, cost, bucket, perEndpoint, plan)</c>.</summary>
     public static ParsedTokenBucket FromFluentCall(IInvocationOperation invocation)
     {
         var parsed = new ParsedTokenBucket(TokenBucketSource.FluentCall, invocation.Syntax.GetLocation());
@@ -93,10 +94,10 @@ internal static class TokenBucketArgumentParser
     private static void Assign(ParsedTokenBucket parsed, string name, TypedConstant value, Location? location) =>
         Assign(parsed, name, value.Kind != TypedConstantKind.Error, value.Value, location);
 
-    // An expression: a constant, or for KeyResolver a typeof(...) (or null).
+    // An expression: a constant, or for KeyResolver and PlanResolver a typeof(...) (or null).
     private static void Assign(ParsedTokenBucket parsed, string name, IOperation value, Location? location)
     {
-        if (Normalize(name) == "keyresolver")
+        if (Normalize(name) is "keyresolver" or "planresolver")
         {
             switch (Unwrap(value))
             {
@@ -143,6 +144,12 @@ internal static class TokenBucketArgumentParser
             // The declaration's name, which is its bucket.
             case "name":
                 parsed.Bucket = known ? new(value as string, true, location, true) : ParsedValue<string?>.Unknown(location);
+                break;
+            case "plan":
+                parsed.Plan = known ? new(value as string, true, location, true) : ParsedValue<string?>.Unknown(location);
+                break;
+            case "planresolver":
+                parsed.PlanResolver = known ? new(value as ITypeSymbol, true, location, true) : ParsedValue<ITypeSymbol?>.Unknown(location);
                 break;
             case "perendpoint":
                 parsed.PerEndpoint = known && value is bool perEndpoint ? new(perEndpoint, true, location, true) : ParsedValue<bool>.Unknown(location);

@@ -13,7 +13,7 @@ namespace RateGuard.Generator.Parsing;
 /// </summary>
 internal static class TokenBucketValidator
 {
-    public static IEnumerable<Diagnostic> Validate(ParsedTokenBucket parsed, INamedTypeSymbol? resolverInterface)
+    public static IEnumerable<Diagnostic> Validate(ParsedTokenBucket parsed, INamedTypeSymbol? resolverInterface, INamedTypeSymbol? planResolverInterface)
     {
         if (parsed.Capacity.IsConstant && !TokenBucketLimits.IsValidCapacity(parsed.Capacity.Value))
         {
@@ -51,6 +51,21 @@ internal static class TokenBucketValidator
             yield return Diagnostic.Create(DiagnosticDescriptors.InvalidKey, parsed.Key.Location, properties, parsed.Key.Value ?? "null", use);
         }
 
+        // A plan resolver replaces the plan source, as a key resolver replaces the key; no plan at all is the default.
+        if (parsed.PlanResolver.IsConstant && parsed.PlanResolver.Value is { } planResolver)
+        {
+            if (planResolverInterface is not null && planResolver.TypeKind != TypeKind.Error && !(planResolver is INamedTypeSymbol named && GateSpecFactory.IsUsableResolver(named, planResolverInterface)))
+            {
+                yield return Diagnostic.Create(DiagnosticDescriptors.InvalidPlanResolver, parsed.PlanResolver.Location, planResolver.ToDisplayString());
+            }
+        }
+        else if (parsed.Plan.IsConstant && parsed.Plan.Value is { } plan && !TokenBucketKey.TryParsePlan(plan, out _, out _))
+        {
+            var suggestion = PlanSuggestion(plan);
+            var properties = suggestion is null ? null : ImmutableDictionary<string, string?>.Empty.Add(TokenBucketAnalyzer.SuggestedKeyProperty, suggestion);
+            yield return Diagnostic.Create(DiagnosticDescriptors.InvalidPlan, parsed.Plan.Location, properties, plan, PlanHint(plan, suggestion));
+        }
+
         if (parsed.Bucket.IsConstant && parsed.Bucket.Value is { } bucket && !TokenBucketLimits.IsValidBucketName(bucket))
         {
             yield return Diagnostic.Create(DiagnosticDescriptors.InvalidBucketName, parsed.Bucket.Location, bucket);
@@ -59,6 +74,23 @@ internal static class TokenBucketValidator
         {
             yield return Diagnostic.Create(DiagnosticDescriptors.PerEndpointWithBucket, parsed.PerEndpoint.Location, sharedName);
         }
+    }
+
+    // The plan source an invalid one was most likely meant to be, as for keys: "claims:plan" is "claim:plan".
+    private static string? PlanSuggestion(string plan) =>
+        TokenBucketKeySuggestion.Suggest(plan) is { } suggestion && TokenBucketKey.TryParsePlan(suggestion, out _, out _) ? suggestion : null;
+
+    // "ip", "user" and "global" (or a near miss of them) are keys: they say who shares a bucket, and hold no plan.
+    private static string PlanHint(string plan, string? suggestion)
+    {
+        if (suggestion is not null)
+        {
+            return "use \"" + suggestion + "\" (the valid forms are " + TokenBucketKey.ValidPlanForms + ")";
+        }
+        var meant = TokenBucketKey.TryParse(plan, out _, out _) ? plan : TokenBucketKeySuggestion.Suggest(plan);
+        return meant is not null && TokenBucketKey.TryParse(meant, out _, out _)
+            ? "\"" + meant + "\" is a key, which says whose bucket a request draws from, not where the caller's plan is read: use " + TokenBucketKey.ValidPlanForms + ", or a PlanResolver"
+            : "use " + TokenBucketKey.ValidPlanForms + ", or a PlanResolver";
     }
 
     // The rule the rate breaks, and a fix that depends on how it is bad. A fraction is the answer only for a rate that

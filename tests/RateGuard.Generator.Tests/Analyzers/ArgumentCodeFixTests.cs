@@ -5,7 +5,7 @@ using RateGuard.Generator.Tests.Infrastructure;
 
 namespace RateGuard.Generator.Tests.Analyzers;
 
-/// <summary>The fixes for a limit's own arguments: RG0003 (key) and RG0006 (cost above capacity).</summary>
+/// <summary>The fixes for a limit's own arguments: RG0003 (key), RG0006 (cost above capacity) and RG0019 (plan source).</summary>
 public sealed class ArgumentCodeFixTests
 {
     private static string Routes(string body) => $$"""
@@ -83,5 +83,23 @@ public sealed class ArgumentCodeFixTests
         Assert.Equal(
             source.Replace("TokenBucket(5, 1, Cost = 6)", "TokenBucket(6, 1, Cost = 6)").Replace("RequireTokenBucket(2 * 2, 1, cost: 10)", "RequireTokenBucket(10, 1, cost: 10)").Replace("TokenBucketAttribute(2, 1) { Cost = 3 }", "TokenBucketAttribute(3, 1) { Cost = 3 }"),
             Assert.Single(fixedSources));
+    }
+
+    [Fact]
+    public async Task RG0019_fix_writes_the_plan_source_that_was_meant()
+    {
+        var source = Routes("""app.MapGet("/a", () => "a").RequireTokenBucket(10, 5, plan: "Header:X-Plan");""");
+
+        var fixedSources = await CodeFixHarness.ApplyAsync(new KeyCodeFixProvider(), "RG0019", "Use plan source \"header:X-Plan\"", OutputKind.DynamicallyLinkedLibrary, source);
+
+        Assert.Equal(source.Replace("\"Header:X-Plan\"", "\"header:X-Plan\""), Assert.Single(fixedSources));
+    }
+
+    [Fact]
+    public async Task RG0019_offers_no_fix_for_a_key_that_is_no_plan_source()
+    {
+        var source = Routes("""app.MapGet("/a", [TokenBucket(10, 5, Plan = "user")] () => "a");""");
+
+        Assert.Empty(await CodeFixHarness.TitlesAsync(new KeyCodeFixProvider(), "RG0019", OutputKind.DynamicallyLinkedLibrary, source));
     }
 }

@@ -63,6 +63,16 @@ public sealed class CodeFixTests
     }
 
     [Fact]
+    public async Task RG0004_fix_replaces_a_route_plan_with_the_chosen_parameter()
+    {
+        var source = RouteSource.Replace("Key = \"route:tenantId\"", "Plan = \"route:tier\"");
+
+        var fixedSources = await CodeFixHarness.ApplyAsync(new RouteKeyCodeFixProvider(), "RG0004", "Use route value 'tenant'", OutputKind.DynamicallyLinkedLibrary, source);
+
+        Assert.Equal(source.Replace("\"route:tier\"", "\"route:tenant\""), Assert.Single(fixedSources));
+    }
+
+    [Fact]
     public async Task RG0010_fix_all_wires_each_project_of_the_solution_once()
     {
         const string first = """
