@@ -1,6 +1,4 @@
-using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 
 namespace RateGuard.Clients;
 
@@ -52,13 +50,13 @@ internal sealed class ExemptNetworks
         List<string>? malformed = null;
         for (var i = 0; i < entries.Count; i++)
         {
-            if (TryParse(entries[i], out var network))
+            if (NetworkRange.TryParse(entries[i], out _, out _, out var problem))
             {
-                networks[i] = network;
+                TryParse(entries[i], out networks[i]);
             }
             else
             {
-                (malformed ??= []).Add($"TokenBuckets:ExemptNetworks:{i} \"{entries[i]}\"");
+                (malformed ??= []).Add($"TokenBuckets:ExemptNetworks:{i} \"{entries[i]}\" ({problem})");
             }
         }
         if (malformed is not null)
@@ -69,34 +67,20 @@ internal sealed class ExemptNetworks
     }
 
     /// <summary>What an entry must look like, for messages.</summary>
-    public const string Rule = "write each as an address and a prefix length in CIDR form, such as 10.0.0.0/8, 127.0.0.1/32 or fd00::/8, or as a single address";
+    public const string Rule = "write each as " + NetworkRange.Form;
 
     /// <summary>
-    /// An address and prefix length (<c>10.0.0.0/8</c>), or a single address (a /32 or /128). Bits beyond the prefix
-    /// are ignored, as a router reads the range: <c>10.1.2.3/8</c> is <c>10.0.0.0/8</c>.
+    /// An address and prefix length (<c>10.0.0.0/8</c>), or a single address (a /32 or /128), read as the analyzer reads
+    /// it (<see cref="NetworkRange"/>). Bits beyond the prefix are cleared, as a router reads the range.
     /// </summary>
     public static bool TryParse(string? text, out IPNetwork network)
     {
         network = default;
-        if (string.IsNullOrWhiteSpace(text))
+        if (!NetworkRange.TryParse(text, out var bytes, out var prefix, out _))
         {
             return false;
         }
-        var slash = text.IndexOf('/');
-        var addressText = slash < 0 ? text : text[..slash];
-        // IPAddress.TryParse also reads "1", "1.2" and scope ids; a range is written as a full address.
-        if (!IPAddress.TryParse(addressText, out var address) || addressText.Contains('%')
-            || (address.AddressFamily == AddressFamily.InterNetwork && addressText.Count(c => c == '.') != 3))
-        {
-            return false;
-        }
-        var bits = address.AddressFamily == AddressFamily.InterNetwork ? 32 : 128;
-        var prefix = bits;
-        if (slash >= 0 && (!int.TryParse(text.AsSpan(slash + 1), NumberStyles.None, CultureInfo.InvariantCulture, out prefix) || prefix > bits))
-        {
-            return false;
-        }
-        network = new IPNetwork(Mask(address, prefix), prefix);
+        network = new IPNetwork(Mask(new IPAddress(bytes), prefix), prefix);
         return true;
     }
 

@@ -1,10 +1,11 @@
-namespace RateGuard.Generator.Parsing;
+namespace RateGuard;
 
 /// <summary>
 /// Reads an entry of <c>TokenBucketOptions.ExemptNetworks</c> as the runtime does: an IPv4 or IPv6 address and a prefix
 /// length in CIDR form (<c>10.0.0.0/8</c>, <c>fd00::/8</c>), or a single address, which is a /32 or a /128. Bits beyond
-/// the prefix are allowed (the runtime clears them, as a router reads the range). The generator targets netstandard2.0
-/// and cannot call <c>System.Net.IPNetwork</c>, so this is its own small parser, held to .NET's by a conformance test.
+/// the prefix are allowed (they are cleared, as a router reads the range). The analyzer and the runtime both read
+/// entries with it, so what builds is what starts; the generator targets netstandard2.0 and cannot call
+/// <c>System.Net.IPNetwork</c>, so this is a small parser of its own, held to .NET's by a conformance test.
 /// </summary>
 /// <remarks>
 /// It is stricter than <c>IPAddress.TryParse</c> where .NET reads an address otherwise than it looks: an IPv4 address
