@@ -13,6 +13,9 @@ internal static class RouteMetadataKeys
     public const string Key = "Key";
     public const string Bucket = "Bucket";
 
+    /// <summary>Where the caller's plan is read from, as <c>TokenBucketAttribute.Plan</c>: a header, claim, route value or query parameter.</summary>
+    public const string Plan = "Plan";
+
     /// <summary>The name of a limit declared in code with <c>[assembly: TokenBucketLimit]</c>, used instead of the others.</summary>
     public const string Limit = "Limit";
 
@@ -20,7 +23,7 @@ internal static class RouteMetadataKeys
     public const string ResolverPrefix = "resolver:";
 
     /// <summary>Every property a limit has, in the order messages list them.</summary>
-    public static readonly string[] Properties = [Capacity, Rate, Cost, Key, Bucket, Limit];
+    public static readonly string[] Properties = [Capacity, Rate, Cost, Key, Bucket, Plan, Limit];
 
     public const string SpringPrefix = "redis-rate-limiter.";
     public const string SpringReplenishRate = "redis-rate-limiter.replenishRate";

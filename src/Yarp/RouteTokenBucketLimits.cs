@@ -215,7 +215,17 @@ internal static class RouteTokenBucketLimits
                 $"Route '{route.RouteId}': the bucket name '{bucketValue}' its limit would take from the route id is invalid: {LimitRules.BucketName}. Set '{Name(label, Bucket)}' to a valid name.");
         }
 
-        return new TokenBucketAttribute(capacityValue, rateValue) { Cost = costValue, Key = keyValue, Bucket = bucketValue, KeyResolver = resolver };
+        string? planValue = null;
+        if (properties.TryGetValue(Plan, out var plan))
+        {
+            if (!TokenBucketKey.TryParsePlan(plan.Value, out _, out _))
+            {
+                throw Invalid(route, plan, $"a plan is read from one of {TokenBucketKey.ValidPlanForms}", "Write one of these forms, such as 'header:X-Plan' set by a trusted upstream; the plans themselves are set under TokenBuckets:Buckets:<bucket>:Plans.");
+            }
+            planValue = plan.Value;
+        }
+
+        return new TokenBucketAttribute(capacityValue, rateValue) { Cost = costValue, Key = keyValue, Bucket = bucketValue, KeyResolver = resolver, Plan = planValue };
     }
 
     // A limit declared in code, used by name: one bucket of its name, shared with every endpoint in the app that uses it.

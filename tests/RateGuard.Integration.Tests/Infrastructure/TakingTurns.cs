@@ -26,19 +26,26 @@ public sealed class TakingTurns(RedisFixture redis, string prefix) : IAsyncDispo
         }
     }
 
-    public async Task<HttpResponseMessage> Send(string method, string path, string user)
+    public async Task<HttpResponseMessage> Send(string method, string path, string user, params (string Name, string Value)[] headers)
     {
         var client = _apps[_turn++ % _apps.Count].Client;
         using var request = new HttpRequestMessage(new HttpMethod(method), path);
         request.Headers.Add("X-User", user);
+        foreach (var (name, value) in headers)
+        {
+            request.Headers.Add(name, value);
+        }
         return await client.SendAsync(request);
     }
 
-    public async Task<int> Status(string method, string path, string user)
+    public async Task<int> Status(string method, string path, string user, params (string Name, string Value)[] headers)
     {
-        using var response = await Send(method, path, user);
+        using var response = await Send(method, path, user, headers);
         return (int)response.StatusCode;
     }
+
+    /// <summary>The copies' apps, in the order they were started.</summary>
+    public IEnumerable<IAsyncDisposable> Apps => _apps.Select(a => a.App);
 
     /// <summary>
     /// The buckets' Redis keys under the test's prefix, in order: not the instances' heartbeat key beside them, which

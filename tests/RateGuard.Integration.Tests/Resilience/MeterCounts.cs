@@ -10,9 +10,9 @@ public sealed class MeterCounts : IDisposable
     private readonly MeterListener _listener = new();
     private readonly Dictionary<string, int> _byValue = [];
 
-    private MeterCounts(ResilienceApp app, string instrumentName, string tagName)
+    private MeterCounts(IServiceProvider services, string instrumentName, string tagName)
     {
-        var meters = app.App.Services.GetRequiredService<IMeterFactory>();
+        var meters = services.GetRequiredService<IMeterFactory>();
         _listener.InstrumentPublished = (instrument, listener) =>
         {
             if (ReferenceEquals(instrument.Meter.Scope, meters) && instrument.Meter.Name == TokenBucketMetrics.MeterName && instrument.Name == instrumentName)
@@ -26,10 +26,13 @@ public sealed class MeterCounts : IDisposable
     }
 
     /// <summary>The store calls the limiter makes, by outcome (success, late, timeout, failure).</summary>
-    public static MeterCounts StoreCalls(ResilienceApp app) => new(app, TokenBucketMetrics.StoreDurationInstrument, TokenBucketMetrics.OutcomeTag);
+    public static MeterCounts StoreCalls(ResilienceApp app) => new(app.App.Services, TokenBucketMetrics.StoreDurationInstrument, TokenBucketMetrics.OutcomeTag);
 
     /// <summary>The decisions the limiter counts, by result (acquired, endpoint_limiter, deny_cache...).</summary>
-    public static MeterCounts Decisions(ResilienceApp app) => new(app, TokenBucketMetrics.RequestsInstrument, TokenBucketMetrics.ResultTag);
+    public static MeterCounts Decisions(ResilienceApp app) => Decisions(app.App.Services);
+
+    /// <summary>The decisions the limiter of the app whose services are <paramref name="services"/> counts, by result.</summary>
+    public static MeterCounts Decisions(IServiceProvider services) => new(services, TokenBucketMetrics.RequestsInstrument, TokenBucketMetrics.ResultTag);
 
     /// <summary>How many measurements carried each value of the tag.</summary>
     public IReadOnlyDictionary<string, int> ByValue
