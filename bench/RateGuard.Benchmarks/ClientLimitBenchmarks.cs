@@ -11,6 +11,7 @@ namespace RateGuard.Benchmarks;
 /// plan and override admits every request of a run, so each case takes the same decision path.
 /// </summary>
 [MemoryDiagnoser]
+[Config(typeof(SharedMachineConfig))]
 public class ClientLimitBenchmarks
 {
     private const int Overrides = 10_000;
