@@ -1,3 +1,4 @@
+using RateGuard.TestSupport;
 using System.Diagnostics;
 using RateGuard.Runtime.Tests.Infrastructure;
 using RateGuard.Stores;
