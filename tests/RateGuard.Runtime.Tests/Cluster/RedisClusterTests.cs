@@ -1,7 +1,7 @@
-using RateGuard.TestSupport;
 using System.Diagnostics;
 using RateGuard.Runtime.Tests.Infrastructure;
 using RateGuard.Stores;
+using RateGuard.TestSupport;
 using StackExchange.Redis;
 using Xunit.Abstractions;
 
