@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using RateGuard.Clients;
 using RateGuard.Diagnostics;
@@ -165,6 +166,24 @@ public sealed class ClientsTests(RedisFixture redis) : IClassFixture<RedisFixtur
         await Expect([403, 403], 2, "/api", "mallory");
         // An expired override applies no more.
         await Expect([200, 200, 429], 3, "/api", "old");
+    }
+
+    [Fact]
+    public async Task Plans_and_lists_change_with_configuration_on_reload()
+    {
+        await StartAsync(Store.InMemory);
+        var app = _instances.Apps.Cast<ClientsApp>().Single().App;
+
+        app.Configuration["TokenBuckets:Buckets:api:Plans:gold:Capacity"] = "6";
+        app.Configuration["TokenBuckets:Buckets:api:Plans:silver:Capacity"] = "3";
+        app.Configuration["TokenBuckets:Buckets:api:Deny:0"] = "bob";
+        ((IConfigurationRoot)app.Configuration).Reload();
+
+        await Expect([200, 200, 200, 200, 200, 200, 429], 7, "/api", "ann", s_gold);
+        await Expect([200, 200, 200, 429], 4, "/api", "cat", ("X-Plan", "silver"));
+        await Expect([403], 1, "/api", "bob");
+        // The plans declared in code that configuration leaves alone are kept.
+        Assert.All(await Statuses(4, "/api", "sam", ("X-Plan", "staff")), s => Assert.Equal(200, s));
     }
 
     [Fact]
