@@ -68,6 +68,54 @@ internal static class AdminEndpoints
         context.Response.StatusCode = StatusCodes.Status204NoContent;
     });
 
+    /// <summary><c>GET {pattern}/overrides</c>: every client override in force, as a JSON array.</summary>
+    public static Task OverridesAsync(HttpContext context) => HandleAsync(context, static async (context, operations) =>
+    {
+        var overrides = await operations.GetOverridesAsync(context.RequestAborted).ConfigureAwait(false);
+        var now = (context.RequestServices.GetService<TimeProvider>() ?? TimeProvider.System).GetUtcNow();
+        await AdminResponses.WriteJsonAsync(context, StatusCodes.Status200OK, (overrides, now),
+            static (json, state) => AdminJson.WriteOverrides(json, state.overrides, state.now)).ConfigureAwait(false);
+    });
+
+    /// <summary>
+    /// <c>PUT {pattern}/overrides</c> with <c>{"bucket", "key", "capacity", "rate", "expiresAfterSeconds"}</c>: the
+    /// client gets its own limits on that bucket, on every instance within a second; 204. A value out of range is
+    /// 400, a store that holds <c>MaxOverrides</c> already is 409.
+    /// </summary>
+    public static Task SetOverrideAsync(HttpContext context) => HandleAsync(context, static async (context, operations) =>
+    {
+        var (bucket, key, capacity, rate, expiresAfter) = await AdminRequests.OverrideFromJsonBodyAsync(context.Request).ConfigureAwait(false);
+        try
+        {
+            await operations.SetOverrideAsync(bucket, key, capacity, rate, expiresAfter, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (ArgumentException e)
+        {
+            throw AdminRequests.Invalid(e);
+        }
+        catch (InvalidOperationException e) when (e is not ObjectDisposedException)
+        {
+            // The request is sound but the store is full: it conflicts with the overrides already set.
+            throw new AdminRequestException(StatusCodes.Status409Conflict, e.Message);
+        }
+        context.Response.StatusCode = StatusCodes.Status204NoContent;
+    });
+
+    /// <summary>
+    /// <c>DELETE {pattern}/overrides</c> with <c>{"bucket", "key"}</c>: the client's override is removed on every
+    /// instance within a second; 204, or 404 when there was none (or it had expired).
+    /// </summary>
+    public static Task RemoveOverrideAsync(HttpContext context) => HandleAsync(context, static async (context, operations) =>
+    {
+        var (bucket, key) = await AdminRequests.FromJsonBodyAsync(context.Request, "a removal").ConfigureAwait(false);
+        if (!await operations.RemoveOverrideAsync(bucket, key, context.RequestAborted).ConfigureAwait(false))
+        {
+            throw new AdminRequestException(StatusCodes.Status404NotFound,
+                $"There is no client override of '{key}' on bucket '{bucket}' (or it has expired), so nothing was removed. GET overrides lists those in force.");
+        }
+        context.Response.StatusCode = StatusCodes.Status204NoContent;
+    });
+
     // Every failure an operator can meet becomes a problem that says what happened, with the status that fits it.
     private static async Task HandleAsync(HttpContext context, Func<HttpContext, ITokenBucketOperations, Task> handle)
     {
