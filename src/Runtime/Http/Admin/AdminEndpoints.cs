@@ -20,13 +20,14 @@ internal static class AdminEndpoints
     public static Task PageAsync(HttpContext context) => HandleAsync(context, static async (context, operations) =>
     {
         var snapshot = AdminSnapshot.Take(operations);
+        var overrides = await AdminOverrides.ReadAsync(operations, context.RequestAborted).ConfigureAwait(false);
         var now = (context.RequestServices.GetService<TimeProvider>() ?? TimeProvider.System).GetUtcNow();
         var response = context.Response;
         string html;
         if (context.Request.Query["part"] == "data")
         {
             // A fragment with nothing to run: opened on its own, it runs nothing and loads nothing either.
-            html = AdminPage.RenderData(snapshot, now);
+            html = AdminPage.RenderData(snapshot, overrides, now);
             response.Headers.ContentSecurityPolicy = "default-src 'none'; frame-ancestors 'none'";
         }
         else
@@ -34,7 +35,7 @@ internal static class AdminEndpoints
             // A fresh nonce per response: the page's own script and style run, anything injected into it would not.
             // Base64url, which CSP accepts, has no character that HTML encoding would rewrite in the attribute.
             var nonce = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(16));
-            html = AdminPage.Render(snapshot, (context.Request.PathBase + context.Request.Path).ToUriComponent().TrimEnd('/'), nonce, now);
+            html = AdminPage.Render(snapshot, overrides, (context.Request.PathBase + context.Request.Path).ToUriComponent().TrimEnd('/'), nonce, now);
             response.Headers.ContentSecurityPolicy =
                 "default-src 'none'; " +
                 $"script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; " +
