@@ -24,6 +24,9 @@ internal sealed class ClientOverrideSync : IDisposable
     /// <summary>How long the store may fail to answer before the failure is logged.</summary>
     public static readonly TimeSpan FailureGrace = TimeSpan.FromSeconds(1);
 
+    /// <summary>How long startup waits for the overrides: a store that is slow to answer does not hold it longer.</summary>
+    public static readonly TimeSpan StartupWait = TimeSpan.FromSeconds(2);
+
     private readonly IClientOverrideStore _store;
     private readonly ClientOverrides _table;
     private readonly TimeProvider _time;
@@ -52,6 +55,23 @@ internal sealed class ClientOverrideSync : IDisposable
 
     /// <summary>Where the overrides are kept.</summary>
     public IClientOverrideStore Store => _store;
+
+    /// <summary>
+    /// Reads the overrides once at startup, before the first request, when the store answers within
+    /// <see cref="StartupWait"/>; when it does not, the polls read them as soon as it does.
+    /// </summary>
+    public async Task StartAsync()
+    {
+        try
+        {
+            await RefreshAsync().WaitAsync(StartupWait, _time).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is Operations.TokenBucketStoreUnavailableException or TimeoutException)
+        {
+            // The polls go on; their failure is logged if it lasts.
+        }
+    }
+
 
     /// <summary>Reads the overrides from the store and applies them here now: after a write made through this instance.</summary>
     /// <exception cref="Operations.TokenBucketStoreUnavailableException">The store could not be read.</exception>

@@ -133,10 +133,17 @@ internal sealed class TokenBucketLimiter : IDisposable
 
     /// <summary>
     /// Gets the store ready before the first request: a Redis store's first connection is waited for a moment and its
-    /// scripts checked, so that the log says at startup whether limits hold. Other stores have nothing to wait for.
+    /// scripts checked, so that the log says at startup whether limits hold, and the client overrides are read, so
+    /// that an instance that restarts applies them from its first request. Other stores have nothing to wait for.
     /// </summary>
-    public Task StartAsync(CancellationToken cancellationToken) =>
-        _redis?.StartAsync(heartbeat: _options.Value.InstanceCount is null, _logger, cancellationToken) ?? Task.CompletedTask;
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (_redis is not null)
+        {
+            await _redis.StartAsync(heartbeat: _options.Value.InstanceCount is null, _logger, cancellationToken).ConfigureAwait(false);
+        }
+        await Overrides.StartAsync().ConfigureAwait(false);
+    }
 
     /// <summary>Decides one request for one bucket (the RateLimiter adapter's lease).</summary>
     public async ValueTask<LimiterResult> AcquireAsync(TokenBucketPolicy policy, FailureMode failureMode, string key, CancellationToken cancellationToken)

@@ -63,11 +63,15 @@ internal sealed class RedisClientOverrideStore(RedisTokenBucketStore store) : IC
     public IDisposable OnChanged(Action changed)
     {
         Action<RedisChannel, RedisValue> handler = (_, _) => changed();
-        // Subscribed once the connection is made; the client subscribes again after a reconnect on its own. A refusal
-        // (an ACL without the channel) is left to the poll.
-        store.Connecting.ContinueWith(connecting => store.Connection?.GetSubscriber().SubscribeAsync(Channel, handler)
-            .ContinueWith(static s => _ = s.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default),
-            CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        // Subscribed once the connection is made, and read at once then, rather than at the next poll: an instance that
+        // starts gets the overrides as soon as Redis answers. The client subscribes again after a reconnect on its own;
+        // a refusal (an ACL without the channel) is left to the poll.
+        store.Connecting.ContinueWith(connecting =>
+        {
+            store.Connection?.GetSubscriber().SubscribeAsync(Channel, handler).ContinueWith(static s => _ = s.Exception,
+                CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            changed();
+        }, CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
         // A connection the app shares outlives this store: its handler goes when the limiter does.
         return new Subscription(() => store.Connection?.GetSubscriber().UnsubscribeAsync(Channel, handler, CommandFlags.FireAndForget));
     }
