@@ -49,16 +49,21 @@ public sealed class AdminOverridesTests
     }
 
     [Fact]
-    public async Task An_override_set_through_the_admin_api_applies_on_this_instance_at_once()
+    public async Task An_override_set_through_the_admin_api_admits_its_client_up_to_its_capacity_at_once()
     {
         await using var app = await AdminApp.StartAsync();
 
         using var put = await app.AdminAsync(HttpMethod.Put, "overrides", """{"bucket": "GET /items/{id}", "key": "bob", "capacity": 5, "rate": 0.001, "expiresAfterSeconds": 3600}""");
+        var bob = new List<int>();
+        for (var i = 0; i < 6; i++)
+        {
+            bob.Add(await app.RequestItemAsync("bob"));
+        }
 
         Assert.Equal(HttpStatusCode.NoContent, put.StatusCode);
-        var table = app.App.Services.GetRequiredService<RateGuard.Clients.ClientOverrides>();
-        Assert.True(table.TryGet(new TokenBucketPolicy(AdminApp.Bucket, AdminApp.Capacity, AdminApp.Rate), "bob", out var policy));
-        Assert.Equal((5, 0.001), (policy.Capacity, policy.Rate));
+        // The endpoint's own limit is 2; bob's override, 5.
+        Assert.Equal([200, 200, 200, 200, 200, 429], bob);
+        await app.RejectAsync("alice");
     }
 
     public static TheoryData<string, string> NotAnOverride => new()
