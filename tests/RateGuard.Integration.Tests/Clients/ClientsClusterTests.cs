@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using RateGuard.Clients;
+using RateGuard.Operations;
 using RateGuard.TestSupport;
 
 namespace RateGuard.Integration.Tests.Clients;
@@ -51,10 +53,14 @@ public sealed class ClientsClusterTests(RedisCluster cluster) : IClassFixture<Re
         // Two buckets, all or nothing: flat's 3 refuses the fourth, which takes nothing from api.
         Assert.Equal(new[] { 200, 200, 200, 429 }, await Statuses(4, "/both", "ann", "gold"));
         Assert.Equal(new[] { 200, 429 }, await Statuses(2, "/api", "ann", "gold"));
-        // An override held on both instances beats the plan.
-        foreach (var app in apps)
+        // An override set through one instance, kept in the cluster's overrides hash, applies on both and beats the plan.
+        await first.App.Services.GetRequiredService<ITokenBucketOperations>().SetOverrideAsync("api", "bob", 3, 0.001, TimeSpan.FromMinutes(5));
+        var declared = new TokenBucketPolicy("api", 2, 0.001);
+        var waited = Stopwatch.StartNew();
+        while (!apps.All(a => a.App.Services.GetRequiredService<ClientOverrides>().TryGet(declared, "bob", out _)))
         {
-            app.App.Services.GetRequiredService<ClientOverrides>().Replace([new ClientOverride("api", "bob", 3, 0.001, DateTimeOffset.UtcNow.AddMinutes(5))]);
+            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(10), "both instances apply the override");
+            await Task.Delay(10);
         }
         Assert.Equal(new[] { 200, 200, 200, 429 }, await Statuses(4, "/api", "bob", "staff"));
         var nodes = cluster.Nodes.Select(n => long.Parse(n.Command("EVAL", "return #redis.call('KEYS', ARGV[1])", "0", prefix + ":*").TrimStart(':').Trim())).ToArray();
