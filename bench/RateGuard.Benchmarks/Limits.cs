@@ -10,4 +10,16 @@ public static class Limits
     /// <summary>The same limit keyed by a header, for key extraction.</summary>
     [TokenBucket(capacity: 1_000_000_000, rate: 1_000_000, Key = "header:X-Api-Key")]
     public static string ByHeader() => "pong";
+
+    /// <summary>The header-keyed limit reading the caller's plan from a header.</summary>
+    [TokenBucket(capacity: 1_000_000_000, rate: 1_000_000, Key = "header:X-Api-Key", Bucket = "planned", Plan = "header:X-Plan")]
+    public static string PlanFromHeader() => "pong";
+
+    /// <summary>The header-keyed limit asking a plan resolver for the caller's plan.</summary>
+    [TokenBucket(capacity: 1_000_000_000, rate: 1_000_000, Key = "header:X-Api-Key", Bucket = "resolved", PlanResolver = typeof(PlanDirectory))]
+    public static string PlanFromResolver() => "pong";
+
+    /// <summary>A bucket with exempt and deny lists, beside the plain limit on another endpoint.</summary>
+    [TokenBucket(capacity: 1_000_000_000, rate: 1_000_000, Key = "header:X-Api-Key", Bucket = "listed")]
+    public static string Listed() => "pong";
 }

@@ -4,8 +4,8 @@ namespace RateGuard.Clients;
 
 /// <summary>
 /// The overrides this instance applies: one client's capacity and rate on one bucket, set by an operator, until they
-/// expire. Held whole in memory and replaced whole when the store's copy changes, so a request reads them with one
-/// dictionary lookup and no call to the store; a request on an app with no overrides reads one field.
+/// expire. Held whole in memory and replaced whole when the store's copy changes, so a request reads them with a
+/// dictionary lookup or two and no call to the store; a request on an app with no overrides reads one field.
 /// </summary>
 internal sealed class ClientOverrides(TimeProvider time)
 {
@@ -43,24 +43,40 @@ internal sealed class ClientOverrides(TimeProvider time)
     {
         public static readonly Snapshot Empty = new([]);
 
-        private readonly FrozenDictionary<(string Bucket, string Key), ClientOverride> _byClient;
+        // By bucket, then by key, both keyed by string: a frozen dictionary of strings hashes them its own fast way
+        // (a pair of strings goes through the default, randomized hash of each), and a request on a bucket that no
+        // override names is answered by the first lookup.
+        private readonly FrozenDictionary<string, FrozenDictionary<string, ClientOverride>> _byBucket;
 
         public Snapshot(IEnumerable<ClientOverride> overrides)
         {
-            var byClient = new Dictionary<(string, string), ClientOverride>();
+            var byBucket = new Dictionary<string, Dictionary<string, ClientOverride>>(StringComparer.Ordinal);
             foreach (var entry in overrides)
             {
-                byClient[(entry.Bucket, entry.Key)] = entry;
+                if (!byBucket.TryGetValue(entry.Bucket, out var byKey))
+                {
+                    byBucket[entry.Bucket] = byKey = new Dictionary<string, ClientOverride>(StringComparer.Ordinal);
+                }
+                byKey[entry.Key] = entry;
             }
-            _byClient = byClient.ToFrozenDictionary();
-            Count = _byClient.Count;
+            var entries = new List<ClientOverride>();
+            var frozen = new Dictionary<string, FrozenDictionary<string, ClientOverride>>(byBucket.Count, StringComparer.Ordinal);
+            foreach (var (bucket, byKey) in byBucket)
+            {
+                entries.AddRange(byKey.Values);
+                frozen[bucket] = byKey.ToFrozenDictionary(StringComparer.Ordinal);
+            }
+            _byBucket = frozen.ToFrozenDictionary(StringComparer.Ordinal);
+            Entries = [.. entries];
+            Count = entries.Count;
         }
 
         public int Count { get; }
 
-        public IReadOnlyCollection<ClientOverride> Entries => _byClient.Values;
+        public IReadOnlyCollection<ClientOverride> Entries { get; }
 
-        public ClientOverride? Find(string bucket, string key) => _byClient.GetValueOrDefault((bucket, key));
+        public ClientOverride? Find(string bucket, string key) =>
+            _byBucket.TryGetValue(bucket, out var byKey) ? byKey.GetValueOrDefault(key) : null;
     }
 }
 

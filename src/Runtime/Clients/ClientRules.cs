@@ -19,17 +19,24 @@ internal sealed class ClientRules
     private readonly ITokenBucketPlanResolver? _resolver;
     // Each plan's policy; null for an unlimited plan.
     private readonly FrozenDictionary<string, TokenBucketPolicy?> _plans;
+    // What a request checks first, worked out here: a frozen collection's count is a virtual call.
+    private readonly bool _exempts;
+    private readonly bool _denies;
+    private readonly bool _appliesPlans;
 
     private ClientRules(FrozenSet<string> exempt, FrozenSet<string> deny, PlanSource? source, FrozenDictionary<string, TokenBucketPolicy?> plans)
     {
         _exempt = exempt;
         _deny = deny;
         _plans = plans;
+        _exempts = exempt.Count != 0;
+        _denies = deny.Count != 0;
         if (source is not null)
         {
             ReadsPlan = true;
             (_planKind, _planArgument, _resolver) = (source.Kind, source.Argument, source.Resolver);
             PlanDescription = source.Description;
+            _appliesPlans = plans.Count != 0;
         }
     }
 
@@ -82,8 +89,8 @@ internal sealed class ClientRules
 
     /// <summary>Whether the bucket's lists exempt or deny <paramref name="key"/>, which takes precedence over anything else.</summary>
     public ClientVerdict Listed(string key) =>
-        _deny.Count != 0 && _deny.Contains(key) ? ClientVerdict.Denied
-        : _exempt.Count != 0 && _exempt.Contains(key) ? ClientVerdict.Exempt
+        _denies && _deny.Contains(key) ? ClientVerdict.Denied
+        : _exempts && _exempt.Contains(key) ? ClientVerdict.Exempt
         : ClientVerdict.Limited;
 
     /// <summary>
@@ -92,7 +99,7 @@ internal sealed class ClientRules
     /// </summary>
     public ClientVerdict ApplyPlan(HttpContext context, string key, ref TokenBucketPolicy policy)
     {
-        if (!ReadsPlan || _plans.Count == 0 || ReadPlan(context, key) is not { } plan || !_plans.TryGetValue(plan, out var planned))
+        if (!_appliesPlans || ReadPlan(context, key) is not { } plan || !_plans.TryGetValue(plan, out var planned))
         {
             return ClientVerdict.Limited;
         }

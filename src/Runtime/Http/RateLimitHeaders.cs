@@ -58,6 +58,10 @@ internal static class RateLimitHeaders
     // The policy field of a request decided by a plan's or an override's limits, which name its own quota and window.
     private static string DraftPolicy(ReadOnlySpan<GateDecision> decisions)
     {
+        if (decisions.Length == 1)
+        {
+            return s_policyFields.GetValue(decisions[0].Policy, s_formatPolicy);
+        }
         var text = new DefaultInterpolatedStringHandler(0, 0, CultureInfo.InvariantCulture, stackalloc char[256]);
         for (var i = 0; i < decisions.Length; i++)
         {
@@ -69,6 +73,17 @@ internal static class RateLimitHeaders
         }
         return text.ToStringAndClear();
     }
+
+    // The field of one plan's or override's policy, formatted the first time a request is decided by it: the policy
+    // object lives as long as the configuration or the override that made it, so a client on a plan costs a lookup
+    // here rather than a string per request, and the entry goes when the policy does.
+    private static readonly ConditionalWeakTable<TokenBucketPolicy, string> s_policyFields = new();
+    private static readonly ConditionalWeakTable<TokenBucketPolicy, string>.CreateValueCallback s_formatPolicy = static policy =>
+    {
+        var text = new DefaultInterpolatedStringHandler(0, 0, CultureInfo.InvariantCulture, stackalloc char[128]);
+        EndpointGates.AppendPolicy(ref text, policy);
+        return text.ToStringAndClear();
+    };
 
     // One string per header, written straight from the decisions: no string per item, no array of them.
     private static string DraftItem(GateDecision item)
