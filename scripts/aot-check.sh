@@ -47,6 +47,12 @@ wait_for "$app"
 got=$(burst "$app")
 [ "$got" = "$expected" ] || { echo "aot: in memory got: $got"; exit 1; }
 echo "aot: in memory: $got"
+# Limits per client in the native binary: the sample's API-key directory (a plan resolver) and its deny list.
+plans=$(curl -s -w '%{http_code} ' -H 'X-Api-Key: free-aot' -o /dev/null "http://127.0.0.1:$app/plans" -o /dev/null "http://127.0.0.1:$app/plans" \
+  -o /dev/null "http://127.0.0.1:$app/plans" -o /dev/null "http://127.0.0.1:$app/plans")
+denied=$(curl -s -w '%{http_code}' -H 'X-Api-Key: banned-1' -o /dev/null "http://127.0.0.1:$app/plans")
+[ "$plans$denied" = "200 200 200 429 403" ] || { echo "aot: plans got: $plans$denied"; exit 1; }
+echo "aot: plans in memory: $plans$denied"
 
 redis=$(port); redis-server --port "$redis" --bind 127.0.0.1 --save '' --appendonly no > "$work/redis.log" 2>&1 & pids+=($!)
 for _ in $(seq 1 100); do redis-cli -p "$redis" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done

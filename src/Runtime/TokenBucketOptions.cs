@@ -112,9 +112,13 @@ public sealed class TokenBucketOptions
 
     /// <summary>
     /// The most client overrides (set by operators through the operations API) the store holds and each instance
-    /// keeps in memory: 10,000 by default. Setting one more is refused until one expires or is removed.
+    /// keeps in memory: 10,000 by default, and between 1 and 1,000,000. Setting one more is refused until one expires
+    /// or is removed.
     /// </summary>
     public int MaxOverrides { get; set; } = 10_000;
+
+    // The highest MaxOverrides: every instance holds every override in memory, and reads them whole when they change.
+    internal const int MaxOverridesLimit = 1_000_000;
 
     /// <summary>
     /// Per-bucket settings by bucket name, read at startup and on every configuration reload. A bucket is named exactly

@@ -139,6 +139,10 @@ internal sealed class TokenBucketOptionsValidator(KnownBuckets known) : IValidat
         {
             (failures ??= []).Add($"TokenBuckets:DenyCacheSize must not be negative, but was {options.DenyCacheSize}.");
         }
+        if (options.MaxOverrides is < 1 or > TokenBucketOptions.MaxOverridesLimit)
+        {
+            (failures ??= []).Add($"TokenBuckets:MaxOverrides must be between 1 and {TokenBucketOptions.MaxOverridesLimit:#,0} (every instance holds them all in memory), but was {options.MaxOverrides}.");
+        }
         if (options.IPv6PrefixLength is < 1 or > 128)
         {
             (failures ??= []).Add($"TokenBuckets:IPv6PrefixLength must be between 1 and 128, but was {options.IPv6PrefixLength}.");

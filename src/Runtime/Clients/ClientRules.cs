@@ -5,19 +5,6 @@ using RateGuard.CompilerServices;
 
 namespace RateGuard.Clients;
 
-/// <summary>What one limit does with a client before its bucket is decided.</summary>
-internal enum ClientVerdict
-{
-    /// <summary>Decided by the bucket, at the policy given.</summary>
-    Limited,
-
-    /// <summary>Skips the bucket: an exempt key or an unlimited plan.</summary>
-    Exempt,
-
-    /// <summary>Refused with 403: a denied key.</summary>
-    Denied,
-}
-
 /// <summary>
 /// How one limit treats each client under one configuration: the key values it exempts and denies, and, when the
 /// limit reads the caller's plan, the policy of each plan. Built with the limit's gate, at startup and on each reload,
@@ -134,46 +121,4 @@ internal sealed class ClientRules
             TokenBucketKeyKind.Query => TokenBucketKeyReaders.Query(context, _planArgument!),
             _ => null,
         };
-}
-
-/// <summary>Where a limit reads the caller's plan: a request value, or a resolver the app writes.</summary>
-internal sealed class PlanSource
-{
-    private PlanSource(TokenBucketKeyKind kind, string? argument, ITokenBucketPlanResolver? resolver, string description)
-    {
-        Kind = kind;
-        Argument = argument;
-        Resolver = resolver;
-        Description = description;
-    }
-
-    public TokenBucketKeyKind Kind { get; }
-
-    public string? Argument { get; }
-
-    public ITokenBucketPlanResolver? Resolver { get; }
-
-    public string Description { get; }
-
-    /// <summary>The plan source of a limit that sets <paramref name="plan"/> or a resolver; none when it sets neither.</summary>
-    /// <param name="plan">The plan source as written, such as <c>claim:plan</c>.</param>
-    /// <param name="resolver">The resolver the limit names, which takes precedence.</param>
-    /// <param name="resolverName">The resolver's type as C# names it.</param>
-    /// <exception cref="InvalidOperationException"><paramref name="plan"/> is not a plan source.</exception>
-    public static PlanSource? Of(string? plan, ITokenBucketPlanResolver? resolver, string? resolverName)
-    {
-        if (resolver is not null)
-        {
-            return new PlanSource(default, null, resolver, resolverName ?? resolver.GetType().Name);
-        }
-        if (plan is null)
-        {
-            return null;
-        }
-        if (!TokenBucketKey.TryParsePlan(plan, out var kind, out var argument))
-        {
-            throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"Plan \"{plan}\" is not valid. Use {TokenBucketKey.ValidPlanForms}."));
-        }
-        return new PlanSource(kind, argument, null, plan);
-    }
 }

@@ -108,14 +108,16 @@ public static class TokenBucketServiceCollectionExtensions
             services.GetRequiredService<CurrentOptions>(),
             services.GetRequiredService<TokenBucketMetrics>(),
             services.GetRequiredService<ILoggerFactory>(),
-            services.GetRequiredService<TimeProvider>()));
+            services.GetRequiredService<TimeProvider>(),
+            services.GetRequiredService<RateGuard.Clients.ClientOverrides>()));
         services.TryAddSingleton(static services => new EndpointGateTable(services));
         services.TryAddSingleton<ITokenBucketOperations>(static services => new TokenBucketOperations(
             services.GetRequiredService<TokenBucketLimiter>(),
             services.GetRequiredService<ConfiguredPolicies>(),
             services.GetRequiredService<CurrentOptions>(),
             services.GetRequiredService<KnownBuckets>(),
-            services.GetRequiredService<TimeProvider>()));
+            services.GetRequiredService<TimeProvider>(),
+            services.GetRequiredService<ILoggerFactory>().CreateLogger("RateGuard")));
         // Resolving the store at startup makes the store choice, and its warning, visible before the first request.
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, TokenBucketStartup>());
         return services;

@@ -94,4 +94,21 @@ internal static partial class Log
     [LoggerMessage(EventId = 22, EventName = "ForwardedHeadersNotApplied", Level = LogLevel.Warning,
         Message = "A request to bucket '{Bucket}', keyed on ip, carries X-Forwarded-For, but its key is the connection's address {RemoteAddress}. Behind a proxy or load balancer every client then shares the proxy's bucket: call app.UseForwardedHeaders() before app.UseTokenBuckets(), with the proxy in ForwardedHeadersOptions.KnownProxies or KnownIPNetworks. When clients connect directly, the header is their own and this can be ignored. Reported at most once an hour.")]
     public static partial void ForwardedHeadersNotApplied(ILogger logger, string bucket, string remoteAddress);
+
+    // Client overrides: event ids from 40, apart from those of the request path.
+    [LoggerMessage(EventId = 40, EventName = "ClientOverrideSet", Level = LogLevel.Information,
+        Message = "Client '{Key}' of bucket '{Bucket}' gets capacity {Capacity} and rate {Rate}/s until {ExpiresAt:O}, on every instance within a second; the store holds {Held} client overrides.")]
+    public static partial void ClientOverrideSet(ILogger logger, string bucket, string key, int capacity, double rate, DateTimeOffset expiresAt, int held);
+
+    [LoggerMessage(EventId = 41, EventName = "ClientOverrideRemoved", Level = LogLevel.Information,
+        Message = "The override of client '{Key}' of bucket '{Bucket}' is removed, on every instance within a second.")]
+    public static partial void ClientOverrideRemoved(ILogger logger, string bucket, string key);
+
+    [LoggerMessage(EventId = 42, EventName = "ClientOverridesUnavailable", Level = LogLevel.Warning,
+        Message = "The client overrides could not be read from the store ({Reason}): the {Count} known last stay in force on this instance, and changes made meanwhile reach it once the store answers. Logged once until it does.")]
+    public static partial void ClientOverridesUnavailable(ILogger logger, int count, string reason);
+
+    [LoggerMessage(EventId = 43, EventName = "ClientOverridesRestored", Level = LogLevel.Information,
+        Message = "The client overrides are read from the store again: this instance holds {Count}.")]
+    public static partial void ClientOverridesRestored(ILogger logger, int count);
 }

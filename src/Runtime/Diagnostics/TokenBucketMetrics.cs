@@ -34,6 +34,12 @@ public sealed class TokenBucketMetrics : IDisposable
     /// </summary>
     public const string InstancesInstrument = "rateguard.rate_limiting.instances";
 
+    /// <summary>
+    /// How many client overrides (an operator's capacity and rate for one client on one bucket) this instance holds and
+    /// applies: those the store holds that have not expired, as this instance last read them.
+    /// </summary>
+    public const string OverridesInstrument = "rateguard.rate_limiting.overrides";
+
     /// <summary>The bucket's name (ASP.NET Core: <c>aspnetcore.rate_limiting.policy</c>).</summary>
     public const string PolicyTag = "rateguard.rate_limiting.policy";
 
@@ -83,6 +89,9 @@ public sealed class TokenBucketMetrics : IDisposable
 
     internal void ObserveInstances(Func<int> instances) =>
         _meter.CreateObservableGauge(InstancesInstrument, instances, "{instance}", "How many app instances share the limits: each enforces its share while the store cannot decide.");
+
+    internal void ObserveOverrides(Func<int> overrides) =>
+        _meter.CreateObservableGauge(OverridesInstrument, overrides, "{override}", "How many client overrides this instance applies.");
 
     /// <inheritdoc />
     public void Dispose() => _meter.Dispose();

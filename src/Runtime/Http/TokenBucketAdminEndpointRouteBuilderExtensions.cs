@@ -20,6 +20,11 @@ public static class TokenBucketAdminEndpointRouteBuilderExtensions
     /// <item><c>GET {pattern}/inspect?bucket=…&amp;key=…</c>: one client's bucket as the store holds it.</item>
     /// <item><c>POST {pattern}/reset</c> with the JSON body <c>{"bucket": "…", "key": "…"}</c>: makes that bucket
     /// full again on every instance; answers 204.</item>
+    /// <item><c>GET {pattern}/overrides</c>: the client overrides in force, as JSON.</item>
+    /// <item><c>PUT {pattern}/overrides</c> with <c>{"bucket", "key", "capacity", "rate", "expiresAfterSeconds"}</c>:
+    /// gives that client its own limits on that bucket, on every instance; answers 204.</item>
+    /// <item><c>DELETE {pattern}/overrides</c> with <c>{"bucket", "key"}</c>: removes that client's override; answers
+    /// 204, or 404 when there was none.</item>
     /// </list>
     /// Call <c>UseAuthentication()</c> and <c>UseAuthorization()</c> in the pipeline as for any protected endpoint.
     /// </summary>
@@ -65,6 +70,9 @@ public static class TokenBucketAdminEndpointRouteBuilderExtensions
         group.MapGet("buckets", AdminEndpoints.BucketsAsync).WithDisplayName("RateGuard admin buckets");
         group.MapGet("inspect", AdminEndpoints.InspectAsync).WithDisplayName("RateGuard admin inspect");
         group.MapPost("reset", AdminEndpoints.ResetAsync).WithDisplayName("RateGuard admin reset");
+        group.MapGet("overrides", AdminEndpoints.OverridesAsync).WithDisplayName("RateGuard admin overrides");
+        group.MapPut("overrides", AdminEndpoints.SetOverrideAsync).WithDisplayName("RateGuard admin set override");
+        group.MapDelete("overrides", AdminEndpoints.RemoveOverrideAsync).WithDisplayName("RateGuard admin remove override");
         return group;
     }
 

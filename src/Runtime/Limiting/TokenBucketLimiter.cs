@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
+using RateGuard.Clients;
 using RateGuard.Configuration;
 using RateGuard.Diagnostics;
 using RateGuard.Limiting.Circuits;
@@ -46,7 +47,7 @@ internal sealed class TokenBucketLimiter : IDisposable
     private readonly Action<TokenBucketOptions>? _reloaded;
     private InstanceHeartbeat? _heartbeat;
 
-    public TokenBucketLimiter(ITokenBucketStore store, CurrentOptions options, TokenBucketMetrics metrics, ILoggerFactory loggers, TimeProvider time)
+    public TokenBucketLimiter(ITokenBucketStore store, CurrentOptions options, TokenBucketMetrics metrics, ILoggerFactory loggers, TimeProvider time, ClientOverrides overrides)
     {
         _store = store;
         _local = store.IsLocal;
@@ -60,14 +61,19 @@ internal sealed class TokenBucketLimiter : IDisposable
         var activity = Own(new ActivityTracker(time));
         _counter = new DecisionCounter(metrics, activity);
         metrics.ObserveCircuits(_circuits.Measurements);
+        // The one place the limiter knows a store by its class: the Redis fast path is Redis (script calls batched per
+        // slot, keys placed on their servers, deadlines on the server's clock, give-backs, debts charged back, resets
+        // heard over pub/sub, the instance heartbeat, client overrides beside the buckets), and no store abstraction
+        // could carry that without exposing Redis.
+        _redis = store as RedisTokenBucketStore;
+        // Client overrides are kept where every instance reads them when Redis holds the buckets; otherwise in this
+        // process, as the buckets of the in-memory store are (a store of the app's own has no place for them).
+        Overrides = Own(new ClientOverrideSync(_redis is null ? new LocalClientOverrideStore() : new RedisClientOverrideStore(_redis), overrides, time, _logger));
+        metrics.ObserveOverrides(() => overrides.Count);
         if (_local)
         {
             return; // decided in this process: no budget, circuit, cache or fallback to pay for
         }
-        // The one place the limiter knows a store by its class: the Redis fast path is Redis (script calls batched per
-        // slot, keys placed on their servers, deadlines on the server's clock, give-backs, debts charged back, resets
-        // heard over pub/sub, the instance heartbeat), and no store abstraction could carry that without exposing Redis.
-        _redis = store as RedisTokenBucketStore;
         _debts = _redis is null ? null : new FallbackDebts(_redis, _circuits, options, time);
         _fallback = Own(new LocalFallback(time, _debts));
         metrics.ObserveInstances(() => _fallback.Instances(_options.Value));
@@ -119,15 +125,25 @@ internal sealed class TokenBucketLimiter : IDisposable
 
     public ITokenBucketStore Store => _store;
 
+    /// <summary>The client overrides: where they are kept, and this instance's copy kept equal to it.</summary>
+    public ClientOverrideSync Overrides { get; }
+
     /// <summary>What this instance decided per bucket lately, and whom it rejected.</summary>
     public ActivityTracker Activity => _counter.Activity;
 
     /// <summary>
     /// Gets the store ready before the first request: a Redis store's first connection is waited for a moment and its
-    /// scripts checked, so that the log says at startup whether limits hold. Other stores have nothing to wait for.
+    /// scripts checked, so that the log says at startup whether limits hold, and the client overrides are read, so
+    /// that an instance that restarts applies them from its first request. Other stores have nothing to wait for.
     /// </summary>
-    public Task StartAsync(CancellationToken cancellationToken) =>
-        _redis?.StartAsync(heartbeat: _options.Value.InstanceCount is null, _logger, cancellationToken) ?? Task.CompletedTask;
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (_redis is not null)
+        {
+            await _redis.StartAsync(heartbeat: _options.Value.InstanceCount is null, _logger, cancellationToken).ConfigureAwait(false);
+        }
+        await Overrides.StartAsync().ConfigureAwait(false);
+    }
 
     /// <summary>Decides one request for one bucket (the RateLimiter adapter's lease).</summary>
     public async ValueTask<LimiterResult> AcquireAsync(TokenBucketPolicy policy, FailureMode failureMode, string key, CancellationToken cancellationToken)

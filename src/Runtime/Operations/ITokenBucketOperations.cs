@@ -58,9 +58,16 @@ public interface ITokenBucketOperations
     /// instance applies it within a second, with no extra store call per request. Replaces an earlier override of
     /// that client. It takes precedence over the client's plan; the client keeps its bucket.
     /// </summary>
+    /// <remarks>
+    /// The capacity and rate follow the rules of every limit, and the capacity holds at least one request of the
+    /// bucket; an override lasts at most 365 days; a client value has 1 to 1,024 characters. With the in-memory store,
+    /// or a store of the app's own, overrides are kept in this process and apply to this instance only.
+    /// </remarks>
     /// <exception cref="UnknownTokenBucketException">No bucket of that name is declared or used.</exception>
-    /// <exception cref="ArgumentOutOfRangeException">The capacity, rate or expiry is out of range, or the store already
-    /// holds <see cref="TokenBucketOptions.MaxOverrides"/> overrides.</exception>
+    /// <exception cref="ArgumentException"><paramref name="key"/> is empty or longer than 1,024 characters.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The capacity, rate or expiry is out of range.</exception>
+    /// <exception cref="InvalidOperationException">The store already holds <see cref="TokenBucketOptions.MaxOverrides"/>
+    /// overrides that have not expired, and this one is not a replacement.</exception>
     /// <exception cref="TokenBucketStoreUnavailableException">The store could not be written.</exception>
     ValueTask SetOverrideAsync(string bucket, string key, int capacity, double rate, TimeSpan expiresAfter, CancellationToken cancellationToken = default) =>
         throw new NotSupportedException($"{GetType().Name} does not set client overrides.");
@@ -70,8 +77,11 @@ public interface ITokenBucketOperations
     ValueTask<IReadOnlyList<TokenBucketClientOverride>> GetOverridesAsync(CancellationToken cancellationToken = default) =>
         throw new NotSupportedException($"{GetType().Name} does not keep client overrides.");
 
-    /// <summary>Removes the override of <paramref name="key"/> on <paramref name="bucket"/>, on every instance within a second.</summary>
-    /// <returns>Whether there was one.</returns>
+    /// <summary>
+    /// Removes the override of <paramref name="key"/> on <paramref name="bucket"/>, on every instance within a second.
+    /// The bucket need not be in use any more: an override outlives a bucket renamed or removed since.
+    /// </summary>
+    /// <returns>Whether there was one that had not expired.</returns>
     /// <exception cref="TokenBucketStoreUnavailableException">The store could not be written.</exception>
     ValueTask<bool> RemoveOverrideAsync(string bucket, string key, CancellationToken cancellationToken = default) =>
         throw new NotSupportedException($"{GetType().Name} does not remove client overrides.");

@@ -1,4 +1,7 @@
+using Microsoft.Extensions.Logging;
+using RateGuard.Clients;
 using RateGuard.Configuration;
+using RateGuard.Diagnostics;
 using RateGuard.Limiting;
 using RateGuard.Stores;
 
@@ -8,7 +11,7 @@ namespace RateGuard.Operations;
 /// The operations service over the app's limiter: buckets are found by name among those the app declares or has used,
 /// and each call goes through the limiter's own key composition and store.
 /// </summary>
-internal sealed class TokenBucketOperations(TokenBucketLimiter limiter, ConfiguredPolicies configured, CurrentOptions options, KnownBuckets known, TimeProvider time) : ITokenBucketOperations
+internal sealed class TokenBucketOperations(TokenBucketLimiter limiter, ConfiguredPolicies configured, CurrentOptions options, KnownBuckets known, TimeProvider time, ILogger logger) : ITokenBucketOperations
 {
     // An operator's call may wait longer than a request's budget: a person is waiting, not a queue of requests.
     private static readonly TimeSpan s_storeTimeout = TimeSpan.FromSeconds(5);
@@ -83,6 +86,95 @@ internal sealed class TokenBucketOperations(TokenBucketLimiter limiter, Configur
         {
             throw new TokenBucketStoreUnavailableException($"Bucket '{bucket}' could not be reset in the store: {e.Message}", e);
         }
+    }
+
+    public async ValueTask SetOverrideAsync(string bucket, string key, int capacity, double rate, TimeSpan expiresAfter, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        // A bucket declared by name alone has no cost known yet: none is checked, and each request is still given at
+        // least its cost (ClientOverride.PolicyFor).
+        var declared = Find(bucket);
+        ClientOverrideRules.ThrowIfInvalid(key, capacity, rate, expiresAfter, bucket, declared?.Cost);
+        var now = time.GetUtcNow();
+        // Kept to the millisecond, as the store keeps it, so that what is read back is what was set.
+        var expiresAt = DateTimeOffset.FromUnixTimeMilliseconds((now + expiresAfter).ToUnixTimeMilliseconds());
+        var max = options.Value.MaxOverrides;
+        var (kept, held) = await WriteAsync(store => store.SetAsync(new ClientOverride(bucket, key, capacity, rate, expiresAt), max, now),
+            $"The override of client '{key}' on bucket '{bucket}' could not be written to the store", cancellationToken).ConfigureAwait(false);
+        if (!kept)
+        {
+            throw new InvalidOperationException(
+                $"The store already holds {held:#,0} client overrides, the most TokenBuckets:MaxOverrides allows ({max:#,0}), so the override of client '{key}' on bucket '{bucket}' is not set. " +
+                "Remove one, let one expire, or raise TokenBuckets:MaxOverrides.");
+        }
+        Log.ClientOverrideSet(logger, bucket, key, capacity, rate, expiresAt, held);
+    }
+
+    public async ValueTask<IReadOnlyList<TokenBucketClientOverride>> GetOverridesAsync(CancellationToken cancellationToken = default)
+    {
+        StoredClientOverrides stored;
+        try
+        {
+            stored = await limiter.Overrides.Store.LoadAsync().WaitAsync(s_storeTimeout, time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (IsStoreFailure(e, cancellationToken))
+        {
+            throw new TokenBucketStoreUnavailableException($"The client overrides could not be read from the store: {e.Message}", e);
+        }
+        var now = time.GetUtcNow();
+        var overrides = new List<TokenBucketClientOverride>(stored.Entries.Count);
+        foreach (var entry in stored.Entries)
+        {
+            if (entry.ExpiresAt > now)
+            {
+                overrides.Add(new TokenBucketClientOverride(entry.Bucket, entry.Key, entry.Capacity, entry.Rate, entry.ExpiresAt));
+            }
+        }
+        overrides.Sort(static (a, b) =>
+        {
+            var byBucket = string.CompareOrdinal(a.Bucket, b.Bucket);
+            return byBucket != 0 ? byBucket : string.CompareOrdinal(a.Key, b.Key);
+        });
+        return overrides;
+    }
+
+    public async ValueTask<bool> RemoveOverrideAsync(string bucket, string key, CancellationToken cancellationToken = default)
+    {
+        // Not looked up among the buckets: an override outlives a bucket renamed or removed since, and can still go.
+        ArgumentNullException.ThrowIfNull(bucket);
+        ArgumentNullException.ThrowIfNull(key);
+        var now = time.GetUtcNow();
+        var removed = await WriteAsync(store => store.RemoveAsync(bucket, key, now),
+            $"The override of client '{key}' on bucket '{bucket}' could not be removed from the store", cancellationToken).ConfigureAwait(false);
+        if (removed)
+        {
+            Log.ClientOverrideRemoved(logger, bucket, key);
+        }
+        return removed;
+    }
+
+    // One write to the override store, then this instance applies the store's overrides at once; the others do within
+    // a second. A write that times out may still be made: the operator sees the failure and can read the overrides.
+    private async Task<T> WriteAsync<T>(Func<IClientOverrideStore, Task<T>> write, string failure, CancellationToken cancellationToken)
+    {
+        T result;
+        try
+        {
+            result = await write(limiter.Overrides.Store).WaitAsync(s_storeTimeout, time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (IsStoreFailure(e, cancellationToken))
+        {
+            throw new TokenBucketStoreUnavailableException($"{failure}: {e.Message}", e);
+        }
+        try
+        {
+            await limiter.Overrides.RefreshAsync().WaitAsync(s_storeTimeout, time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (IsStoreFailure(e, cancellationToken))
+        {
+            // Written, but not read back: this instance's poll applies it as soon as the store answers again.
+        }
+        return result;
     }
 
     // The declared policy of a known bucket (null for a name declared without a shape), or an exception that names the

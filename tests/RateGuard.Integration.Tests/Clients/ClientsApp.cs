@@ -36,14 +36,18 @@ public sealed class ClientsApp : IAsyncDisposable
 
     public HttpClient Client { get; }
 
-    public static async Task<ClientsApp> StartAsync(RedisServer? redis, string keyPrefix, Dictionary<string, string?>? settings = null, Action<WebApplication>? map = null)
+    public static Task<ClientsApp> StartAsync(RedisServer? redis, string keyPrefix, Dictionary<string, string?>? settings = null, Action<WebApplication>? map = null) =>
+        StartOnAsync(redis?.Configuration, keyPrefix, settings, map);
+
+    /// <summary>Starts the app over the Redis (standalone or cluster) that <paramref name="redis"/> configures, or in memory.</summary>
+    public static async Task<ClientsApp> StartOnAsync(string? redis, string keyPrefix, Dictionary<string, string?>? settings = null, Action<WebApplication>? map = null)
     {
         var builder = WebApplication.CreateBuilder();
         builder.WebHost.UseTestServer();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["TokenBuckets:KeyPrefix"] = keyPrefix,
-            ["TokenBuckets:Redis"] = redis?.Configuration,
+            ["TokenBuckets:Redis"] = redis,
             // About who is calling, not failures: a loaded machine must not turn a decision into fail-open.
             ["TokenBuckets:Timeout"] = "00:00:05",
             // The group's plan, from configuration only.

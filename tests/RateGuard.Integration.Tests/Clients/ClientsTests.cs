@@ -1,10 +1,13 @@
+using System.Diagnostics;
 using System.Net;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using RateGuard.Clients;
 using RateGuard.Diagnostics;
 using RateGuard.Integration.Tests.Infrastructure;
 using RateGuard.Integration.Tests.Resilience;
+using RateGuard.Operations;
 using RateGuard.TestSupport;
 
 namespace RateGuard.Integration.Tests.Clients;
@@ -148,15 +151,23 @@ public sealed class ClientsTests(RedisFixture redis) : IClassFixture<RedisFixtur
     public async Task An_override_beats_the_plan_and_a_deny_list_beats_an_override(Store store)
     {
         await StartAsync(store);
-        var expires = DateTimeOffset.UtcNow.AddMinutes(5);
-        foreach (var app in _instances.Apps.Cast<ClientsApp>())
+        // Set as an operator sets them, through one instance's operations service; every instance applies them.
+        var apps = _instances.Apps.Cast<ClientsApp>().ToArray();
+        var operations = apps[0].App.Services.GetRequiredService<ITokenBucketOperations>();
+        await operations.SetOverrideAsync("api", "ann", 3, 0.001, TimeSpan.FromMinutes(5));
+        await operations.SetOverrideAsync("api", "mallory", 100, 1, TimeSpan.FromMinutes(5));
+        var old = DateTimeOffset.UtcNow.AddMilliseconds(50);
+        await operations.SetOverrideAsync("api", "old", 5, 0.001, TimeSpan.FromMilliseconds(50));
+        var declared = new TokenBucketPolicy("api", 2, 0.001);
+        var waited = Stopwatch.StartNew();
+        while (!apps.All(a => a.App.Services.GetRequiredService<ClientOverrides>().TryGet(declared, "ann", out _)))
         {
-            app.App.Services.GetRequiredService<ClientOverrides>().Replace(
-            [
-                new ClientOverride("api", "ann", 3, 0.001, expires),
-                new ClientOverride("api", "mallory", 100, 1, expires),
-                new ClientOverride("api", "old", 5, 0.001, DateTimeOffset.UtcNow.AddSeconds(-1)),
-            ]);
+            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(10), "every instance applies the overrides");
+            await Task.Delay(10);
+        }
+        if (old - DateTimeOffset.UtcNow is { Ticks: > 0 } left)
+        {
+            await Task.Delay(left + TimeSpan.FromMilliseconds(10));
         }
 
         await Expect([200, 200, 200, 429], 4, "/api", "ann", ("X-Plan", "staff"));
@@ -165,6 +176,24 @@ public sealed class ClientsTests(RedisFixture redis) : IClassFixture<RedisFixtur
         await Expect([403, 403], 2, "/api", "mallory");
         // An expired override applies no more.
         await Expect([200, 200, 429], 3, "/api", "old");
+    }
+
+    [Fact]
+    public async Task Plans_and_lists_change_with_configuration_on_reload()
+    {
+        await StartAsync(Store.InMemory);
+        var app = _instances.Apps.Cast<ClientsApp>().Single().App;
+
+        app.Configuration["TokenBuckets:Buckets:api:Plans:gold:Capacity"] = "6";
+        app.Configuration["TokenBuckets:Buckets:api:Plans:silver:Capacity"] = "3";
+        app.Configuration["TokenBuckets:Buckets:api:Deny:0"] = "bob";
+        ((IConfigurationRoot)app.Configuration).Reload();
+
+        await Expect([200, 200, 200, 200, 200, 200, 429], 7, "/api", "ann", s_gold);
+        await Expect([200, 200, 200, 429], 4, "/api", "cat", ("X-Plan", "silver"));
+        await Expect([403], 1, "/api", "bob");
+        // The plans declared in code that configuration leaves alone are kept.
+        Assert.All(await Statuses(4, "/api", "sam", ("X-Plan", "staff")), s => Assert.Equal(200, s));
     }
 
     [Fact]

@@ -154,22 +154,4 @@ public sealed class GatewayConfigurationTests(GatewayRedisFixture redis) : IClas
             await Task.Delay(20);
         }
     }
-
-    // An exception and every exception inside it, aggregates included: YARP wraps a filter's exception twice.
-    private static IEnumerable<Exception> Chain(Exception? exception)
-    {
-        if (exception is null)
-        {
-            yield break;
-        }
-        yield return exception;
-        var inner = exception is AggregateException aggregate ? aggregate.InnerExceptions : (IEnumerable<Exception>)[exception.InnerException!];
-        foreach (var child in inner)
-        {
-            foreach (var e in Chain(child))
-            {
-                yield return e;
-            }
-        }
-    }
 }

@@ -80,22 +80,4 @@ public sealed class GatewayNamedLimitTests(GatewayRedisFixture redis) : IClassFi
             + LimitRules.NamedLimitAlone + ". Remove 'TokenBucket.Capacity', 'TokenBucket.Key', or 'TokenBucket.Limit'.",
             Chain(failure).Select(e => e.Message));
     }
-
-    // An exception and every exception inside it, aggregates included.
-    private static IEnumerable<Exception> Chain(Exception? exception)
-    {
-        if (exception is null)
-        {
-            yield break;
-        }
-        yield return exception;
-        var inner = exception is AggregateException aggregate ? aggregate.InnerExceptions : (IEnumerable<Exception>)[exception.InnerException!];
-        foreach (var child in inner)
-        {
-            foreach (var e in Chain(child))
-            {
-                yield return e;
-            }
-        }
-    }
 }

@@ -121,4 +121,22 @@ internal sealed class ProxyHost : IAsyncDisposable
     {
         public string? Header(string name) => Headers.TryGetValue(name, out var value) ? value : null;
     }
+
+    /// <summary>An exception and every exception inside it, aggregates included: YARP wraps a filter's exception twice.</summary>
+    public static IEnumerable<Exception> Chain(Exception? exception)
+    {
+        if (exception is null)
+        {
+            yield break;
+        }
+        yield return exception;
+        var inner = exception is AggregateException aggregate ? aggregate.InnerExceptions : (IEnumerable<Exception>)[exception.InnerException!];
+        foreach (var child in inner)
+        {
+            foreach (var e in Chain(child))
+            {
+                yield return e;
+            }
+        }
+    }
 }

@@ -146,7 +146,7 @@ public sealed class AdminBrowserTests
     }
 
     // Polls the page's status until the action it reports has finished; an error fails with the page's own words.
-    private static async Task<string> WaitForOutcomeAsync(DevToolsSession page, string expected)
+    internal static async Task<string> WaitForOutcomeAsync(DevToolsSession page, string expected)
     {
         var outcome = (await page.WaitForAsync(
             $"(() => {{ const o = document.getElementById('status').dataset.outcome; return o === '{expected}' || o === 'error' ? o : null; }})()",
@@ -160,7 +160,7 @@ public sealed class AdminBrowserTests
     }
 
     // The page's own script and style ran under the policy, and nothing was blocked or thrown.
-    private static void AssertNoViolations(DevToolsSession page)
+    internal static void AssertNoViolations(DevToolsSession page)
     {
         var problems = page.Messages.Where(m =>
             m.Contains("Content Security Policy", StringComparison.OrdinalIgnoreCase)

@@ -125,4 +125,53 @@ public sealed class SampleProcessTests(SampleBuild build, RedisFixture redis, IT
         output.WriteLine($"B admitted the client {elapsed.TotalMilliseconds:F0} ms after the reset on A returned, after {refused} refusals.");
         Assert.True(elapsed < TimeSpan.FromSeconds(1), $"B admitted the client only {elapsed.TotalMilliseconds:F0} ms after the reset on A ({refused} refusals).");
     }
+
+    [Fact]
+    public async Task Plans_give_each_api_key_its_plans_limit_and_configuration_or_an_exempt_network_changes_them()
+    {
+        await using (var sample = await SampleProcess.StartAsync(build.Assembly))
+        {
+            // free-: 3 at 0.1 a second; any other key the limit's own 1; internal- unlimited; banned-1 refused.
+            Assert.Equal(Repeat(200, 3).Then(429), await sample.Client.Statuses("/plans", 4, ("X-Api-Key", "free-1")));
+            Assert.Equal(Repeat(200, 1).Then(429), await sample.Client.Statuses("/plans", 2, ("X-Api-Key", "someone")));
+            Assert.Equal(Repeat(200, 20), await sample.Client.Statuses("/plans", 20, ("X-Api-Key", "internal-1")));
+            using var banned = await Get(sample.Client, "banned-1");
+            Assert.Equal(HttpStatusCode.Forbidden, banned.StatusCode);
+            Assert.Equal("application/problem+json", banned.Content.Headers.ContentType?.MediaType);
+            // pro-: 10 at 1 a second. A cold process may take long enough for a token to come back, so the first ten
+            // pass and a rejection follows within a few more.
+            Assert.Equal(Repeat(200, 10), await sample.Client.Statuses("/plans", 10, ("X-Api-Key", "pro-1")));
+            using var pro = await Get(sample.Client, "pro-2");
+            Assert.Equal("\"plans\";q=10;w=10", pro.Header("RateLimit-Policy"));
+            Assert.Contains(429, await sample.Client.Statuses("/plans", 5, ("X-Api-Key", "pro-1")));
+        }
+        await using (var sample = await SampleProcess.StartAsync(build.Assembly, "--TokenBuckets:Buckets:plans:Plans:pro:Capacity=5"))
+        {
+            using var pro = await Get(sample.Client, "pro-2");
+            Assert.Equal("\"plans\";q=5;w=5", pro.Header("RateLimit-Policy"));
+            Assert.Equal(Repeat(200, 4), await sample.Client.Statuses("/plans", 4, ("X-Api-Key", "pro-2")));
+            Assert.Contains(429, await sample.Client.Statuses("/plans", 3, ("X-Api-Key", "pro-2")));
+        }
+        // Ready once it answers: with loopback exempt no response carries a bucket's state, which is what the usual
+        // readiness check waits for.
+        static async Task<bool> Answers(HttpClient client)
+        {
+            using var response = await client.GetAsync("/reports/health");
+            return response.IsSuccessStatusCode;
+        }
+        await using (var sample = await SampleProcess.StartAsync(build.Assembly, RedisServer.FreePort(), ["--TokenBuckets:ExemptNetworks:0=127.0.0.0/8"], Answers, TimeSpan.FromSeconds(30)))
+        {
+            // Nothing from loopback is limited.
+            Assert.Equal(Repeat(200, 5), await sample.Client.Statuses("/plans", 5, ("X-Api-Key", "someone")));
+            Assert.Equal(Repeat(200, 15), await sample.Client.Statuses("/ping", 15));
+            Assert.Equal(Repeat(200, 5), await sample.Client.Statuses("/reports/daily", 5));
+        }
+    }
+
+    private static async Task<HttpResponseMessage> Get(HttpClient client, string apiKey)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/plans");
+        request.Headers.Add("X-Api-Key", apiKey);
+        return await client.SendAsync(request);
+    }
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using RateGuard.Runtime.Tests.Infrastructure;
 using RateGuard.Stores;
+using RateGuard.TestSupport;
 using StackExchange.Redis;
 using Xunit.Abstractions;
 

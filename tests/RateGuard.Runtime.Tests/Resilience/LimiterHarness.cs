@@ -85,6 +85,12 @@ public sealed class LimiterHarness : IDisposable
 
     internal TokenBucketLimiter Limiter { get; }
 
+    /// <summary>The app's services.</summary>
+    internal IServiceProvider Services => _services;
+
+    /// <summary>The client overrides this instance applies, as requests read them.</summary>
+    internal RateGuard.Clients.ClientOverrides ClientOverrides => _services.GetRequiredService<RateGuard.Clients.ClientOverrides>();
+
     /// <summary>The operations service of the same app.</summary>
     public RateGuard.Operations.ITokenBucketOperations Operations => _services.GetRequiredService<RateGuard.Operations.ITokenBucketOperations>();
 

@@ -16,7 +16,7 @@ namespace RateGuard.Runtime.Tests.Startup;
 public sealed class RedisStartupTests
 {
     /// <summary>The ACL of a least-privilege RateGuard user, exactly as "Securing Redis" in docs/redis.md gives it.</summary>
-    public const string DocumentedAcl = "on >rateguard-secret resetkeys ~rg:* resetchannels &rg:resets -@all +evalsha +eval +get +set +time +unlink +publish +subscribe +zadd +zrem +zremrangebyscore +zcard +pexpire +ping +echo +info +cluster|nodes";
+    public const string DocumentedAcl = "on >rateguard-secret resetkeys ~rg:* resetchannels &rg:resets &rg:overrides -@all +evalsha +eval +get +set +time +unlink +publish +subscribe +zadd +zrem +zremrangebyscore +zcard +pexpire +hget +hgetall +hset +hdel +hlen +hincrby +ping +echo +info +cluster|nodes";
 
     [Fact]
     public async Task Unreachable_redis_is_named_in_a_warning_at_startup_and_its_connection_is_logged_when_made()
@@ -78,6 +78,11 @@ public sealed class RedisStartupTests
         await app.Operations.ResetAsync(policy.Name, "client");
         var afterReset = await app.Limiter.AcquireAsync(policy, FailureMode.Open, "client", CancellationToken.None);
         Assert.Equal((DecisionSource.Store, 4L), (afterReset.Source, afterReset.Decision.Remaining));
+        // A client override: written by its script, published, read back, and polled by the instance.
+        await app.Operations.SetOverrideAsync(policy.Name, "client", 10, 1, TimeSpan.FromMinutes(1));
+        Assert.Equal(["client"], (await app.Operations.GetOverridesAsync()).Select(o => o.Key));
+        Assert.True(await app.Operations.RemoveOverrideAsync(policy.Name, "client"));
+        await Task.Delay(RateGuard.Clients.ClientOverrideSync.Interval * 2);
         Assert.Contains(app.Logs.GetSnapshot(), l => l.Id.Name == "ScriptChecked");
         Assert.DoesNotContain(app.Logs.GetSnapshot(), l => l.Level >= LogLevel.Warning);
     }

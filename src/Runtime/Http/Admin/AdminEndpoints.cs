@@ -20,13 +20,14 @@ internal static class AdminEndpoints
     public static Task PageAsync(HttpContext context) => HandleAsync(context, static async (context, operations) =>
     {
         var snapshot = AdminSnapshot.Take(operations);
+        var overrides = await AdminOverrides.ReadAsync(operations, context.RequestAborted).ConfigureAwait(false);
         var now = (context.RequestServices.GetService<TimeProvider>() ?? TimeProvider.System).GetUtcNow();
         var response = context.Response;
         string html;
         if (context.Request.Query["part"] == "data")
         {
             // A fragment with nothing to run: opened on its own, it runs nothing and loads nothing either.
-            html = AdminPage.RenderData(snapshot, now);
+            html = AdminPage.RenderData(snapshot, overrides, now);
             response.Headers.ContentSecurityPolicy = "default-src 'none'; frame-ancestors 'none'";
         }
         else
@@ -34,7 +35,7 @@ internal static class AdminEndpoints
             // A fresh nonce per response: the page's own script and style run, anything injected into it would not.
             // Base64url, which CSP accepts, has no character that HTML encoding would rewrite in the attribute.
             var nonce = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(16));
-            html = AdminPage.Render(snapshot, (context.Request.PathBase + context.Request.Path).ToUriComponent().TrimEnd('/'), nonce, now);
+            html = AdminPage.Render(snapshot, overrides, (context.Request.PathBase + context.Request.Path).ToUriComponent().TrimEnd('/'), nonce, now);
             response.Headers.ContentSecurityPolicy =
                 "default-src 'none'; " +
                 $"script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; " +
@@ -65,6 +66,54 @@ internal static class AdminEndpoints
     {
         var (bucket, key) = await AdminRequests.FromJsonBodyAsync(context.Request).ConfigureAwait(false);
         await operations.ResetAsync(bucket, key, context.RequestAborted).ConfigureAwait(false);
+        context.Response.StatusCode = StatusCodes.Status204NoContent;
+    });
+
+    /// <summary><c>GET {pattern}/overrides</c>: every client override in force, as a JSON array.</summary>
+    public static Task OverridesAsync(HttpContext context) => HandleAsync(context, static async (context, operations) =>
+    {
+        var overrides = await operations.GetOverridesAsync(context.RequestAborted).ConfigureAwait(false);
+        var now = (context.RequestServices.GetService<TimeProvider>() ?? TimeProvider.System).GetUtcNow();
+        await AdminResponses.WriteJsonAsync(context, StatusCodes.Status200OK, (overrides, now),
+            static (json, state) => AdminJson.WriteOverrides(json, state.overrides, state.now)).ConfigureAwait(false);
+    });
+
+    /// <summary>
+    /// <c>PUT {pattern}/overrides</c> with <c>{"bucket", "key", "capacity", "rate", "expiresAfterSeconds"}</c>: the
+    /// client gets its own limits on that bucket, on every instance within a second; 204. A value out of range is
+    /// 400, a store that holds <c>MaxOverrides</c> already is 409.
+    /// </summary>
+    public static Task SetOverrideAsync(HttpContext context) => HandleAsync(context, static async (context, operations) =>
+    {
+        var (bucket, key, capacity, rate, expiresAfter) = await AdminRequests.OverrideFromJsonBodyAsync(context.Request).ConfigureAwait(false);
+        try
+        {
+            await operations.SetOverrideAsync(bucket, key, capacity, rate, expiresAfter, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (ArgumentException e)
+        {
+            throw AdminRequests.Invalid(e);
+        }
+        catch (InvalidOperationException e) when (e is not ObjectDisposedException)
+        {
+            // The request is sound but the store is full: it conflicts with the overrides already set.
+            throw new AdminRequestException(StatusCodes.Status409Conflict, e.Message);
+        }
+        context.Response.StatusCode = StatusCodes.Status204NoContent;
+    });
+
+    /// <summary>
+    /// <c>DELETE {pattern}/overrides</c> with <c>{"bucket", "key"}</c>: the client's override is removed on every
+    /// instance within a second; 204, or 404 when there was none (or it had expired).
+    /// </summary>
+    public static Task RemoveOverrideAsync(HttpContext context) => HandleAsync(context, static async (context, operations) =>
+    {
+        var (bucket, key) = await AdminRequests.FromJsonBodyAsync(context.Request, "a removal").ConfigureAwait(false);
+        if (!await operations.RemoveOverrideAsync(bucket, key, context.RequestAborted).ConfigureAwait(false))
+        {
+            throw new AdminRequestException(StatusCodes.Status404NotFound,
+                $"There is no client override of '{key}' on bucket '{bucket}' (or it has expired), so nothing was removed. GET overrides lists those in force.");
+        }
         context.Response.StatusCode = StatusCodes.Status204NoContent;
     });
 

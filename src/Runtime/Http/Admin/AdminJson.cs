@@ -4,7 +4,7 @@ using RateGuard.Operations;
 namespace RateGuard.Http.Admin;
 
 /// <summary>
-/// The JSON bodies of <c>GET buckets</c> and <c>GET inspect</c>: camelCase names, enums as their names, times as
+/// The JSON bodies of <c>GET buckets</c>, <c>GET inspect</c> and <c>GET overrides</c>: camelCase names, enums as their names, times as
 /// ISO 8601 and durations in seconds, the same shape whatever the store.
 /// </summary>
 internal static class AdminJson
@@ -49,6 +49,27 @@ internal static class AdminJson
         json.WriteNumber("rate", state.Rate);
         json.WriteNumber("timeToFullSeconds", state.TimeToFull.TotalSeconds);
         json.WriteEndObject();
+    }
+
+    /// <summary>
+    /// <c>[{ "bucket", "key", "capacity", "rate", "expiresAt", "expiresAfterSeconds" }]</c>: each client override, its
+    /// expiry in UTC and the seconds left until it as of <paramref name="now"/>.
+    /// </summary>
+    public static void WriteOverrides(Utf8JsonWriter json, IReadOnlyList<TokenBucketClientOverride> overrides, DateTimeOffset now)
+    {
+        json.WriteStartArray();
+        foreach (var entry in overrides)
+        {
+            json.WriteStartObject();
+            json.WriteString("bucket", entry.Bucket);
+            json.WriteString("key", entry.Key);
+            json.WriteNumber("capacity", entry.Capacity);
+            json.WriteNumber("rate", entry.Rate);
+            json.WriteString("expiresAt", entry.ExpiresAt.UtcDateTime);
+            json.WriteNumber("expiresAfterSeconds", Math.Max(0, Math.Round((entry.ExpiresAt - now).TotalSeconds, 3)));
+            json.WriteEndObject();
+        }
+        json.WriteEndArray();
     }
 
     private static void WriteBucket(Utf8JsonWriter json, AdminBucket bucket)

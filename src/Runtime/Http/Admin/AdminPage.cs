@@ -22,7 +22,7 @@ internal static class AdminPage
     /// script's requests are relative to; <paramref name="nonce"/> is the Content-Security-Policy nonce that lets the
     /// page's own script and style run.
     /// </summary>
-    public static string Render(AdminSnapshot snapshot, string basePath, string nonce, DateTimeOffset now)
+    public static string Render(AdminSnapshot snapshot, AdminOverrides overrides, string basePath, string nonce, DateTimeOffset now)
     {
         var html = new StringBuilder(16 * 1024);
         html.Append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
@@ -34,8 +34,9 @@ internal static class AdminPage
             .Append("</head>\n<body data-api=\"").Append(Encode(basePath)).Append("\">\n")
             .Append("<header><h1>Rate limits</h1><button type=\"button\" id=\"refresh\">Refresh</button></header>\n")
             .Append("<p id=\"status\" role=\"status\" aria-live=\"polite\"></p>\n");
-        AppendData(html, snapshot, now);
+        AppendData(html, snapshot, overrides, now);
         AppendInspectForm(html, snapshot.Buckets);
+        AdminOverridesSection.AppendForm(html, snapshot.Buckets);
         html.Append("<script nonce=\"").Append(Encode(nonce)).Append("\">\n").Append(s_script).Append("</script>\n")
             .Append("</body>\n</html>\n");
         return html.ToString();
@@ -44,14 +45,14 @@ internal static class AdminPage
     /// <summary>
     /// The page's <c>#data</c> section alone: what a refresh fetches and swaps in, with no script or style of its own.
     /// </summary>
-    public static string RenderData(AdminSnapshot snapshot, DateTimeOffset now)
+    public static string RenderData(AdminSnapshot snapshot, AdminOverrides overrides, DateTimeOffset now)
     {
         var html = new StringBuilder(8 * 1024);
-        AppendData(html, snapshot, now);
+        AppendData(html, snapshot, overrides, now);
         return html.ToString();
     }
 
-    private static void AppendData(StringBuilder html, AdminSnapshot snapshot, DateTimeOffset now)
+    private static void AppendData(StringBuilder html, AdminSnapshot snapshot, AdminOverrides overrides, DateTimeOffset now)
     {
         html.Append("<div id=\"data\">\n");
         html.Append("<p class=\"meta\">What this instance decided over the last ").Append(Duration(TokenBucketActivity.Window))
@@ -60,6 +61,7 @@ internal static class AdminPage
         AppendServers(html, snapshot.Servers, snapshot.Instances);
         AppendBuckets(html, snapshot.Buckets);
         AppendRejected(html, snapshot.Buckets, now);
+        AdminOverridesSection.Append(html, overrides, now);
         html.Append("</div>\n");
     }
 
@@ -184,13 +186,13 @@ internal static class AdminPage
             .Append("<dl id=\"inspect-result\" class=\"result\" hidden></dl>\n");
     }
 
-    private static string Encode(string value) => s_encoder.Encode(value);
+    internal static string Encode(string value) => s_encoder.Encode(value);
 
-    private static string Number(long value) => value.ToString("#,0", CultureInfo.InvariantCulture);
+    internal static string Number(long value) => value.ToString("#,0", CultureInfo.InvariantCulture);
 
     // Rates and per-second averages: two decimals where they say something, more digits for slow rates, so that one
     // token an hour does not read as 0.
-    private static string Rate(double value) => value switch
+    internal static string Rate(double value) => value switch
     {
         0 => "0",
         >= 100 => value.ToString("#,0", CultureInfo.InvariantCulture),

@@ -6,6 +6,6 @@ namespace RateGuard.Http.Admin;
 /// </summary>
 internal sealed class AdminRequestException(int status, string message) : Exception(message)
 {
-    /// <summary>The status code of the answer: 400, 413 or 415.</summary>
+    /// <summary>The status code of the answer: 400, 413 or 415; 404 or 409 for an override that is not there, or not room for.</summary>
     public int Status { get; } = status;
 }

@@ -1,6 +1,6 @@
 // The admin page's only script, sent inline with the response's nonce. Whatever it shows of a response goes in through
-// textContent, never as markup, and a reset is a JSON POST, which a browser sends across sites only after a CORS
-// preflight that these endpoints do not answer.
+// textContent, never as markup, and a reset or an override's change is a JSON request (POST, PUT, DELETE), which a
+// browser sends across sites only after a CORS preflight that these endpoints do not answer.
 (() => {
   'use strict';
   const api = document.body.dataset.api;
@@ -8,7 +8,8 @@
   const form = document.getElementById('inspect');
   const result = document.getElementById('inspect-result');
 
-  // data-outcome tells a reader (or a test) what the last action came to: pending, reset, inspected, refreshed, error.
+  // data-outcome tells a reader (or a test) what the last action came to: pending, reset, inspected, refreshed,
+  // override-set, override-removed, error.
   function report(outcome, text) {
     status.textContent = text;
     status.className = outcome === 'error' ? 'error' : '';
@@ -94,6 +95,64 @@
     if (button && !button.disabled) {
       reset(button);
     }
+  });
+
+  // Client overrides: set with the form, removed with each row's button, both as JSON requests like a reset, and
+  // the list refreshed from the server afterwards.
+  async function sendOverride(method, body, pending, done, failed) {
+    report('pending', pending);
+    try {
+      const response = await fetch(`${api}/overrides`, {
+        method,
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+        credentials: 'same-origin',
+      });
+      if (response.status !== 204) {
+        report('error', `${failed}: ${await problemText(response)}`);
+        return false;
+      }
+    } catch (error) {
+      report('error', `${failed}: ${error.message}`);
+      return false;
+    }
+    try {
+      await refresh();
+      report(method === 'PUT' ? 'override-set' : 'override-removed', done);
+    } catch (error) {
+      report('error', `${done} The page could not refresh: ${error.message}`);
+    }
+    return true;
+  }
+
+  document.addEventListener('click', async event => {
+    const button = event.target.closest('button[data-remove-override]');
+    if (!button || button.disabled) {
+      return;
+    }
+    const { bucket, key } = button.dataset;
+    button.disabled = true;
+    if (!await sendOverride('DELETE', { bucket, key }, `Removing the override of ${key} in ${bucket}…`,
+      `Removed the override of ${key} in ${bucket}: its plan or the limit's own values apply again on every instance within a second.`,
+      'Remove failed')) {
+      button.disabled = false;
+    }
+  });
+
+  const overrideForm = document.getElementById('override');
+  overrideForm.addEventListener('submit', async event => {
+    event.preventDefault();
+    const fields = overrideForm.elements;
+    const body = {
+      bucket: fields.bucket.value,
+      key: fields.key.value,
+      capacity: Number(fields.capacity.value),
+      rate: Number(fields.rate.value),
+      expiresAfterSeconds: Number(fields.minutes.value) * 60,
+    };
+    await sendOverride('PUT', body, `Setting the override of ${body.key} in ${body.bucket}…`,
+      `${body.key} in ${body.bucket} gets capacity ${body.capacity} and ${body.rate} per second on every instance within a second.`,
+      'Setting the override failed');
   });
 
   document.getElementById('refresh').addEventListener('click', async () => {

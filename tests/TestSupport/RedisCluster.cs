@@ -1,8 +1,7 @@
 using System.Diagnostics;
-using RateGuard.TestSupport;
 using StackExchange.Redis;
 
-namespace RateGuard.Runtime.Tests.Cluster;
+namespace RateGuard.TestSupport;
 
 /// <summary>
 /// A real three-node Redis Cluster on loopback: three <c>redis-server --cluster-enabled yes</c> processes joined with
