@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using Microsoft.Extensions.DependencyInjection;
 using RateGuard.Clients;
+using RateGuard.Limiting;
 
 namespace RateGuard.Benchmarks;
 
@@ -48,13 +49,13 @@ public class ClientLimitBenchmarks
 
         _overridesOthers = new MiddlewareApp(null, nameof(Limits.ByHeader));
         var bucket = _overridesOthers.BucketOf(nameof(Limits.ByHeader));
-        _overridesOthers.Services.GetRequiredService<ClientOverrides>().Replace(OverridesFor(bucket, includingRequestKey: false));
+        Hold(_overridesOthers, OverridesFor(bucket, includingRequestKey: false));
         _notOverridden = _overridesOthers.Request(nameof(Limits.ByHeader), s_key);
         _notOverridden.Expect($"\"{bucket}\";q=1000000000;w=1000");
 
         _overridesMine = new MiddlewareApp(null, nameof(Limits.ByHeader));
         bucket = _overridesMine.BucketOf(nameof(Limits.ByHeader));
-        _overridesMine.Services.GetRequiredService<ClientOverrides>().Replace(OverridesFor(bucket, includingRequestKey: true));
+        Hold(_overridesMine, OverridesFor(bucket, includingRequestKey: true));
         _overridden = _overridesMine.Request(nameof(Limits.ByHeader), s_key);
         _overridden.Expect($"\"{bucket}\";q=2000000000;w=2000");
     }
@@ -71,6 +72,25 @@ public class ClientLimitBenchmarks
         }
         overrides.Add(new ClientOverride(bucket, includingRequestKey ? s_key.Item2 : "other-9999", 2_000_000_000, 1_000_000, expires));
         return overrides;
+    }
+
+    // Set as an operator sets them, in the app's override store, and loaded as the app loads them: the app reloads its
+    // overrides from the store in the background, so overrides put straight into its table would not stay there.
+    private static void Hold(MiddlewareApp app, List<ClientOverride> overrides)
+    {
+        var sync = app.Services.GetRequiredService<TokenBucketLimiter>().Overrides;
+        foreach (var entry in overrides)
+        {
+            if (!sync.Store.SetAsync(entry, Overrides, DateTimeOffset.UtcNow).GetAwaiter().GetResult().Kept)
+            {
+                throw new InvalidOperationException($"The override store did not keep the override of {entry.Key}.");
+            }
+        }
+        sync.RefreshAsync().GetAwaiter().GetResult();
+        if (app.Services.GetRequiredService<ClientOverrides>().Count != Overrides)
+        {
+            throw new InvalidOperationException($"The app holds {app.Services.GetRequiredService<ClientOverrides>().Count} overrides, not {Overrides}.");
+        }
     }
 
     [GlobalCleanup]
