@@ -11,10 +11,9 @@ namespace RateGuard.Benchmarks;
 /// </summary>
 public sealed class SharedMachineConfig : ManualConfig
 {
-    // Each process compiles the hot path its own way (tiering runs in the background, so what it has seen when it
-    // compiles a method depends on timing), and one process can run the same request up to 1.7 times slower than
-    // another, from its first iteration to its last, the baseline's as much as any: many short processes rather than
-    // a few long ones, and the median beside the mean.
+    // One process can run the same request nearly twice as slowly as another, from its first iteration to its last,
+    // the baseline's as much as any, and such processes come several in a row, so it looks like a passing state of the
+    // shared machine: many short processes rather than a few long ones, and the median beside the mean.
     public SharedMachineConfig()
     {
         AddJob(Job.Default
