@@ -112,4 +112,29 @@ public sealed class TokenBucketAttribute : Attribute
     /// </summary>
     [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor | DynamicallyAccessedMemberTypes.NonPublicConstructors)]
     public Type? PlanResolver { get; set; }
+
+    /// <summary>
+    /// Which responses the bucket counts: <c>"all"</c> (the default), <c>"failures"</c> (a status code of 400 or above,
+    /// or an exception) or status codes and ranges such as <c>"401,403,500-599"</c> (see <see cref="TokenBucketCount"/>).
+    /// A request is admitted only if the bucket holds its cost, and is charged it up front; once its response does not
+    /// count, the cost is given back, never above a full bucket. <c>TokenBuckets:Buckets:&lt;bucket&gt;:Count</c> replaces
+    /// it. Ignored when <see cref="CountRule"/> is set.
+    /// </summary>
+    public string? Count { get; set; }
+
+    /// <summary>
+    /// A type implementing <c>RateGuard.ITokenBucketCountRule</c> that decides from the response's status code whether
+    /// it counts, as <see cref="Count"/> does from a list. It is taken from dependency injection when registered there,
+    /// and otherwise created once with its parameterless constructor.
+    /// </summary>
+    [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor | DynamicallyAccessedMemberTypes.NonPublicConstructors)]
+    public Type? CountRule { get; set; }
+
+    /// <summary>
+    /// Lets the handler charge the request's actual cost once it knows it (<c>HttpContext.ChargeTokens</c>), up to this
+    /// many tokens per request; 0, the default, when it cannot. <see cref="Cost"/> is still what the request must find
+    /// in the bucket, and is taken up front; the actual cost replaces it, and may leave the bucket in debt, which later
+    /// requests wait to pay back. At least <see cref="Cost"/>.
+    /// </summary>
+    public int MaxCost { get; set; }
 }

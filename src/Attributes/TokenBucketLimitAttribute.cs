@@ -57,4 +57,14 @@ public sealed class TokenBucketLimitAttribute : Attribute
     /// <summary>A type implementing <c>RateGuard.ITokenBucketPlanResolver</c> that names the caller's plan, as <see cref="TokenBucketAttribute.PlanResolver"/>.</summary>
     [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor | DynamicallyAccessedMemberTypes.NonPublicConstructors)]
     public Type? PlanResolver { get; set; }
+
+    /// <summary>Which responses the bucket counts, as <see cref="TokenBucketAttribute.Count"/>.</summary>
+    public string? Count { get; set; }
+
+    /// <summary>A type implementing <c>RateGuard.ITokenBucketCountRule</c> that decides which responses count, as <see cref="TokenBucketAttribute.CountRule"/>.</summary>
+    [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor | DynamicallyAccessedMemberTypes.NonPublicConstructors)]
+    public Type? CountRule { get; set; }
+
+    /// <summary>The most one request may be charged once the handler reports its actual cost, as <see cref="TokenBucketAttribute.MaxCost"/>.</summary>
+    public int MaxCost { get; set; }
 }

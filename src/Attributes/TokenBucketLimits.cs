@@ -27,6 +27,14 @@ public static class TokenBucketLimits
     /// <summary>Whether <paramref name="cost"/> is a valid cost: at least one token.</summary>
     public static bool IsValidCost(int cost) => cost > 0;
 
+    /// <summary>
+    /// Whether <paramref name="maxCost"/> is a valid bound on what one request may be charged after the fact: 0 (the
+    /// handler cannot charge), or at least <paramref name="cost"/>, and owed within <see cref="MaxWindowMicroseconds"/>
+    /// at <paramref name="rate"/>.
+    /// </summary>
+    public static bool IsValidMaxCost(int maxCost, int cost, double rate) =>
+        maxCost == 0 || (maxCost > 0 && maxCost >= cost && (!IsValidRate(rate) || maxCost * (1_000_000d / rate) <= MaxWindowMicroseconds));
+
     /// <summary>Whether an empty bucket of <paramref name="capacity"/> at <paramref name="rate"/> fills within <see cref="MaxWindowMicroseconds"/>.</summary>
     public static bool IsValidWindow(int capacity, double rate) => capacity * (1_000_000d / rate) <= MaxWindowMicroseconds;
 

@@ -56,6 +56,12 @@ public sealed class TokenBucketOptions
     /// </summary>
     public FailureMode FailureMode { get; set; } = FailureMode.Open;
 
+    /// <summary>
+    /// Whether rejections are enforced (<see cref="TokenBucketMode.Enforce"/>, the default) or only watched
+    /// (<see cref="TokenBucketMode.Shadow"/>), for every bucket that does not set its own under <see cref="Buckets"/>.
+    /// </summary>
+    public TokenBucketMode Mode { get; set; } = TokenBucketMode.Enforce;
+
     /// <summary>The longest one decision may wait for the store before the failure mode applies. Defaults to 100 ms.</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromMilliseconds(100);
 
@@ -131,6 +137,13 @@ public sealed class TokenBucketOptions
     internal FailureMode FailureModeOf(string bucket) =>
         BucketNames.TryGetOverride(Buckets, bucket, out var overrides) && overrides.FailureMode is { } mode ? mode : FailureMode;
 
+    /// <summary>Whether bucket <paramref name="bucket"/> only watches its rejections: its own mode, else <see cref="Mode"/>.</summary>
+    internal bool IsShadow(string bucket) =>
+        (BucketNames.TryGetOverride(Buckets, bucket, out var overrides) && overrides.Mode is { } mode ? mode : Mode) == TokenBucketMode.Shadow;
+
+    /// <summary>The bucket's own settings, if configuration gives it any.</summary>
+    internal TokenBucketOverride? SettingsOf(string bucket) => BucketNames.TryGetOverride(Buckets, bucket, out var overrides) ? overrides : null;
+
     /// <summary>
     /// <paramref name="declared"/> with the capacity and rate its bucket's override gives it, if any. An override that
     /// leaves the declared cost above the capacity throws <see cref="ArgumentException"/>, because no request could
@@ -192,6 +205,21 @@ public sealed class TokenBucketOverride
 
     /// <summary>Replaces <see cref="TokenBucketOptions.FailureMode"/> for this bucket.</summary>
     public FailureMode? FailureMode { get; set; }
+
+    /// <summary>Replaces <see cref="TokenBucketOptions.Mode"/> for this bucket: enforce its rejections, or only watch them.</summary>
+    public TokenBucketMode? Mode { get; set; }
+
+    /// <summary>
+    /// Which responses the bucket counts, replacing what code declares (<see cref="TokenBucketAttribute.Count"/> or a
+    /// count rule): <c>all</c>, <c>failures</c>, or status codes and ranges such as <c>401,403,500-599</c>.
+    /// </summary>
+    public string? Count { get; set; }
+
+    /// <summary>
+    /// The most one request may be charged once its handler reports its actual cost, replacing
+    /// <see cref="TokenBucketAttribute.MaxCost"/>; 0 for none.
+    /// </summary>
+    public int? MaxCost { get; set; }
 
     /// <summary>
     /// The bucket's plans by name, for a limit that reads the caller's plan (<see cref="TokenBucketAttribute.Plan"/> or

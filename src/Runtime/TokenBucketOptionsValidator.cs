@@ -70,6 +70,18 @@ internal sealed class TokenBucketOptionsValidator(KnownBuckets known) : IValidat
             {
                 (failures ??= []).Add($"TokenBuckets:Buckets:{bucket}:FailureMode '{mode}' is not one of {string.Join(", ", Enum.GetNames<FailureMode>())}.");
             }
+            if (overrides.Mode is { } bucketMode && !Enum.IsDefined(bucketMode))
+            {
+                (failures ??= []).Add($"TokenBuckets:Buckets:{bucket}:Mode '{bucketMode}' is not one of {string.Join(", ", Enum.GetNames<TokenBucketMode>())}.");
+            }
+            if (overrides.Count is { } count && !TokenBucketCount.TryParse(count, out _))
+            {
+                (failures ??= []).Add($"TokenBuckets:Buckets:{bucket}:Count '{count}' is invalid: {LimitRules.Count}.");
+            }
+            if (overrides.MaxCost is < 0)
+            {
+                (failures ??= []).Add($"TokenBuckets:Buckets:{bucket}:MaxCost {overrides.MaxCost} is invalid: {LimitRules.MaxCost}.");
+            }
             foreach (var (plan, settings) in overrides.Plans)
             {
                 if (settings.Capacity is { } planCapacity && !TokenBucketLimits.IsValidCapacity(planCapacity))
@@ -105,6 +117,10 @@ internal sealed class TokenBucketOptionsValidator(KnownBuckets known) : IValidat
                 if (overrides.Capacity is { } capacity && known.TryGetCost(match, out var cost) && cost > capacity)
                 {
                     (failures ??= []).Add(TokenBucketOptions.CapacityBelowCost(bucket, capacity, cost));
+                }
+                if (overrides.MaxCost is { } maxCost and > 0 && known.TryGetCost(match, out var upFront) && !TokenBucketLimits.IsValidMaxCost(maxCost, upFront, overrides.Rate ?? 0))
+                {
+                    (failures ??= []).Add($"TokenBuckets:Buckets:{bucket}:MaxCost {maxCost} is invalid with a cost of {upFront} tokens up front: {LimitRules.MaxCost}.");
                 }
                 foreach (var (plan, settings) in overrides.Plans)
                 {
@@ -146,6 +162,10 @@ internal sealed class TokenBucketOptionsValidator(KnownBuckets known) : IValidat
         if (options.IPv6PrefixLength is < 1 or > 128)
         {
             (failures ??= []).Add($"TokenBuckets:IPv6PrefixLength must be between 1 and 128, but was {options.IPv6PrefixLength}.");
+        }
+        if (!Enum.IsDefined(options.Mode))
+        {
+            (failures ??= []).Add($"TokenBuckets:Mode '{options.Mode}' is not one of {string.Join(", ", Enum.GetNames<TokenBucketMode>())}.");
         }
         if (!Enum.IsDefined(options.FailureMode))
         {

@@ -27,6 +27,12 @@ internal static class LimitRules
     /// <summary>The rule that a cost fits in its bucket's capacity.</summary>
     public const string CostWithinCapacity = "a request cannot take more tokens than its bucket holds, or every request would be rejected: lower the cost or raise the capacity";
 
+    /// <summary>The rule of <see cref="TokenBucketLimits.IsValidMaxCost"/>.</summary>
+    public const string MaxCost = "a maximum cost is the most tokens one request may be charged once its handler reports its actual cost: 0 for none, else at least the cost taken up front, and paid back within 100 years at the bucket's rate";
+
+    /// <summary>The rule of <see cref="TokenBucketCount.TryParse"/>.</summary>
+    public const string Count = "a count says which responses the bucket counts: " + TokenBucketCount.ValidForms;
+
     /// <summary>The rule of <see cref="TokenBucketLimits.IsValidBucketName"/>, for names declared in code.</summary>
     public const string DeclaredBucketName = "a bucket name declared in code is 1 to 100 letters, digits or '.', '_', '-', '/'";
 

@@ -17,7 +17,7 @@ internal sealed class TokenBucketConfigurationKeys(IConfigurationSection section
         nameof(TokenBucketOptions.Enabled), nameof(TokenBucketOptions.Redis), nameof(TokenBucketOptions.RedisCaCertificate), nameof(TokenBucketOptions.KeyPrefix),
         nameof(TokenBucketOptions.Clock), nameof(TokenBucketOptions.InMemorySweepInterval), nameof(TokenBucketOptions.Headers),
         nameof(TokenBucketOptions.RejectionStatusCode), nameof(TokenBucketOptions.MissingKey), nameof(TokenBucketOptions.MissingKeyStatusCode),
-        nameof(TokenBucketOptions.FailureMode), nameof(TokenBucketOptions.Timeout), nameof(TokenBucketOptions.BreakerFailureThreshold),
+        nameof(TokenBucketOptions.FailureMode), nameof(TokenBucketOptions.Mode), nameof(TokenBucketOptions.Timeout), nameof(TokenBucketOptions.BreakerFailureThreshold),
         nameof(TokenBucketOptions.BreakDuration), nameof(TokenBucketOptions.InstanceCount),
         nameof(TokenBucketOptions.DenyCache), nameof(TokenBucketOptions.DenyCacheSize), nameof(TokenBucketOptions.Batching), nameof(TokenBucketOptions.IPv6PrefixLength),
         nameof(TokenBucketOptions.Buckets), nameof(TokenBucketOptions.ExemptNetworks), nameof(TokenBucketOptions.MaxOverrides),
@@ -33,6 +33,7 @@ internal sealed class TokenBucketConfigurationKeys(IConfigurationSection section
     [
         nameof(TokenBucketOverride.Capacity), nameof(TokenBucketOverride.Rate), nameof(TokenBucketOverride.FailureMode),
         nameof(TokenBucketOverride.Plans), nameof(TokenBucketOverride.Exempt), nameof(TokenBucketOverride.Deny),
+        nameof(TokenBucketOverride.Mode), nameof(TokenBucketOverride.Count), nameof(TokenBucketOverride.MaxCost),
     ];
 
     internal static readonly string[] PlanSettings =

@@ -111,4 +111,17 @@ internal static partial class Log
     [LoggerMessage(EventId = 43, EventName = "ClientOverridesRestored", Level = LogLevel.Information,
         Message = "The client overrides are read from the store again: this instance holds {Count}.")]
     public static partial void ClientOverridesRestored(ILogger logger, int count);
+
+    // Counting by outcome and shadow mode: event ids from 50.
+    [LoggerMessage(EventId = 50, EventName = "ShadowRejections", Level = LogLevel.Warning,
+        Message = "Bucket '{Bucket}' is in shadow mode and would have rejected {Count} requests in the last {Seconds:0} s; they were let through. Logged at most once a minute per bucket.")]
+    public static partial void ShadowRejections(ILogger logger, string bucket, long count, double seconds);
+
+    [LoggerMessage(EventId = 51, EventName = "ChargeClamped", Level = LogLevel.Warning,
+        Message = "A request to bucket '{Bucket}' reported a cost of {Reported} tokens; {Charged} were charged: {Reason}. Logged at most once a minute per bucket.")]
+    public static partial void ChargeClamped(ILogger logger, string bucket, string reported, long charged, string reason);
+
+    [LoggerMessage(EventId = 52, EventName = "AdjustmentUnsupported", Level = LogLevel.Warning,
+        Message = "Bucket '{Bucket}' counts by outcome or charges after the fact, but the token-bucket store {Store} cannot give tokens back or charge them after a decision: every request keeps the cost it was charged up front. Logged once.")]
+    public static partial void AdjustmentUnsupported(ILogger logger, string bucket, string store);
 }

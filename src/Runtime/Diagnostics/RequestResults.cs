@@ -41,4 +41,10 @@ public static class RequestResults
 
     /// <summary>The bucket's deny list names the client, and the request was refused with 403.</summary>
     public const string Denied = "denied";
+
+    /// <summary>
+    /// The bucket is in shadow mode and would have refused the request (rejected it, denied its client or found no key);
+    /// it was let through, and took no tokens from that bucket.
+    /// </summary>
+    public const string ShadowRejected = "shadow_rejected";
 }

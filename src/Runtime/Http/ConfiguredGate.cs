@@ -3,6 +3,7 @@ using RateGuard.Clients;
 using RateGuard.CompilerServices;
 using RateGuard.Configuration;
 using RateGuard.Gates;
+using RateGuard.Outcomes;
 
 namespace RateGuard.Http;
 
@@ -12,12 +13,15 @@ namespace RateGuard.Http;
 /// </summary>
 internal sealed class ConfiguredGate
 {
-    public ConfiguredGate(TokenBucketGate gate, ConfiguredPolicy configured, ClientRules? clients = null)
+    public ConfiguredGate(TokenBucketGate gate, ConfiguredPolicy configured, ClientRules? clients = null, OutcomeSettings? outcomes = null, bool shadow = false)
     {
         Gate = gate;
         Clients = clients;
+        Outcomes = outcomes;
+        Shadow = shadow;
         Policy = configured.Policy;
-        FailureMode = configured.FailureMode;
+        // A limit that only watches refuses nothing, the store's failures included: it admits unchecked meanwhile.
+        FailureMode = shadow ? FailureMode.AdmitAll : configured.FailureMode;
         KeysOnRemoteAddress = gate.KeysOnRemoteAddress;
     }
 
@@ -32,6 +36,15 @@ internal sealed class ConfiguredGate
     /// every client alike.
     /// </summary>
     public ClientRules? Clients { get; }
+
+    /// <summary>
+    /// What this limit settles once the response is known (the responses it counts, a charge after the fact), or
+    /// <see langword="null"/> when a request's cost is final once it is admitted.
+    /// </summary>
+    public OutcomeSettings? Outcomes { get; }
+
+    /// <summary>Whether the limit is in shadow mode: it decides and charges, but lets through what it would refuse.</summary>
+    public bool Shadow { get; }
 
     /// <summary>What a request gets through this limit while the store cannot decide.</summary>
     public FailureMode FailureMode { get; }

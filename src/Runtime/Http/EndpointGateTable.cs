@@ -16,6 +16,7 @@ using RateGuard.CompilerServices;
 using RateGuard.Configuration;
 using RateGuard.Gates;
 using RateGuard.Http.Sharing;
+using RateGuard.Outcomes;
 
 namespace RateGuard.Http;
 
@@ -34,6 +35,8 @@ internal sealed class EndpointGateTable
     private readonly DeclaredPlans _plans;
     // One instance of each plan resolver type for the app, so a resolver's cache serves every limit that names it.
     private readonly Dictionary<Type, ITokenBucketPlanResolver> _planResolvers = [];
+    // Likewise one instance of each count rule type.
+    private readonly Dictionary<Type, ITokenBucketCountRule> _countRules = [];
     private readonly EndpointBucketName _names = new();
     private readonly object _reloadGate = new();
     // What the table reads: one entry per UseTokenBuckets pipeline, keyed by the route builder's collection.
@@ -220,7 +223,7 @@ internal sealed class EndpointGateTable
                 // endpoint added since is the one case left, and only its bucket keeps the limit declared in code.
                 Diagnostics.Log.OverrideIgnored(_logger, bucket, ignored);
             }
-            return new ConfiguredGate(gate, configured, clients);
+            return new ConfiguredGate(gate, configured, clients, OutcomesOf(attribute, bucket, configured.Policy, options), options.IsShadow(bucket));
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException)
         {
@@ -238,6 +241,60 @@ internal sealed class EndpointGateTable
                 : null;
         }
         return PlanSource.Of(attribute.Plan, attribute.PlanResolver is { } type ? PlanResolver(type) : null, attribute.PlanResolver is { } named ? CSharpTypeName.Of(named) : null);
+    }
+
+    // What the limit settles after its response: its count and maximum cost as declared (its own, or its declaration's
+    // for a use by name), each replaced by the bucket's configuration when it sets one.
+    private OutcomeSettings? OutcomesOf(TokenBucketAttribute attribute, string bucket, TokenBucketPolicy policy, TokenBucketOptions options)
+    {
+        var declared = attribute.Limit is { } limit ? DeclaredLimits.DeclarationOf(limit) : null;
+        var count = declared is null ? attribute.Count : declared.Count;
+        var countRule = declared is null ? attribute.CountRule : declared.CountRule;
+        var maxCost = declared is null ? attribute.MaxCost : declared.MaxCost;
+        var settings = options.SettingsOf(bucket);
+        OutcomeRule? rule;
+        if (settings?.Count is { } configured)
+        {
+            rule = OutcomeRule.Parse(configured);
+        }
+        else if (countRule is not null)
+        {
+            rule = OutcomeRule.Of(CountRule(countRule), CSharpTypeName.Of(countRule));
+        }
+        else
+        {
+            rule = count is null ? null : ParseDeclared(count);
+        }
+        maxCost = settings?.MaxCost ?? maxCost;
+        if (!TokenBucketLimits.IsValidMaxCost(maxCost, policy.Cost, policy.Rate))
+        {
+            throw new ArgumentException($"MaxCost {maxCost} is invalid with a cost of {policy.Cost} at rate {policy.Rate.ToString(System.Globalization.CultureInfo.InvariantCulture)}: {LimitRules.MaxCost}.");
+        }
+        return rule is null && maxCost == 0 ? null : new OutcomeSettings(rule, maxCost);
+    }
+
+    private static OutcomeRule? ParseDeclared(string count)
+    {
+        try
+        {
+            return OutcomeRule.Parse(count);
+        }
+        catch (FormatException e)
+        {
+            throw new ArgumentException(e.Message, e);
+        }
+    }
+
+    private ITokenBucketCountRule CountRule([DynamicallyAccessedMembers(ResolverInstances.Constructors)] Type type)
+    {
+        lock (_countRules)
+        {
+            if (!_countRules.TryGetValue(type, out var rule))
+            {
+                _countRules[type] = rule = ResolverInstances.Create<ITokenBucketCountRule>(type, CSharpTypeName.Of(type), "count rule", _services);
+            }
+            return rule;
+        }
     }
 
     private ITokenBucketPlanResolver PlanResolver([DynamicallyAccessedMembers(ResolverInstances.Constructors)] Type type)
@@ -283,6 +340,18 @@ internal sealed class EndpointGateTable
         if (attribute.PlanResolver is not null)
         {
             set.Add("PlanResolver");
+        }
+        if (attribute.Count is not null)
+        {
+            set.Add("Count");
+        }
+        if (attribute.CountRule is not null)
+        {
+            set.Add("CountRule");
+        }
+        if (attribute.MaxCost != 0)
+        {
+            set.Add("MaxCost");
         }
         return string.Join(", ", set);
     }

@@ -10,6 +10,10 @@ internal sealed class EndpointGates
     public EndpointGates(ConfiguredGate[] gates)
     {
         Gates = gates;
+        foreach (var gate in gates)
+        {
+            SettlesOutcomes |= gate.Outcomes is not null;
+        }
         var text = new DefaultInterpolatedStringHandler(0, 0, CultureInfo.InvariantCulture);
         for (var i = 0; i < gates.Length; i++)
         {
@@ -35,6 +39,9 @@ internal sealed class EndpointGates
     }
 
     public ConfiguredGate[] Gates { get; }
+
+    /// <summary>Whether any gate settles after the response (<see cref="ConfiguredGate.Outcomes"/>).</summary>
+    public bool SettlesOutcomes { get; }
 
     /// <summary>The <c>RateLimit-Policy</c> field value, which never changes.</summary>
     public string DraftPolicyHeader { get; }

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using RateGuard;
 using RateGuard.Configuration;
@@ -43,7 +44,9 @@ public static class TokenBucketApplicationBuilderExtensions
                 services.GetService<IProblemDetailsService>(),
                 services.GetRequiredService<ILoggerFactory>().CreateLogger("RateGuard"),
                 // With authentication services registered, a user key read before authentication ran is an order mistake.
-                services.GetService<IAuthenticationSchemeProvider>() is not null);
+                services.GetService<IAuthenticationSchemeProvider>() is not null,
+                // In development a charge the handler gets wrong throws; elsewhere it is clamped and logged.
+                services.GetService<IHostEnvironment>()?.IsDevelopment() == true);
             return middleware.InvokeAsync;
         });
     }

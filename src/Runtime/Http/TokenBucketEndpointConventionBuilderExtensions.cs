@@ -22,11 +22,13 @@ public static class TokenBucketEndpointConventionBuilderExtensions
     /// <param name="bucket">A bucket name shared by every endpoint that uses it, as <see cref="TokenBucketAttribute.Bucket"/>.</param>
     /// <param name="perEndpoint">On a group: a bucket for each endpoint rather than one for the group. Not with <paramref name="bucket"/>.</param>
     /// <param name="plan">Where the caller's plan is read from, as <see cref="TokenBucketAttribute.Plan"/>.</param>
-    public static TBuilder RequireTokenBucket<TBuilder>(this TBuilder builder, int capacity, double rate, string key = TokenBucketKey.Ip, int cost = 1, string? bucket = null, bool perEndpoint = false, string? plan = null)
+    /// <param name="count">Which responses the bucket counts, as <see cref="TokenBucketAttribute.Count"/>: <c>"failures"</c>, say.</param>
+    /// <param name="maxCost">The most a request may be charged once its handler reports its actual cost, as <see cref="TokenBucketAttribute.MaxCost"/>.</param>
+    public static TBuilder RequireTokenBucket<TBuilder>(this TBuilder builder, int capacity, double rate, string key = TokenBucketKey.Ip, int cost = 1, string? bucket = null, bool perEndpoint = false, string? plan = null, string? count = null, int maxCost = 0)
         where TBuilder : IEndpointConventionBuilder
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var attribute = new TokenBucketAttribute(capacity, rate) { Key = key, Cost = cost, Bucket = bucket, PerEndpoint = perEndpoint, Plan = plan };
+        var attribute = new TokenBucketAttribute(capacity, rate) { Key = key, Cost = cost, Bucket = bucket, PerEndpoint = perEndpoint, Plan = plan, Count = count, MaxCost = maxCost };
         // The 429 response is described to API Explorer by TokenBucketApiDescriptionProvider, which also sees a later
         // DisableTokenBucket; a ProducesResponseType here could not be taken back by one.
         if (builder is RouteGroupBuilder group && bucket is null && !perEndpoint)

@@ -11,6 +11,7 @@ using RateGuard.Clients;
 using RateGuard.CompilerServices;
 using RateGuard.Configuration;
 using RateGuard.Limiting;
+using RateGuard.Outcomes;
 
 namespace RateGuard.Http;
 
@@ -28,6 +29,7 @@ internal sealed class TokenBucketMiddleware
     private readonly IProblemDetailsService? _problemDetails;
     private readonly ILogger _logger;
     private readonly bool _authenticates;
+    private readonly ChargeChecks _chargeChecks;
     // Set once the pipeline's order has been found wrong and said so: the error is logged once, not per request.
     private int _routingReported;
     private int _authenticationReported;
@@ -36,8 +38,9 @@ internal sealed class TokenBucketMiddleware
     private long _forwardedDue;
     private static readonly long s_forwardedQuiet = (long)TimeSpan.FromHours(1).TotalMilliseconds;
 
-    public TokenBucketMiddleware(RequestDelegate next, EndpointGateTable table, TokenBucketLimiter limiter, ClientOverrides overrides, CurrentOptions options, IProblemDetailsService? problemDetails, ILogger logger, bool authenticates)
+    public TokenBucketMiddleware(RequestDelegate next, EndpointGateTable table, TokenBucketLimiter limiter, ClientOverrides overrides, CurrentOptions options, IProblemDetailsService? problemDetails, ILogger logger, bool authenticates, bool development)
     {
+        _chargeChecks = new ChargeChecks(development, logger);
         _next = next;
         _table = table;
         _limiter = limiter;
@@ -126,6 +129,7 @@ internal sealed class TokenBucketMiddleware
     {
         var request = LimitRequest.Rent();
         GateDecision[]? decisions = null;
+        RequestCharges? charges = null;
         try
         {
             for (var g = 0; g < gates.Gates.Length; g++)
@@ -143,15 +147,23 @@ internal sealed class TokenBucketMiddleware
                         case ClientVerdict.Exempt:
                             _limiter.CountExempt(policy);
                             continue;
+                        case ClientVerdict.Denied when gate.Shadow:
+                            _limiter.CountShadowRejected(policy);
+                            continue;
                         case ClientVerdict.Denied:
                             _limiter.CountDenied(policy);
                             await RejectDeniedAsync(context, gate, options);
                             return;
                     }
-                    request.Add(policy, gate.FailureMode, key, g);
+                    request.Add(policy, gate.FailureMode, key, g, gate.Shadow);
                     continue;
                 }
                 WatchForLateAuthentication(context, gate);
+                if (gate.Shadow)
+                {
+                    _limiter.CountShadowRejected(gate.Policy);
+                    continue;
+                }
                 if (options.MissingKey == MissingKeyBehavior.Reject)
                 {
                     // Authorization can judge the caller only once authentication has run (a pipeline that authenticates
@@ -189,17 +201,24 @@ internal sealed class TokenBucketMiddleware
                     {
                         decisions[described++] = new GateDecision(gates.Gates[request.Tag(i)], request.Policy(i), result.Decision);
                     }
-                    if (!admitted && result.Rejects && (deciding < 0 || Later(result, request.Results[deciding])))
+                    // A bucket in shadow mode does not refuse the request, nor say why it is refused.
+                    if (!admitted && result.Rejects && !request.Shadow(i) && (deciding < 0 || Later(result, request.Results[deciding])))
                     {
                         deciding = i;
                     }
                 }
+                // Refused by buckets in shadow mode alone (a store that cannot leave them out of its decision): let through.
+                admitted |= deciding < 0 && request.AnyShadow && OnlyShadowRejects(request);
                 RateLimitHeaders.Write(context.Response, options.Headers, gates, decisions.AsSpan(0, described));
                 if (!admitted)
                 {
                     deciding = Math.Max(deciding, 0);
                     await RejectAsync(context, gates.Gates[request.Tag(deciding)], request.Policy(deciding), request.Results[deciding], options);
                     return;
+                }
+                if (gates.SettlesOutcomes)
+                {
+                    charges = Charges(request, gates);
                 }
             }
         }
@@ -211,7 +230,58 @@ internal sealed class TokenBucketMiddleware
                 ArrayPool<GateDecision>.Shared.Return(decisions, clearArray: true);
             }
         }
-        await _next(context);
+        if (charges is null)
+        {
+            await _next(context);
+            return;
+        }
+        await SettleAsync(context, charges);
+    }
+
+    // The limits that settle once the response is known, among those that charged this request: the handler may report
+    // its actual cost meanwhile, and a response a limit does not count gets its cost back.
+    private RequestCharges? Charges(LimitRequest request, EndpointGates gates)
+    {
+        RequestCharges? charges = null;
+        for (var i = 0; i < request.Count; i++)
+        {
+            var result = request.Results[i];
+            if (gates.Gates[request.Tag(i)].Outcomes is { } outcomes && result.Source == DecisionSource.Store && result.Decision.IsAdmitted && !result.ShadowRejects)
+            {
+                (charges ??= new RequestCharges(_limiter, _chargeChecks)).Add(request.Policy(i), request.Key(i), outcomes);
+            }
+        }
+        return charges;
+    }
+
+    private async Task SettleAsync(HttpContext context, RequestCharges charges)
+    {
+        if (charges.Charges)
+        {
+            context.Features.Set<ITokenBucketChargeFeature>(charges);
+        }
+        try
+        {
+            await _next(context);
+        }
+        catch
+        {
+            charges.Finish(StatusCodes.Status500InternalServerError);
+            throw;
+        }
+        charges.Finish(context.Response.StatusCode);
+    }
+
+    private static bool OnlyShadowRejects(LimitRequest request)
+    {
+        for (var i = 0; i < request.Count; i++)
+        {
+            if (!request.Results[i].IsAdmitted && !request.Shadow(i) && request.Results[i].Source != DecisionSource.NotAsked)
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     // Who the client is to this limit, in order of precedence: a key the bucket's lists deny or exempt; an operator's

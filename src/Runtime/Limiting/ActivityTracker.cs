@@ -57,6 +57,15 @@ internal sealed class ActivityTracker : IDisposable
         activity.Keys[step / StepsPerKeyStep % KeySteps].Add(key.Length <= RejectedClient.MaxTrackedKeyLength ? key : BucketKey.Normalize(key), _time.GetTimestamp());
     }
 
+    /// <summary>A request the bucket, in shadow mode, would have rejected and let through.</summary>
+    public void ShadowRejected(string bucket)
+    {
+        if (Find(bucket) is { } activity)
+        {
+            Interlocked.Increment(ref activity.ShadowRejected[Volatile.Read(ref _step) % CountSteps]);
+        }
+    }
+
     /// <summary>Counts over the window for <paramref name="bucket"/>; zero for a bucket with no decisions yet.</summary>
     public TokenBucketActivity Activity(string bucket)
     {
@@ -64,13 +73,14 @@ internal sealed class ActivityTracker : IDisposable
         {
             return new TokenBucketActivity(0, 0);
         }
-        long admitted = 0, rejected = 0;
+        long admitted = 0, rejected = 0, shadowRejected = 0;
         for (var i = 0; i < CountSteps; i++)
         {
             admitted += Volatile.Read(ref activity.Admitted[i]);
             rejected += Volatile.Read(ref activity.Rejected[i]);
+            shadowRejected += Volatile.Read(ref activity.ShadowRejected[i]);
         }
-        return new TokenBucketActivity(admitted, rejected);
+        return new TokenBucketActivity(admitted, rejected) { ShadowRejected = shadowRejected };
     }
 
     /// <summary>
@@ -117,6 +127,7 @@ internal sealed class ActivityTracker : IDisposable
         {
             Volatile.Write(ref activity.Admitted[next % CountSteps], 0);
             Volatile.Write(ref activity.Rejected[next % CountSteps], 0);
+            Volatile.Write(ref activity.ShadowRejected[next % CountSteps], 0);
             if (next % StepsPerKeyStep == 0)
             {
                 activity.Keys[next / StepsPerKeyStep % KeySteps].Clear();
@@ -132,6 +143,8 @@ internal sealed class ActivityTracker : IDisposable
         public long[] Admitted { get; } = new long[CountSteps];
 
         public long[] Rejected { get; } = new long[CountSteps];
+
+        public long[] ShadowRejected { get; } = new long[CountSteps];
 
         public KeyTable[] Keys { get; } = [new(), new(), new(), new(), new()];
     }

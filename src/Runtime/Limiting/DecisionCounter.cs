@@ -7,7 +7,12 @@ namespace RateGuard.Limiting;
 /// activity. An admitted request counts on every bucket; a rejected one only on the buckets that rejected it, since a
 /// bucket that was not charged did not admit it.
 /// </summary>
-internal sealed class DecisionCounter(TokenBucketMetrics metrics, ActivityTracker activity)
+/// <remarks>
+/// A bucket in shadow mode that would have rejected a request it let through is answered admitted with a wait
+/// (<see cref="LimiterResult.ShadowRejects"/>): it counts as <see cref="RequestResults.ShadowRejected"/>, and in
+/// <see cref="ShadowLog"/>.
+/// </remarks>
+internal sealed class DecisionCounter(TokenBucketMetrics metrics, ActivityTracker activity, ShadowLog shadow)
 {
     /// <summary>What this instance decided per bucket lately, and whom it rejected.</summary>
     public ActivityTracker Activity => activity;
@@ -22,6 +27,9 @@ internal sealed class DecisionCounter(TokenBucketMetrics metrics, ActivityTracke
             var name = request.Policy(i).Name;
             switch (result.Source)
             {
+                case DecisionSource.Store when result.ShadowRejects || (result.Rejects && request.Shadow(i)):
+                    CountShadowRejected(request.Policy(i));
+                    break;
                 case DecisionSource.Store when admitted:
                     Admitted(name, RequestResults.Acquired);
                     break;
@@ -61,6 +69,15 @@ internal sealed class DecisionCounter(TokenBucketMetrics metrics, ActivityTracke
 
     /// <summary>Counts a request that skipped the bucket: its client is exempt, and it took nothing.</summary>
     public void CountExempt(TokenBucketPolicy policy) => metrics.Request(policy.Name, RequestResults.Exempt);
+
+    /// <summary>Counts a request that the bucket, in shadow mode, would have refused, and let through.</summary>
+    public void CountShadowRejected(TokenBucketPolicy policy)
+    {
+        metrics.Request(policy.Name, RequestResults.ShadowRejected);
+        activity.Admitted(policy.Name);
+        activity.ShadowRejected(policy.Name);
+        shadow.Rejected(policy.Name);
+    }
 
     /// <summary>Counts a request refused because the bucket's deny list names its client.</summary>
     public void CountDenied(TokenBucketPolicy policy) => metrics.Request(policy.Name, RequestResults.Denied);

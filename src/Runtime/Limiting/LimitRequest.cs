@@ -22,6 +22,7 @@ internal sealed class LimitRequest
     private RateLimitDecision[] _decisions = new RateLimitDecision[4];
     private int[] _tags = new int[4];
     private BucketCharge[] _charges = new BucketCharge[4];
+    private bool[] _shadow = new bool[4];
     // The one group of a one-bucket request over Redis, the common case, kept with the request rather than made per call.
     private readonly StoreGroup[] _oneGroup = [new StoreGroup(null!, [0], new RedisKey[1])];
 
@@ -37,6 +38,15 @@ internal sealed class LimitRequest
     public string Key(int i) => _keys[i];
 
     public FailureMode FailureMode(int i) => _failureModes[i];
+
+    /// <summary>Whether bucket <paramref name="i"/> is in shadow mode: it does not reject the request, and only says it would have.</summary>
+    public bool Shadow(int i) => _shadow[i];
+
+    /// <summary>Whether any bucket is in shadow mode.</summary>
+    public bool AnyShadow { get; private set; }
+
+    /// <summary>Which buckets are in shadow mode, one flag each.</summary>
+    public ReadOnlySpan<bool> ShadowFlags => _shadow.AsSpan(0, Count);
 
     /// <summary>What the caller attached to bucket <paramref name="i"/> (the middleware: the gate's position).</summary>
     public int Tag(int i) => _tags[i];
@@ -64,7 +74,7 @@ internal sealed class LimitRequest
 
     public static void Return(LimitRequest request) => s_pool.Return(request);
 
-    public void Add(TokenBucketPolicy policy, FailureMode failureMode, string key, int tag = 0)
+    public void Add(TokenBucketPolicy policy, FailureMode failureMode, string key, int tag = 0, bool shadow = false)
     {
         if (Count == _policies.Length)
         {
@@ -75,7 +85,10 @@ internal sealed class LimitRequest
             Array.Resize(ref _decisions, Count * 2);
             Array.Resize(ref _tags, Count * 2);
             Array.Resize(ref _charges, Count * 2);
+            Array.Resize(ref _shadow, Count * 2);
         }
+        _shadow[Count] = shadow;
+        AnyShadow |= shadow;
         _tags[Count] = tag;
         _policies[Count] = policy;
         _keys[Count] = key;
@@ -91,6 +104,7 @@ internal sealed class LimitRequest
         Array.Clear(_keys, 0, Count);
         Array.Clear(_charges, 0, Count);
         Count = 0;
+        AnyShadow = false;
     }
 
     private sealed class PoolPolicy : PooledObjectPolicy<LimitRequest>

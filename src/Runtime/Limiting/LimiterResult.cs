@@ -32,6 +32,12 @@ internal readonly record struct LimiterResult(RateLimitDecision Decision, Decisi
     public bool Rejects => Source is DecisionSource.FailedClosed
         || (Source is (DecisionSource.Store or DecisionSource.DenyCache or DecisionSource.LocalFallback) && !Decision.IsAdmitted && Decision.RetryAfter > TimeSpan.Zero);
 
+    /// <summary>
+    /// Whether the bucket is in shadow mode and would have rejected the request: the store answered it admitted, with the
+    /// wait a rejection would have given, and took nothing from it.
+    /// </summary>
+    public bool ShadowRejects => Source is DecisionSource.Store && Decision.IsAdmitted && Decision.RetryAfter != TimeSpan.Zero;
+
     /// <summary>Whether the decision describes a real bucket, and so belongs in rate-limit headers.</summary>
     public bool HasBucketState => Source is DecisionSource.Store or DecisionSource.DenyCache or DecisionSource.LocalFallback;
 }

@@ -156,7 +156,8 @@ internal sealed class Settlement(LocalFallback? fallback, RedisTokenBucketStore?
         {
             var i = group.Members[m];
             var policy = request.Policy(i);
-            charges[m] = new BucketCharge(policy, 0, -policy.Cost);
+            // A bucket in shadow mode that would have rejected took nothing, and has nothing to get back.
+            charges[m] = new BucketCharge(policy, 0, request.Results[i].ShadowRejects ? 0 : -policy.Cost);
             var admitted = request.Results[i].Decision;
             request.Results[i] = new LimiterResult(admitted with { IsAdmitted = false, Remaining = Math.Min(policy.Capacity, admitted.Remaining + policy.Cost) }, DecisionSource.Store);
         }

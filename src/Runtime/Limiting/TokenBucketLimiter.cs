@@ -59,7 +59,7 @@ internal sealed class TokenBucketLimiter : IDisposable
         _circuits = new StoreCircuits(store.Name, startup.BreakerFailureThreshold, startup.BreakDuration, time, _logger);
         _denyCache = new DenyCache(startup.DenyCache ? startup.DenyCacheSize : 0, time);
         var activity = Own(new ActivityTracker(time));
-        _counter = new DecisionCounter(metrics, activity);
+        _counter = new DecisionCounter(metrics, activity, new ShadowLog(_logger, time));
         metrics.ObserveCircuits(_circuits.Measurements);
         // The one place the limiter knows a store by its class: the Redis fast path is Redis (script calls batched per
         // slot, keys placed on their servers, deadlines on the server's clock, give-backs, debts charged back, resets
@@ -176,7 +176,9 @@ internal sealed class TokenBucketLimiter : IDisposable
         if (_local)
         {
             // In this process the decision is synchronous and cannot fail.
-            var admitted = _store.AcquireAll(request.Policies, request.Keys, request.Decisions);
+            var admitted = request.AnyShadow && _store is InMemoryTokenBucketStore memory
+                ? memory.AcquireAll(request.Policies, request.Keys, request.Decisions, request.ShadowFlags)
+                : _store.AcquireAll(request.Policies, request.Keys, request.Decisions);
             var results = request.Results;
             for (var i = 0; i < results.Length; i++)
             {
@@ -200,6 +202,34 @@ internal sealed class TokenBucketLimiter : IDisposable
             ? _redisDecision.DecideAsync(groups[0], request, options, cancellationToken, whole: groups)
             : DecideSlotsAsync(request, groups, options, cancellationToken);
     }
+
+    /// <summary>
+    /// Charges <paramref name="key"/>'s bucket of <paramref name="policy"/> <paramref name="tokens"/> more after its
+    /// request was decided (negative: gives them back, never above full), below empty into debt when
+    /// <paramref name="overdraw"/>. On Redis it is one script request batched with the others, and nobody waits for it; a
+    /// store of the app's own cannot, which is logged once.
+    /// </summary>
+    public void Adjust(TokenBucketPolicy policy, string key, int tokens, bool overdraw)
+    {
+        if (_redis is not null)
+        {
+            var options = _options.Value;
+            _ = _redis.Send([_redis.GetKey(policy, key)], [new BucketCharge(policy, 0, tokens, Overdraw: overdraw)], deadline: 0, options.Batching, options.Timeout / 4);
+        }
+        else if (_store is InMemoryTokenBucketStore memory)
+        {
+            memory.Adjust(policy, key, tokens, overdraw);
+        }
+        else if (Interlocked.Exchange(ref _adjustmentsReported, 1) == 0)
+        {
+            Log.AdjustmentUnsupported(_logger, policy.Name, _store.GetType().Name);
+        }
+    }
+
+    private int _adjustmentsReported;
+
+    /// <summary>Counts a request that the bucket, in shadow mode, would have refused, and let through.</summary>
+    public void CountShadowRejected(TokenBucketPolicy policy) => _counter.CountShadowRejected(policy);
 
     /// <summary>Counts a request refused because it had no value for the bucket's key.</summary>
     public void CountMissingKey(TokenBucketPolicy policy) => _counter.CountMissingKey(policy);

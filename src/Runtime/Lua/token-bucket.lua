@@ -6,13 +6,17 @@ The contract of one call (the requests form, what RateGuard sends):
     before it wrote.
   - A request whose deadline has passed reads and writes nothing (status -1).
   - Otherwise its debts are charged first, in order, whatever the decision: a debt takes
-    tokens, never below an empty bucket; a negative debt gives tokens back, never above a
-    full bucket.
+    tokens, never below an empty bucket (or, in a request whose debts may overdraw, never
+    more than 100 years of refill below it: the bucket is then in debt, and holds no token
+    until that is paid back); a negative debt gives tokens back, never above a full bucket.
   - Then its costs: each bucket of the request holds its cost if, after the debts and the
     costs of the request's earlier buckets with the same key, it still has that many
-    tokens. The request is admitted (status 1) only if every one of its buckets holds its
-    cost, and then every one is charged; else (status 0) no cost is charged, and each
-    bucket keeps only its debts.
+    tokens. The request is admitted (status 1) only if every one of its enforced buckets
+    holds its cost, and then every bucket that holds its cost is charged; else (status 0)
+    no cost is charged, and each bucket keeps only its debts.
+  - A shadow bucket is decided and charged like the others, but one that does not hold its
+    cost does not reject the request: it is not charged, and its retry_after (above 0)
+    says it would have rejected.
   - A cost of 0 always holds and charges nothing.
 
 A bucket holds up to `capacity` tokens and refills continuously, one token every `interval`
@@ -28,14 +32,17 @@ Arguments:
   ARGV[3]  the number of requests; then, for each request in turn:
              deadline  microseconds on the script's clock after which the request is no
                        longer waited for; 0 for none
-             buckets   how many buckets the request draws from; then, for each bucket:
+             buckets   how many buckets the request draws from, negated (-n for n) when its
+                       debts may overdraw; then, for each bucket:
                        interval (microseconds per token, >= 1), capacity (tokens, >= 1),
-                       cost (tokens, >= 0) and debt (tokens, any sign)
+                       cost (tokens; negated, -c for c >= 1, for a shadow bucket) and debt
+                       (tokens, any sign)
   KEYS     every bucket key of every request, in the same order
   Returns { now, then for each request: status, then for each of its buckets: remaining,
             retry_after, reset_after }
   remaining    admitted: whole tokens left once this bucket and the request's earlier
-               buckets with its key are charged; rejected: whole tokens the bucket holds
+               buckets with its key are charged; rejected, or a shadow bucket that does
+               not hold its cost: whole tokens the bucket holds
   retry_after  microseconds until this bucket holds its cost (after the request's earlier
                buckets with its key); 0 when it does; -1 when never (cost > capacity)
   reset_after  microseconds until the bucket is full again, as it is left
@@ -87,12 +94,20 @@ local function change(key, full_at)
   changed[key] = true
 end
 
--- The bucket's time to full once `debt` tokens are charged (or, negative, given back): never past an empty bucket
--- (nor moved back, if the clock left it further), never before a full one.
-local function owe(full_at, interval, window, debt)
+-- The furthest a bucket in debt may be full again: 100 years of refill, which keeps every time below 2^53.
+local LONGEST = 3155760000000000
+
+-- The bucket's time to full once `debt` tokens are charged (or, negative, given back): never past an empty bucket, or
+-- past LONGEST when the request's debts may overdraw (nor moved back, if the clock left it further), never before a
+-- full one.
+local function owe(full_at, interval, window, debt, overdraw)
   local owed = full_at + debt * interval
-  if owed > now + window then
-    return math.max(full_at, now + window)
+  local furthest = window
+  if overdraw then
+    furthest = LONGEST
+  end
+  if owed > now + furthest then
+    return math.max(full_at, now + furthest)
   end
   if owed < now then
     return now
@@ -122,6 +137,10 @@ local buckets = { false, false, false }
 -- and returns where the next request's key and arguments start.
 local function decide(k, a)
   local deadline, count = tonumber(args[a]), tonumber(args[a + 1])
+  local overdraw = count < 0
+  if overdraw then
+    count = -count
+  end
   a = a + 2
   if deadline > 0 and now > deadline then
     n = n + 1
@@ -139,7 +158,7 @@ local function decide(k, a)
     if debt ~= 0 then
       local key, interval = KEYS[k + b], tonumber(args[at])
       local full_at = read(key)
-      local owed = owe(full_at, interval, tonumber(args[at + 1]) * interval, debt)
+      local owed = owe(full_at, interval, tonumber(args[at + 1]) * interval, debt, overdraw)
       if owed ~= full_at then
         change(key, owed)
       end
@@ -153,6 +172,10 @@ local function decide(k, a)
   for b = 0, count - 1 do
     local at = a + 4 * b
     local key, interval, capacity, cost = KEYS[k + b], tonumber(args[at]), tonumber(args[at + 1]), tonumber(args[at + 2])
+    local shadow = cost < 0
+    if shadow then
+      cost = -cost
+    end
     local window = capacity * interval
     local from = nil
     for e = 3 * (b - 1), 0, -3 do
@@ -161,17 +184,22 @@ local function decide(k, a)
         break
       end
     end
-    local next_full_at = (from or read(key)) + cost * interval
+    local base = from or read(key)
+    local next_full_at = base + cost * interval
     local retry = -1
     if cost <= capacity then
       retry = next_full_at - now - window
       if retry <= 0 then
         retry = 0
+      end
+    end
+    if retry ~= 0 then
+      if shadow then
+        -- It would reject: the request goes on without it, and it takes nothing.
+        next_full_at, cost = base, 0
       else
         admitted = false
       end
-    else
-      admitted = false
     end
     buckets[3 * b + 1], buckets[3 * b + 2], buckets[3 * b + 3] = key, next_full_at, cost
     reply[n + 1], reply[n + 2], reply[n + 3] = tokens_at(next_full_at, interval, window), retry, next_full_at - now

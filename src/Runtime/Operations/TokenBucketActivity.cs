@@ -11,6 +11,12 @@ public sealed record TokenBucketActivity(long Admitted, long Rejected)
     /// <summary>Admitted requests per second, averaged over <see cref="Window"/>.</summary>
     public double AdmittedPerSecond => Admitted / Window.TotalSeconds;
 
+    /// <summary>
+    /// Requests the bucket, in shadow mode (<see cref="TokenBucketMode.Shadow"/>), would have rejected and let through;
+    /// they count as admitted too.
+    /// </summary>
+    public long ShadowRejected { get; init; }
+
     /// <summary>Rejected requests per second, averaged over <see cref="Window"/>.</summary>
     public double RejectedPerSecond => Rejected / Window.TotalSeconds;
 }

@@ -27,14 +27,16 @@ internal sealed class TokenBucketOperations(TokenBucketLimiter limiter, Configur
             if (declared is null)
             {
                 // Declared for the adapter but not used yet: its shape comes with its first request.
-                buckets.Add(new TokenBucketSummary(name, 0, 0, 0, options.Value.FailureModeOf(name), activity));
+                buckets.Add(new TokenBucketSummary(name, 0, 0, 0, options.Value.FailureModeOf(name), activity) { Mode = ModeOf(name) });
                 continue;
             }
             var (policy, failureMode) = configured.Of(declared);
-            buckets.Add(new TokenBucketSummary(name, policy.Capacity, policy.Rate, policy.Cost, failureMode, activity));
+            buckets.Add(new TokenBucketSummary(name, policy.Capacity, policy.Rate, policy.Cost, failureMode, activity) { Mode = ModeOf(name) });
         }
         return buckets;
     }
+
+    private TokenBucketMode ModeOf(string bucket) => options.Value.IsShadow(bucket) ? TokenBucketMode.Shadow : TokenBucketMode.Enforce;
 
     public IReadOnlyList<StoreServerState> GetServers() =>
         limiter.Circuits.Select(c => new StoreServerState(c.Server, c.State)).ToArray();

@@ -7,4 +7,8 @@ namespace RateGuard.Operations;
 /// <param name="Cost">Tokens a request takes (the highest cost declared for this name).</param>
 /// <param name="FailureMode">What requests get while the store cannot decide.</param>
 /// <param name="Activity">This instance's decisions for the bucket over the recent past.</param>
-public sealed record TokenBucketSummary(string Name, int Capacity, double Rate, int Cost, FailureMode FailureMode, TokenBucketActivity Activity);
+public sealed record TokenBucketSummary(string Name, int Capacity, double Rate, int Cost, FailureMode FailureMode, TokenBucketActivity Activity)
+{
+    /// <summary>Whether the bucket enforces its rejections or only watches them, as configuration has it now.</summary>
+    public TokenBucketMode Mode { get; init; }
+}

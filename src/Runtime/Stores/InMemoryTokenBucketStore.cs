@@ -55,7 +55,11 @@ public sealed class InMemoryTokenBucketStore : ITokenBucketStore, IDisposable
     }
 
     /// <summary>Makes one decision synchronously.</summary>
-    public RateLimitDecision Acquire(TokenBucketPolicy policy, string partitionKey)
+    public RateLimitDecision Acquire(TokenBucketPolicy policy, string partitionKey) => Acquire(policy, partitionKey, shadow: false);
+
+    // A bucket in shadow mode that does not hold the cost answers admitted, with the wait it would have given, and
+    // takes nothing (TokenBucketMath.Decide).
+    private RateLimitDecision Acquire(TokenBucketPolicy policy, string partitionKey, bool shadow)
     {
         // Hostile values are hashed here too, so a 16 KiB header cannot make one bucket hold 16 KiB.
         var id = new BucketId(policy.Name, BucketKey.Normalize(partitionKey));
@@ -70,8 +74,8 @@ public sealed class InMemoryTokenBucketStore : ITokenBucketStore, IDisposable
                 continue;
             }
 
-            var decision = TokenBucketMath.Decide(fullAt, now, policy, out var nextFullAt);
-            if (!decision.IsAdmitted || Interlocked.CompareExchange(ref cell.FullAt, nextFullAt, fullAt) == fullAt)
+            var decision = TokenBucketMath.Decide(fullAt, now, policy, out var nextFullAt, shadow);
+            if (!decision.IsAdmitted || decision.RetryAfter != TimeSpan.Zero || Interlocked.CompareExchange(ref cell.FullAt, nextFullAt, fullAt) == fullAt)
             {
                 return decision;
             }
@@ -87,11 +91,19 @@ public sealed class InMemoryTokenBucketStore : ITokenBucketStore, IDisposable
     /// compare-and-swap. When another decision got to one of them first, the buckets already moved are given their
     /// cost back and the request is decided again, so none is ever charged for a request that was not admitted.
     /// </remarks>
-    public bool AcquireAll(ReadOnlySpan<TokenBucketPolicy> policies, ReadOnlySpan<string> partitionKeys, Span<RateLimitDecision> decisions)
+    public bool AcquireAll(ReadOnlySpan<TokenBucketPolicy> policies, ReadOnlySpan<string> partitionKeys, Span<RateLimitDecision> decisions) =>
+        AcquireAll(policies, partitionKeys, decisions, shadow: default);
+
+    /// <summary>
+    /// Decides as <see cref="AcquireAll(ReadOnlySpan{TokenBucketPolicy}, ReadOnlySpan{string}, Span{RateLimitDecision})"/>
+    /// does, with the buckets <paramref name="shadow"/> marks (empty for none) in shadow mode: one that does not hold its
+    /// cost does not reject the request, takes nothing, and is answered admitted with the wait it would have given.
+    /// </summary>
+    internal bool AcquireAll(ReadOnlySpan<TokenBucketPolicy> policies, ReadOnlySpan<string> partitionKeys, Span<RateLimitDecision> decisions, ReadOnlySpan<bool> shadow)
     {
         if (policies.Length == 1)
         {
-            decisions[0] = Acquire(policies[0], partitionKeys[0]);
+            decisions[0] = Acquire(policies[0], partitionKeys[0], !shadow.IsEmpty && shadow[0]);
             return decisions[0].IsAdmitted;
         }
         var n = policies.Length;
@@ -123,7 +135,7 @@ public sealed class InMemoryTokenBucketStore : ITokenBucketStore, IDisposable
             {
                 continue;
             }
-            if (!TokenBucketMath.DecideAll(fullAt, now, policies, earlier, decisions, next))
+            if (!TokenBucketMath.DecideAll(fullAt, now, policies, earlier, decisions, next, shadow))
             {
                 return false;
             }
@@ -199,6 +211,36 @@ public sealed class InMemoryTokenBucketStore : ITokenBucketStore, IDisposable
         {
             var current = Volatile.Read(ref cell.FullAt);
             if (current == Retired || Interlocked.CompareExchange(ref cell.FullAt, Math.Max(now, current - charge), current) == current)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Charges the bucket of <paramref name="partitionKey"/> <paramref name="tokens"/> more (negative: gives them back,
+    /// never above full), whatever it holds: below empty, into debt, only when <paramref name="overdraw"/>. The twin of
+    /// the script's debts.
+    /// </summary>
+    internal void Adjust(TokenBucketPolicy policy, string partitionKey, int tokens, bool overdraw)
+    {
+        var id = new BucketId(policy.Name, BucketKey.Normalize(partitionKey));
+        var now = UnixClock.NowMicroseconds(_time);
+        while (true)
+        {
+            // Giving back to a bucket that is not held changes nothing: it is full.
+            var cell = tokens > 0 ? _buckets.GetOrAdd(id, static _ => new Cell()) : _buckets.GetValueOrDefault(id);
+            if (cell is null)
+            {
+                return;
+            }
+            var fullAt = Volatile.Read(ref cell.FullAt);
+            if (fullAt == Retired)
+            {
+                _buckets.TryRemove(new KeyValuePair<BucketId, Cell>(id, cell));
+                continue;
+            }
+            if (Interlocked.CompareExchange(ref cell.FullAt, TokenBucketMath.Owe(fullAt, now, policy, tokens, overdraw), fullAt) == fullAt)
             {
                 return;
             }

@@ -11,7 +11,11 @@ internal static class TokenBucketMath
     /// <param name="now">The current time in µs since the Unix epoch.</param>
     /// <param name="policy">The bucket.</param>
     /// <param name="nextFullAt">The value to store when admitted.</param>
-    public static RateLimitDecision Decide(long fullAt, long now, TokenBucketPolicy policy, out long nextFullAt)
+    /// <param name="shadow">
+    /// Whether the bucket is in shadow mode: when it does not hold the cost, the decision is still an admission, with
+    /// the wait it would have given (<see cref="RateLimitDecision.RetryAfter"/> above zero) and nothing charged.
+    /// </param>
+    public static RateLimitDecision Decide(long fullAt, long now, TokenBucketPolicy policy, out long nextFullAt, bool shadow = false)
     {
         var interval = policy.IntervalMicroseconds;
         var window = policy.WindowMicroseconds;
@@ -28,14 +32,14 @@ internal static class TokenBucketMath
         nextFullAt = fullAt;
         if (policy.Cost > policy.Capacity)
         {
-            return RateLimitDecision.FromMicroseconds(false, tokens, -1, debt);
+            return RateLimitDecision.FromMicroseconds(shadow, tokens, -1, debt);
         }
 
         var candidate = fullAt + policy.Cost * interval;
         var excess = candidate - now - window;
         if (excess > 0)
         {
-            return RateLimitDecision.FromMicroseconds(false, tokens, excess, debt);
+            return RateLimitDecision.FromMicroseconds(shadow, tokens, excess, debt);
         }
 
         nextFullAt = candidate;
@@ -54,8 +58,12 @@ internal static class TokenBucketMath
     /// <param name="earlier">For each bucket, the index of the same bucket earlier in the request, or -1.</param>
     /// <param name="decisions">Each bucket's decision.</param>
     /// <param name="next">Each bucket's time to full once charged; for a bucket that appears twice, its last appearance holds the total.</param>
+    /// <param name="shadow">
+    /// Which buckets are in shadow mode (empty when none): one that does not hold its cost does not reject the request,
+    /// takes nothing, and is answered admitted with the wait it would have given.
+    /// </param>
     /// <returns>Whether the request is admitted.</returns>
-    public static bool DecideAll(ReadOnlySpan<long> fullAt, long now, ReadOnlySpan<TokenBucketPolicy> policies, ReadOnlySpan<int> earlier, Span<RateLimitDecision> decisions, Span<long> next)
+    public static bool DecideAll(ReadOnlySpan<long> fullAt, long now, ReadOnlySpan<TokenBucketPolicy> policies, ReadOnlySpan<int> earlier, Span<RateLimitDecision> decisions, Span<long> next, ReadOnlySpan<bool> shadow = default)
     {
         var admitted = true;
         Span<long> retry = policies.Length <= 16 ? stackalloc long[policies.Length] : new long[policies.Length];
@@ -64,16 +72,17 @@ internal static class TokenBucketMath
             var policy = policies[i];
             var from = earlier[i] >= 0 ? next[earlier[i]] : Math.Max(fullAt[i], now);
             next[i] = from + policy.Cost * policy.IntervalMicroseconds;
-            if (policy.Cost > policy.Capacity)
+            retry[i] = policy.Cost > policy.Capacity ? -1 : Math.Max(0, next[i] - now - policy.WindowMicroseconds);
+            if (retry[i] != 0)
             {
-                retry[i] = -1;
-                admitted = false;
-            }
-            else
-            {
-                var excess = next[i] - now - policy.WindowMicroseconds;
-                retry[i] = Math.Max(0, excess);
-                admitted &= excess <= 0;
+                if (!shadow.IsEmpty && shadow[i])
+                {
+                    next[i] = from; // it would reject: the request goes on without it, and it takes nothing
+                }
+                else
+                {
+                    admitted = false;
+                }
             }
         }
         for (var i = 0; i < policies.Length; i++)
@@ -82,9 +91,29 @@ internal static class TokenBucketMath
             var policy = policies[i];
             var at = admitted ? next[i] : Math.Max(fullAt[i], now);
             var tokens = Math.Max(0, FloorDiv(policy.WindowMicroseconds - (at - now), policy.IntervalMicroseconds));
-            decisions[i] = RateLimitDecision.FromMicroseconds(admitted, tokens, admitted ? 0 : retry[i], at - now);
+            decisions[i] = RateLimitDecision.FromMicroseconds(admitted, tokens, retry[i], at - now);
         }
         return admitted;
+    }
+
+    /// <summary>The furthest a bucket in debt may be full again, in µs from now: 100 years of refill, the script's LONGEST.</summary>
+    public const long LongestDebt = 3_155_760_000_000_000;
+
+    /// <summary>
+    /// The bucket's time to full once <paramref name="debt"/> tokens are charged (negative: given back), as the script's
+    /// debts are: never before a full bucket; never past an empty one, or past <see cref="LongestDebt"/> when
+    /// <paramref name="overdraw"/> lets it go into debt (nor moved back, if the clock left it further).
+    /// </summary>
+    public static long Owe(long fullAt, long now, TokenBucketPolicy policy, long debt, bool overdraw)
+    {
+        var from = Math.Max(fullAt, now);
+        var owed = from + debt * policy.IntervalMicroseconds;
+        var furthest = now + (overdraw ? LongestDebt : policy.WindowMicroseconds);
+        if (owed > furthest)
+        {
+            return Math.Max(from, furthest);
+        }
+        return Math.Max(owed, now);
     }
 
     /// <summary>

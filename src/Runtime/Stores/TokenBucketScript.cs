@@ -50,14 +50,18 @@ public static class TokenBucketScript
     internal static int WriteRequest(RedisValue[] args, int at, long deadline, ReadOnlySpan<BucketCharge> charges)
     {
         args[at++] = deadline;
-        args[at++] = charges.Length;
+        var count = at++;
+        var overdraw = false;
         foreach (var charge in charges)
         {
             args[at++] = charge.Policy.IntervalMicroseconds;
             args[at++] = charge.Policy.Capacity;
-            args[at++] = charge.Cost;
+            // A shadow bucket's cost goes negated, a request whose debts may overdraw its bucket count negated.
+            args[at++] = charge.Shadow ? -charge.Cost : charge.Cost;
             args[at++] = charge.Debt;
+            overdraw |= charge.Overdraw;
         }
+        args[count] = overdraw ? -charges.Length : charges.Length;
         return at;
     }
 
@@ -82,8 +86,19 @@ public static class TokenBucketScript
     }
 }
 
-/// <summary>One bucket of a request to the script: what the request costs it (0 for nothing), and what it owes it (negative to give back).</summary>
-internal readonly record struct BucketCharge(TokenBucketPolicy Policy, int Cost, int Debt);
+/// <summary>
+/// One bucket of a request to the script: what the request costs it (0 for nothing), and what it owes it (negative to
+/// give back).
+/// </summary>
+/// <param name="Policy">The bucket.</param>
+/// <param name="Cost">What the request must find in the bucket, and takes from it if admitted.</param>
+/// <param name="Debt">Tokens charged whatever the decision (negative to give back).</param>
+/// <param name="Shadow">Whether the bucket is in shadow mode: when it does not hold its cost, the request goes on without it.</param>
+/// <param name="Overdraw">
+/// Whether the debt may take the bucket below empty (a cost charged after the fact). The script reads it per request: one
+/// bucket that may overdraw lets every debt of its request do so.
+/// </param>
+internal readonly record struct BucketCharge(TokenBucketPolicy Policy, int Cost, int Debt, bool Shadow = false, bool Overdraw = false);
 
 /// <summary>Whether the script decided, or found the request's deadline passed and did nothing.</summary>
 internal enum ScriptStatus

@@ -39,7 +39,7 @@ public sealed class ConfigurationCheckTests
     {
         var e = await Assert.ThrowsAsync<OptionsValidationException>(() => ConfiguredApp.StartAsync(new() { ["TokenBuckets:Buckets:shared:Burst"] = "3" }, Map));
 
-        Assert.Equal(["TokenBuckets:Buckets:shared:Burst is not a bucket setting, so it would change nothing: the settings are Capacity, Rate, FailureMode, Plans, Exempt, Deny."], e.Failures);
+        Assert.Equal(["TokenBuckets:Buckets:shared:Burst is not a bucket setting, so it would change nothing: the settings are Capacity, Rate, FailureMode, Plans, Exempt, Deny, Mode, Count, MaxCost."], e.Failures);
     }
 
     [Fact]

@@ -34,7 +34,7 @@ public sealed class AdminJsonTests
         Assert.Equal("Closed", server.GetProperty("circuit").GetString());
 
         var bucket = Assert.Single(root.GetProperty("buckets").EnumerateArray());
-        AssertNames(bucket, "name", "capacity", "rate", "cost", "failureMode", "admitted", "rejected", "admittedPerSecond", "rejectedPerSecond", "topRejected");
+        AssertNames(bucket, "name", "capacity", "rate", "cost", "failureMode", "mode", "admitted", "rejected", "shadowRejected", "admittedPerSecond", "rejectedPerSecond", "topRejected");
         Assert.Equal(AdminApp.Bucket, bucket.GetProperty("name").GetString());
         Assert.Equal(AdminApp.Capacity, bucket.GetProperty("capacity").GetInt32());
         Assert.Equal(AdminApp.Rate, bucket.GetProperty("rate").GetDouble());

@@ -11,7 +11,7 @@ internal static class AdminJson
 {
     /// <summary>
     /// <c>{ "windowSeconds", "servers": [{ "server", "circuit" }], "instances", "buckets": [{ "name", "capacity", "rate", "cost",
-    /// "failureMode", "admitted", "rejected", "admittedPerSecond", "rejectedPerSecond", "topRejected": [{ "key",
+    /// "failureMode", "mode", "admitted", "rejected", "shadowRejected", "admittedPerSecond", "rejectedPerSecond", "topRejected": [{ "key",
     /// "rejections", "uncertain", "lastRejected", "hashed" }] }] }</c>: a client was rejected at least "rejections" and at
     /// most "rejections" + "uncertain" times.
     /// </summary>
@@ -81,8 +81,10 @@ internal static class AdminJson
         json.WriteNumber("rate", summary.Rate);
         json.WriteNumber("cost", summary.Cost);
         json.WriteString("failureMode", summary.FailureMode.ToString());
+        json.WriteString("mode", summary.Mode.ToString());
         json.WriteNumber("admitted", summary.Activity.Admitted);
         json.WriteNumber("rejected", summary.Activity.Rejected);
+        json.WriteNumber("shadowRejected", summary.Activity.ShadowRejected);
         json.WriteNumber("admittedPerSecond", summary.Activity.AdmittedPerSecond);
         json.WriteNumber("rejectedPerSecond", summary.Activity.RejectedPerSecond);
         json.WriteStartArray("topRejected");

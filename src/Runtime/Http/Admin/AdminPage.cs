@@ -100,7 +100,8 @@ internal static class AdminPage
             return;
         }
         html.Append("<table id=\"buckets\">\n<thead><tr><th>Bucket</th><th class=\"num\">Capacity</th><th class=\"num\">Refill</th>")
-            .Append("<th class=\"num\">Cost</th><th>When the store fails</th><th class=\"num\">Admitted</th><th class=\"num\">Rejected</th></tr></thead>\n<tbody>\n");
+            .Append("<th class=\"num\">Cost</th><th>When the store fails</th><th class=\"num\">Admitted</th><th class=\"num\">Rejected</th>")
+            .Append("<th class=\"num\">Would reject (shadow)</th></tr></thead>\n<tbody>\n");
         foreach (var bucket in buckets)
         {
             var summary = bucket.Summary;
@@ -109,12 +110,18 @@ internal static class AdminPage
                 .Append("<td class=\"num\">").Append(Number(summary.Capacity)).Append("</td>")
                 .Append("<td class=\"num\">").Append(Rate(summary.Rate)).Append("/s</td>")
                 .Append("<td class=\"num\">").Append(Number(summary.Cost)).Append("</td>")
-                .Append("<td>").Append(summary.FailureMode == FailureMode.Open ? "admit (Open)" : "reject (Closed)").Append("</td>")
+                .Append("<td>").Append(summary.FailureMode switch
+                {
+                    FailureMode.Open => "this instance's share (Open)",
+                    FailureMode.AdmitAll => "admit all (AdmitAll)",
+                    _ => "reject (Closed)",
+                }).Append("</td>")
                 .Append("<td class=\"num\">").Append(Rate(activity.AdmittedPerSecond)).Append("/s <span class=\"count\">(")
                 .Append(Number(activity.Admitted)).Append(")</span></td>")
                 .Append("<td class=\"num").Append(activity.Rejected > 0 ? " rejecting" : "").Append("\">")
                 .Append(Rate(activity.RejectedPerSecond)).Append("/s <span class=\"count\">(")
-                .Append(Number(activity.Rejected)).Append(")</span></td></tr>\n");
+                .Append(Number(activity.Rejected)).Append(")</span></td>")
+                .Append("<td class=\"num\">").Append(summary.Mode == TokenBucketMode.Shadow ? Number(activity.ShadowRejected) : "enforced").Append("</td></tr>\n");
         }
         html.Append("</tbody>\n</table>\n");
     }

@@ -31,7 +31,8 @@ internal sealed class CallOutcomes(string storeName, DenyCache denyCache, LocalF
             var i = members[m];
             var decision = decisions[m];
             results[i] = new LimiterResult(decision, DecisionSource.Store);
-            if (options.DenyCache)
+            // A bucket in shadow mode rejects nothing, so nothing of it is remembered to reject with.
+            if (options.DenyCache && !request.Shadow(i))
             {
                 denyCache.Learn(request.Policy(i), request.Key(i), sentAt, decision);
             }

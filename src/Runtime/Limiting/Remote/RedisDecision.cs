@@ -60,7 +60,7 @@ internal sealed class RedisDecision(
         for (var m = 0; m < members.Length; m++)
         {
             var policy = request.Policy(members[m]);
-            charges[m] = new BucketCharge(policy, policy.Cost, debts.Take(policy, request.Key(members[m])));
+            charges[m] = new BucketCharge(policy, policy.Cost, debts.Take(policy, request.Key(members[m])), request.Shadow(members[m]));
         }
         // A group that is the whole request (no cluster, or one slot) reads its answer straight into the request's.
         var decisions = members.Length == request.Count ? request.DecisionBuffer : new RateLimitDecision[members.Length];
