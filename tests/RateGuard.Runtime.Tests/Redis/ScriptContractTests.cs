@@ -9,8 +9,9 @@ namespace RateGuard.Runtime.Tests.Redis;
 /// <summary>
 /// The script's batched form against an exact integer model of the contract written at the top of
 /// <c>Lua/token-bucket.lua</c>: requests in order, each one's debts first whatever the decision, then its costs all or
-/// none, the same key twice costing twice, a late request touching nothing. Every value of every reply, and every
-/// bucket left behind, must be the model's.
+/// none, the same key twice costing twice, a late request touching nothing; refunds never above full, charges after the
+/// fact into debt, shadow buckets that let the request go on without them. Every value of every reply, and every bucket
+/// left behind, must be the model's.
 /// </summary>
 [Collection(RedisCollection.Name)]
 public sealed class ScriptContractTests(RedisFixture redis, ITestOutputHelper output)
@@ -40,7 +41,7 @@ public sealed class ScriptContractTests(RedisFixture redis, ITestOutputHelper ou
     }
 
     [Fact]
-    public async Task Random_batched_requests_with_repeated_keys_debts_deadlines_and_zero_costs_match_the_exact_model()
+    public async Task Random_batched_requests_with_repeated_keys_debts_overdrafts_shadow_buckets_deadlines_and_zero_costs_match_the_exact_model()
     {
         var random = new Random(20261207);
         var prefix = "model:" + Guid.NewGuid().ToString("N") + ":";
@@ -77,6 +78,7 @@ public sealed class ScriptContractTests(RedisFixture redis, ITestOutputHelper ou
         // The sequence must have exercised what the contract is about.
         Assert.True(seen.Admitted > 1000 && seen.Rejected > 1000 && seen.Late > 100, seen.ToString());
         Assert.True(seen.RejectedWithDebt > 100 && seen.RepeatedKey > 1000 && seen.ZeroCost > 1000 && seen.RepeatedKeyRejectedWithDebt > 20, seen.ToString());
+        Assert.True(seen.Refunds > 500 && seen.InDebt > 200 && seen.ShadowPassed > 200 && seen.ShadowRejectedWithOthers > 50, seen.ToString());
     }
 
     private async Task<long[]> EvalAsync(string[] keys, RedisValue[] args)
@@ -91,10 +93,11 @@ public sealed class ScriptContractTests(RedisFixture redis, ITestOutputHelper ou
         foreach (var request in call)
         {
             args.Add(request.Deadline);
-            args.Add(request.Buckets.Length);
+            // A request whose debts may overdraw gives its count negated, a shadow bucket its cost.
+            args.Add(request.Overdraw ? -request.Buckets.Length : request.Buckets.Length);
             foreach (var bucket in request.Buckets)
             {
-                args.AddRange([bucket.Interval, bucket.Capacity, bucket.Cost, bucket.Debt]);
+                args.AddRange([bucket.Interval, bucket.Capacity, bucket.Shadow ? -bucket.Cost : bucket.Cost, bucket.Debt]);
             }
         }
         return [.. args];
@@ -108,14 +111,16 @@ public sealed class ScriptContractTests(RedisFixture redis, ITestOutputHelper ou
     {
         var count = random.Next(1, 5);
         var buckets = new ModelBucket[count];
+        // One request in twelve is a charge after the fact, whose debts may take a bucket into debt.
+        var overdraw = random.Next(12) == 0;
         for (var b = 0; b < count; b++)
         {
             // Half the time a key the request already names, so that a key twice is common.
             var k = b > 0 && random.Next(2) == 0 ? Array.IndexOf(keys, buckets[random.Next(b)].Key) : random.Next(keys.Length);
             var (interval, capacity) = random.Next(10) == 0 ? Shape(random) : shapes[k];
             var cost = random.Next(8) == 0 ? 0 : random.Next(1, capacity + 2); // now and then free, or above the capacity
-            var debt = random.Next(5) == 0 ? random.Next(-3, 6) : 0;
-            buckets[b] = new ModelBucket(keys[k], interval, capacity, cost, debt);
+            var debt = overdraw ? random.Next(-2, capacity + 2) : random.Next(5) == 0 ? random.Next(-3, 6) : 0;
+            buckets[b] = new ModelBucket(keys[k], interval, capacity, cost, debt, Shadow: cost > 0 && random.Next(6) == 0);
         }
         // Mostly none; now and then one just passed (late), one that is now (not late), or one to come.
         var deadline = random.Next(12) switch
@@ -125,19 +130,22 @@ public sealed class ScriptContractTests(RedisFixture redis, ITestOutputHelper ou
             2 => now + random.Next(1, 1000),
             _ => 0,
         };
-        return new ModelRequest(deadline, buckets);
+        return new ModelRequest(deadline, buckets, overdraw);
     }
 
     private static string Describe(ModelRequest[] call) =>
-        string.Join("\n", call.Select(r => $"  deadline {r.Deadline}: " + string.Join(", ", r.Buckets.Select(b => $"{b.Key[^1]} i{b.Interval} c{b.Capacity} cost {b.Cost} debt {b.Debt}"))));
+        string.Join("\n", call.Select(r => $"  deadline {r.Deadline}{(r.Overdraw ? " overdraw" : "")}: " + string.Join(", ", r.Buckets.Select(b => $"{b.Key[^1]} i{b.Interval} c{b.Capacity} cost {b.Cost}{(b.Shadow ? " shadow" : "")} debt {b.Debt}"))));
 
-    private sealed record ModelBucket(string Key, long Interval, int Capacity, int Cost, int Debt);
+    private sealed record ModelBucket(string Key, long Interval, int Capacity, int Cost, int Debt, bool Shadow = false);
 
-    private sealed record ModelRequest(long Deadline, ModelBucket[] Buckets);
+    private sealed record ModelRequest(long Deadline, ModelBucket[] Buckets, bool Overdraw = false);
 
     /// <summary>The contract, in integers, the way it is written: one long per key, the time its bucket is full again.</summary>
     private sealed class ContractModel
     {
+        // The furthest a bucket in debt may be full again: 100 years of refill.
+        private const long LongestDebt = 3_155_760_000_000_000;
+
         private readonly Dictionary<string, long> _fullAt = [];
 
         public long Stored(string key) => _fullAt.GetValueOrDefault(key);
@@ -154,8 +162,8 @@ public sealed class ScriptContractTests(RedisFixture redis, ITestOutputHelper ou
                     reply.AddRange(Enumerable.Repeat(0L, 3 * buckets.Length));
                     continue;
                 }
-                // Debts first, whatever the decision: never past an empty bucket (nor back, if it is further), never
-                // before a full one.
+                // Debts first, whatever the decision: never past an empty bucket, or 100 years below it when the request
+                // may overdraw (nor back, if it is further), never before a full one.
                 foreach (var b in buckets)
                 {
                     if (b.Debt == 0)
@@ -165,7 +173,8 @@ public sealed class ScriptContractTests(RedisFixture redis, ITestOutputHelper ou
                     var full = At(b.Key, now);
                     var window = b.Capacity * b.Interval;
                     var owed = full + b.Debt * b.Interval;
-                    owed = owed > now + window ? Math.Max(full, now + window) : Math.Max(owed, now);
+                    var furthest = request.Overdraw ? LongestDebt : window;
+                    owed = owed > now + furthest ? Math.Max(full, now + furthest) : Math.Max(owed, now);
                     if (owed != full)
                     {
                         _fullAt[b.Key] = owed;
@@ -188,7 +197,18 @@ public sealed class ScriptContractTests(RedisFixture redis, ITestOutputHelper ou
                     next[i] = from[i] + b.Cost * b.Interval;
                     var excess = next[i] - now - b.Capacity * b.Interval;
                     retry[i] = b.Cost > b.Capacity ? -1 : Math.Max(0, excess);
-                    admitted &= b.Cost <= b.Capacity && excess <= 0;
+                    if (retry[i] != 0)
+                    {
+                        // A shadow bucket that does not hold its cost lets the request go on, and takes nothing.
+                        if (b.Shadow)
+                        {
+                            next[i] = from[i];
+                        }
+                        else
+                        {
+                            admitted = false;
+                        }
+                    }
                 }
                 reply.Add(admitted ? 1 : 0);
                 for (var i = 0; i < buckets.Length; i++)
@@ -199,7 +219,7 @@ public sealed class ScriptContractTests(RedisFixture redis, ITestOutputHelper ou
                         _fullAt[b.Key] = next[i];
                     }
                     var at = admitted ? next[i] : At(b.Key, now);
-                    reply.AddRange([Tokens(at, now, b), admitted ? 0 : retry[i], at - now]);
+                    reply.AddRange([Tokens(at, now, b), retry[i], at - now]);
                 }
             }
             return [.. reply];
@@ -227,12 +247,29 @@ public sealed class ScriptContractTests(RedisFixture redis, ITestOutputHelper ou
 
         public int ZeroCost { get; private set; }
 
+        public int Refunds { get; private set; }
+
+        public int InDebt { get; private set; }
+
+        public int ShadowPassed { get; private set; }
+
+        public int ShadowRejectedWithOthers { get; private set; }
+
         public void Add(ModelRequest[] call, long[] reply)
         {
             var at = 1;
             foreach (var request in call)
             {
                 var status = reply[at];
+                for (var b = 0; b < request.Buckets.Length; b++)
+                {
+                    var bucket = request.Buckets[b];
+                    var (retry, reset) = (reply[at + 2 + 3 * b], reply[at + 3 + 3 * b]);
+                    Refunds += bucket.Debt < 0 && status != -1 ? 1 : 0;
+                    InDebt += request.Overdraw && reset > bucket.Capacity * bucket.Interval ? 1 : 0;
+                    ShadowPassed += bucket.Shadow && status == 1 && retry != 0 ? 1 : 0;
+                    ShadowRejectedWithOthers += bucket.Shadow && status == 1 && retry != 0 && request.Buckets.Length > 1 ? 1 : 0;
+                }
                 at += 1 + 3 * request.Buckets.Length;
                 var repeated = request.Buckets.Select(b => b.Key).Distinct().Count() < request.Buckets.Length;
                 var debt = request.Buckets.Any(b => b.Debt != 0);
@@ -247,6 +284,6 @@ public sealed class ScriptContractTests(RedisFixture redis, ITestOutputHelper ou
         }
 
         public override string ToString() =>
-            $"{Admitted} admitted, {Rejected} rejected ({RejectedWithDebt} with a debt), {Late} late; {RepeatedKey} with a key twice ({RepeatedKeyRejectedWithDebt} of them rejected with a debt), {ZeroCost} with a bucket that costs nothing";
+            $"{Admitted} admitted, {Rejected} rejected ({RejectedWithDebt} with a debt), {Late} late; {RepeatedKey} with a key twice ({RepeatedKeyRejectedWithDebt} of them rejected with a debt), {ZeroCost} with a bucket that costs nothing; {Refunds} refunds, {InDebt} buckets left in debt, {ShadowPassed} shadow buckets that would have rejected ({ShadowRejectedWithOthers} beside other buckets)";
     }
 }
