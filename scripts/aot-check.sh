@@ -53,6 +53,15 @@ plans=$(curl -s -w '%{http_code} ' -H 'X-Api-Key: free-aot' -o /dev/null "http:/
 denied=$(curl -s -w '%{http_code}' -H 'X-Api-Key: banned-1' -o /dev/null "http://127.0.0.1:$app/plans")
 [ "$plans$denied" = "200 200 200 429 403" ] || { echo "aot: plans got: $plans$denied"; exit 1; }
 echo "aot: plans in memory: $plans$denied"
+# Counting by outcome in the native binary: good logins give their token back, bad ones keep it; a chat's tokens are
+# charged after its answer, so the third of 80 waits for the debt.
+login() { curl -s -o /dev/null -w '%{http_code} ' -X POST -H 'Content-Type: application/json' -d "{\"user\":\"aot\",\"password\":\"$2\"}" "http://127.0.0.1:$1/login"; }
+chat() { curl -s -o /dev/null -w '%{http_code} ' -X POST -H 'Content-Type: application/json' -H 'X-Api-Key: aot' -d '{"tokens":80}' "http://127.0.0.1:$1/chat"; }
+outcomes=""
+for password in secret secret secret secret wrong wrong wrong secret; do outcomes+=$(login "$app" "$password"); done
+for _ in 1 2 3; do outcomes+=$(chat "$app"); done
+[ "$outcomes" = "200 200 200 200 401 401 401 429 200 200 429 " ] || { echo "aot: outcomes got: $outcomes"; exit 1; }
+echo "aot: counting by outcome in memory: $outcomes"
 
 redis=$(port); redis-server --port "$redis" --bind 127.0.0.1 --save '' --appendonly no > "$work/redis.log" 2>&1 & pids+=($!)
 for _ in $(seq 1 100); do redis-cli -p "$redis" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Http.HttpResults;
 using MinimalApiSample;
 using RateGuard;
 using RateGuard.Samples;
@@ -79,6 +80,18 @@ app.MapGet("/plans", [TokenBucket(capacity: 1, rate: 0.1, Key = "header:X-Api-Ke
 // Costlier requests take more tokens: three exports drain the bucket.
 app.MapPost("/exports", [TokenBucket(capacity: 6, rate: 0.5, Cost = 2)] (ExportRequest request) => new Message($"export of {request.Name} queued"));
 
+// Only failed logins count: a wrong password keeps its token, a right one gets it back once the answer is 200.
+app.MapPost("/login", [TokenBucket(capacity: 3, rate: 1.0 / 60, Key = "ip", Count = "failures")] Results<Ok<Message>, UnauthorizedHttpResult> (LoginRequest login) =>
+    login.Password == "secret" ? TypedResults.Ok(new Message($"welcome {login.User}")) : TypedResults.Unauthorized());
+
+// The cost is known only once the answer is: one token up front, then the tokens the chat used, at most 1,000 a request.
+// The bucket may go into debt, which the client's next requests wait to pay back.
+app.MapPost("/chat", [TokenBucket(capacity: 100, rate: 1, Key = "header:X-Api-Key", MaxCost = 1000)] (ChatRequest chat, HttpContext context) =>
+{
+    context.ChargeTokens(chat.Tokens);
+    return new Message($"answered with {chat.Tokens} tokens");
+});
+
 // Operators inspect and reset clients' buckets at /ratelimits (JSON, and a page for people), behind a policy.
 app.MapTokenBucketAdmin("/ratelimits", "ratelimit-admins");
 
@@ -96,6 +109,10 @@ namespace MinimalApiSample
 
     public sealed record ExportRequest(string Name);
 
+    public sealed record LoginRequest(string User, string Password);
+
+    public sealed record ChatRequest(double Tokens);
+
     internal static class Endpoints
     {
         [TokenBucket(capacity: 20, rate: 0.2, Key = "global")]
@@ -104,5 +121,7 @@ namespace MinimalApiSample
 
     [System.Text.Json.Serialization.JsonSerializable(typeof(Message))]
     [System.Text.Json.Serialization.JsonSerializable(typeof(ExportRequest))]
+    [System.Text.Json.Serialization.JsonSerializable(typeof(LoginRequest))]
+    [System.Text.Json.Serialization.JsonSerializable(typeof(ChatRequest))]
     internal sealed partial class SampleJsonContext : System.Text.Json.Serialization.JsonSerializerContext;
 }

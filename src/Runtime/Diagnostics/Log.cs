@@ -117,6 +117,10 @@ internal static partial class Log
         Message = "Bucket '{Bucket}' is in shadow mode and would have rejected {Count} requests in the last {Seconds:0} s; they were let through. Logged at most once a minute per bucket.")]
     public static partial void ShadowRejections(ILogger logger, string bucket, long count, double seconds);
 
+    [LoggerMessage(EventId = 53, EventName = "FirstShadowRejection", Level = LogLevel.Warning,
+        Message = "Bucket '{Bucket}' is in shadow mode and would have rejected a request; it was let through. From now on this is logged at most once a minute per bucket, with the count since the last line.")]
+    public static partial void FirstShadowRejection(ILogger logger, string bucket);
+
     [LoggerMessage(EventId = 51, EventName = "ChargeClamped", Level = LogLevel.Warning,
         Message = "A request to bucket '{Bucket}' reported a cost of {Reported} tokens; {Charged} were charged: {Reason}. Logged at most once a minute per bucket.")]
     public static partial void ChargeClamped(ILogger logger, string bucket, string reported, long charged, string reason);

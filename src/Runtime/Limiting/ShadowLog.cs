@@ -27,7 +27,13 @@ internal sealed class ShadowLog(ILogger logger, TimeProvider time)
             }
             // The first rejection of a bucket is logged at once: a bucket's first minute in shadow mode is when its
             // owner watches.
-            tally = _tallies.GetOrAdd(bucket, static (_, start) => new Tally(start), time.GetTimestamp() - (long)(s_quiet.TotalSeconds * time.TimestampFrequency));
+            var first = new Tally(time.GetTimestamp());
+            if (_tallies.TryAdd(bucket, first))
+            {
+                Log.FirstShadowRejection(logger, bucket);
+                return;
+            }
+            tally = _tallies[bucket];
         }
         Interlocked.Increment(ref tally.Count);
         var now = time.GetTimestamp();

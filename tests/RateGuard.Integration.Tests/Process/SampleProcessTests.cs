@@ -168,6 +168,80 @@ public sealed class SampleProcessTests(SampleBuild build, RedisFixture redis, IT
         }
     }
 
+    [Fact]
+    public async Task Login_counts_failures_only_and_chat_charges_its_tokens_after_the_answer_across_two_copies()
+    {
+        string[] redisArgs = [$"--TokenBuckets:Redis={redis.Server.Configuration}", "--TokenBuckets:KeyPrefix=o" + Guid.NewGuid().ToString("N")[..8], "--TokenBuckets:Timeout=00:00:05"];
+        await using var first = await SampleProcess.StartAsync(build.Assembly, redisArgs);
+        await using var second = await SampleProcess.StartAsync(build.Assembly, redisArgs);
+        SampleProcess[] copies = [first, second];
+
+        // Eight good logins all pass, alternating between the copies; three bad ones get 401; the next gets 429 whatever
+        // its password.
+        var statuses = new List<int>();
+        for (var i = 0; i < 12; i++)
+        {
+            statuses.Add(await Login(copies[i % 2].Client, i is >= 8 and < 11 ? "wrong" : "secret"));
+        }
+        Assert.Equal(Repeat(200, 8).Then(401, 3).Then(429), statuses);
+
+        // Two chats of 80 tokens pass; the third waits for the debt to be paid back, about a minute at 1 a second.
+        Assert.Equal(200, await Chat(first.Client, 80));
+        Assert.Equal(200, await Chat(second.Client, 80));
+        using var third = await ChatResponse(first.Client, 80);
+        Assert.Equal(HttpStatusCode.TooManyRequests, third.StatusCode);
+        Assert.InRange(long.Parse(third.Header("Retry-After")!, System.Globalization.CultureInfo.InvariantCulture), 55, 62);
+    }
+
+    [Fact]
+    public async Task In_shadow_mode_every_request_passes_and_the_admin_json_counts_what_would_have_been_rejected()
+    {
+        // /ping refills slowly here, so a busy machine cannot give tokens back between the requests.
+        await using var sample = await SampleProcess.StartAsync(build.Assembly, "--TokenBuckets:Mode=Shadow", "--TokenBuckets:Buckets:GET_ping:Rate=0.01");
+
+        Assert.Equal(Repeat(200, 15), await sample.Client.Statuses("/ping", 15));
+        var logins = new List<int>();
+        for (var i = 0; i < 5; i++)
+        {
+            logins.Add(await Login(sample.Client, "wrong"));
+        }
+        Assert.Equal(Repeat(401, 5), logins);
+        using var missingKey = await sample.Client.GetAsync("/api-key");
+        Assert.Equal(HttpStatusCode.OK, missingKey.StatusCode);
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/ratelimits/buckets");
+        request.Headers.Add("X-Demo-User", "operator");
+        request.Headers.Add("X-Demo-Role", "ops");
+        using var response = await sample.Client.SendAsync(request);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var buckets = json.RootElement.GetProperty("buckets").EnumerateArray().ToDictionary(b => b.GetProperty("name").GetString()!);
+        Assert.Equal("Shadow", buckets["GET /ping"].GetProperty("mode").GetString());
+        // Fifteen requests against ten tokens: five would have been rejected, and none was.
+        Assert.Equal(5, buckets["GET /ping"].GetProperty("shadowRejected").GetInt64());
+        Assert.Equal(2, buckets["POST /login"].GetProperty("shadowRejected").GetInt64());
+        Assert.Equal(1, buckets["GET /api-key"].GetProperty("shadowRejected").GetInt64());
+        Assert.Equal(0, buckets["GET /ping"].GetProperty("rejected").GetInt64());
+    }
+
+    private static async Task<int> Login(HttpClient client, string password)
+    {
+        using var response = await client.PostAsJsonAsync("/login", new { user = "ann", password });
+        return (int)response.StatusCode;
+    }
+
+    private static async Task<int> Chat(HttpClient client, int tokens)
+    {
+        using var response = await ChatResponse(client, tokens);
+        return (int)response.StatusCode;
+    }
+
+    private static async Task<HttpResponseMessage> ChatResponse(HttpClient client, int tokens)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/chat") { Content = JsonContent.Create(new { tokens }) };
+        request.Headers.Add("X-Api-Key", "chat-key");
+        return await client.SendAsync(request);
+    }
+
     private static async Task<HttpResponseMessage> Get(HttpClient client, string apiKey)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, "/plans");
