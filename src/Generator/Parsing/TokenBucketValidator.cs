@@ -13,7 +13,7 @@ namespace RateGuard.Generator.Parsing;
 /// </summary>
 internal static class TokenBucketValidator
 {
-    public static IEnumerable<Diagnostic> Validate(ParsedTokenBucket parsed, INamedTypeSymbol? resolverInterface, INamedTypeSymbol? planResolverInterface)
+    public static IEnumerable<Diagnostic> Validate(ParsedTokenBucket parsed, KnownSymbols symbols)
     {
         if (parsed.Capacity.IsConstant && !TokenBucketLimits.IsValidCapacity(parsed.Capacity.Value))
         {
@@ -36,11 +36,11 @@ internal static class TokenBucketValidator
             yield return Diagnostic.Create(DiagnosticDescriptors.CostAboveCapacity, parsed.Cost.Location, capacity, properties, parsed.Cost.Value, parsed.Capacity.Value);
         }
 
-        if (parsed.KeyResolver.IsConstant && parsed.KeyResolver.Value is { } resolver)
+        if (IsGiven(parsed.KeyResolver))
         {
-            if (resolverInterface is not null && resolver.TypeKind != TypeKind.Error && !(resolver is INamedTypeSymbol named && GateSpecFactory.IsUsableResolver(named, resolverInterface)))
+            if (Unusable(parsed.KeyResolver, symbols.ResolverInterface, DiagnosticDescriptors.InvalidResolver) is { } invalid)
             {
-                yield return Diagnostic.Create(DiagnosticDescriptors.InvalidResolver, parsed.KeyResolver.Location, resolver.ToDisplayString());
+                yield return invalid;
             }
         }
         else if (parsed.Key.IsConstant && !TokenBucketKey.TryParse(parsed.Key.Value, out _, out _))
@@ -52,11 +52,11 @@ internal static class TokenBucketValidator
         }
 
         // A plan resolver replaces the plan source, as a key resolver replaces the key; no plan at all is the default.
-        if (parsed.PlanResolver.IsConstant && parsed.PlanResolver.Value is { } planResolver)
+        if (IsGiven(parsed.PlanResolver))
         {
-            if (planResolverInterface is not null && planResolver.TypeKind != TypeKind.Error && !(planResolver is INamedTypeSymbol named && GateSpecFactory.IsUsableResolver(named, planResolverInterface)))
+            if (Unusable(parsed.PlanResolver, symbols.PlanResolverInterface, DiagnosticDescriptors.InvalidPlanResolver) is { } invalid)
             {
-                yield return Diagnostic.Create(DiagnosticDescriptors.InvalidPlanResolver, parsed.PlanResolver.Location, planResolver.ToDisplayString());
+                yield return invalid;
             }
         }
         else if (parsed.Plan.IsConstant && parsed.Plan.Value is { } plan && !TokenBucketKey.TryParsePlan(plan, out _, out _))
@@ -75,6 +75,18 @@ internal static class TokenBucketValidator
             yield return Diagnostic.Create(DiagnosticDescriptors.PerEndpointWithBucket, parsed.PerEndpoint.Location, sharedName);
         }
     }
+
+    // A key resolver or plan resolver written as typeof(...): the type, rather than the string it replaces, is what the
+    // runtime uses.
+    private static bool IsGiven(ParsedValue<ITypeSymbol?> type) => type.IsConstant && type.Value is not null;
+
+    // A type the runtime cannot use for its interface: not implementing it, abstract, or an open generic. Its constructor
+    // is not judged, since dependency injection may create it with the arguments its constructor asks for.
+    private static Diagnostic? Unusable(ParsedValue<ITypeSymbol?> type, INamedTypeSymbol? @interface, DiagnosticDescriptor descriptor) =>
+        type.Value is { } given && @interface is not null && given.TypeKind != TypeKind.Error
+        && !(given is INamedTypeSymbol named && GateSpecFactory.IsUsableResolver(named, @interface))
+            ? Diagnostic.Create(descriptor, type.Location, given.ToDisplayString())
+            : null;
 
     // The plan source an invalid one was most likely meant to be, as for keys: "claims:plan" is "claim:plan".
     private static string? PlanSuggestion(string plan) =>
