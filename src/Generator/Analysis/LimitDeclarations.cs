@@ -102,6 +102,9 @@ internal sealed class LimitDeclarations
             KeyResolver = At(declaration.KeyResolver, at),
             Plan = At(declaration.Plan, at),
             PlanResolver = At(declaration.PlanResolver, at),
+            Count = At(declaration.Count, at),
+            CountRule = At(declaration.CountRule, at),
+            MaxCost = At(declaration.MaxCost, at),
             UsedByName = name,
         };
     }
@@ -135,6 +138,9 @@ internal sealed class LimitDeclarations
             Setting("KeyResolver", use.KeyResolver),
             Setting("Plan", use.Plan),
             Setting("PlanResolver", use.PlanResolver),
+            Setting("Count", use.Count),
+            Setting("CountRule", use.CountRule),
+            Setting("MaxCost", use.MaxCost),
         ];
         return settings.Where(s => s.IsSpecified).Select(s => (s.Setting, s.Location));
     }

@@ -66,6 +66,24 @@ internal static class TokenBucketValidator
             yield return Diagnostic.Create(DiagnosticDescriptors.InvalidPlan, parsed.Plan.Location, properties, plan, PlanHint(plan, suggestion));
         }
 
+        // A count rule replaces the count, as a plan resolver replaces the plan source; no count counts every response.
+        if (IsGiven(parsed.CountRule))
+        {
+            if (Unusable(parsed.CountRule, symbols.CountRuleInterface, DiagnosticDescriptors.InvalidCountRule) is { } invalid)
+            {
+                yield return invalid;
+            }
+        }
+        else if (parsed.Count.IsConstant && parsed.Count.Value is { } count && !TokenBucketCount.TryParse(count, out _))
+        {
+            yield return Diagnostic.Create(DiagnosticDescriptors.InvalidCount, parsed.Count.Location, count);
+        }
+
+        if (parsed.MaxCost.IsConstant && MaxCostHint(parsed) is { } maxCostHint)
+        {
+            yield return Diagnostic.Create(DiagnosticDescriptors.InvalidMaxCost, parsed.MaxCost.Location, parsed.MaxCost.Value, maxCostHint);
+        }
+
         if (parsed.Bucket.IsConstant && parsed.Bucket.Value is { } bucket && !TokenBucketLimits.IsValidBucketName(bucket))
         {
             yield return Diagnostic.Create(DiagnosticDescriptors.InvalidBucketName, parsed.Bucket.Location, bucket);
@@ -76,8 +94,8 @@ internal static class TokenBucketValidator
         }
     }
 
-    // A key resolver or plan resolver written as typeof(...): the type, rather than the string it replaces, is what the
-    // runtime uses.
+    // A key resolver, plan resolver or count rule written as typeof(...): the type, rather than the string it replaces,
+    // is what the runtime uses.
     private static bool IsGiven(ParsedValue<ITypeSymbol?> type) => type.IsConstant && type.Value is not null;
 
     // A type the runtime cannot use for its interface: not implementing it, abstract, or an open generic. Its constructor
@@ -87,6 +105,26 @@ internal static class TokenBucketValidator
         && !(given is INamedTypeSymbol named && GateSpecFactory.IsUsableResolver(named, @interface))
             ? Diagnostic.Create(descriptor, type.Location, given.ToDisplayString())
             : null;
+
+    // What makes a maximum cost invalid, for the message, or null when it is valid. A cost or rate the compiler does not
+    // know, or that is itself invalid and reported as such, is not held against it.
+    private static string? MaxCostHint(ParsedTokenBucket parsed)
+    {
+        var maxCost = parsed.MaxCost.Value;
+        var cost = parsed.Cost.IsConstant && TokenBucketLimits.IsValidCost(parsed.Cost.Value) ? parsed.Cost.Value : 1;
+        var rate = parsed.Rate.IsConstant ? parsed.Rate.Value : double.NaN;
+        if (TokenBucketLimits.IsValidMaxCost(maxCost, cost, rate))
+        {
+            return null;
+        }
+        if (maxCost < 0)
+        {
+            return "";
+        }
+        return maxCost < cost
+            ? string.Format(CultureInfo.InvariantCulture, " with a cost of {0}", cost)
+            : " at a rate of " + Format(rate);
+    }
 
     // The plan source an invalid one was most likely meant to be, as for keys: "claims:plan" is "claim:plan".
     private static string? PlanSuggestion(string plan) =>

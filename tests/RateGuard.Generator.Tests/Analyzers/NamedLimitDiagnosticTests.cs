@@ -125,6 +125,9 @@ public sealed class NamedLimitDiagnosticTests
         [assembly: TokenBucketLimit("e", 10, 1, Cost = {|RG0006:11|})]
         [assembly: TokenBucketLimit({|RG0012:"no spaces"|}, 10, 1)]
         [assembly: TokenBucketLimit("f", 10, 1, KeyResolver = {|RG0011:typeof(string)|})]
+        [assembly: TokenBucketLimit("g", 10, 1, Count = {|RG0023:"5xx"|})]
+        [assembly: TokenBucketLimit("h", 10, 1, CountRule = {|RG0024:typeof(string)|})]
+        [assembly: TokenBucketLimit("i", 10, 1, Cost = 2, MaxCost = {|RG0025:1|})]
         """);
 
     [Fact]
