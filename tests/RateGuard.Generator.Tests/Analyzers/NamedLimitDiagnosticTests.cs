@@ -12,16 +12,6 @@ namespace RateGuard.Generator.Tests.Analyzers;
 /// </summary>
 public sealed class NamedLimitDiagnosticTests
 {
-    private static string Routes(string body) => $$"""
-        public static class Routes
-        {
-            public static void Map(WebApplication app)
-            {
-                {{body}}
-            }
-        }
-        """;
-
     [Fact]
     public Task A_declared_limit_used_in_every_form_reports_nothing() => VerifyLibrary("""
         [assembly: TokenBucketLimit("writes", capacity: 10, rate: 1, Key = "user")]

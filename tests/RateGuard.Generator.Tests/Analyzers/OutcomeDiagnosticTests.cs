@@ -12,16 +12,6 @@ namespace RateGuard.Generator.Tests.Analyzers;
 /// </summary>
 public sealed class OutcomeDiagnosticTests
 {
-    private static string Routes(string body) => $$"""
-        public static class Routes
-        {
-            public static void Map(WebApplication app)
-            {
-                {{body}}
-            }
-        }
-        """;
-
     private const string Rules = """
 
         public sealed class FailuresOnly : ITokenBucketCountRule
