@@ -275,6 +275,48 @@ public sealed class GeneratedSourceSnapshotTests
         Assert.Equal(without, withPlans);
     }
 
+    [Fact]
+    public void A_count_a_count_rule_and_a_maximum_cost_leave_the_generated_gate_as_it_is_without_them()
+    {
+        static string Source(string declaration, string body) => Usings + $$"""
+            {{declaration}}
+
+            public sealed class FailuresOnly : ITokenBucketCountRule
+            {
+                public bool Counts(int statusCode) => statusCode >= 400;
+            }
+
+            public static class Routes
+            {
+                public static void Map(WebApplication app)
+                {
+                    {{body}}
+                }
+            }
+            """;
+        // The fluent call's count and maxCost are read by name and by position; neither shapes the gate, which the
+        // runtime wraps in what settles after the response.
+        var withOutcomes = GeneratorHarness.RunAndGetSource(Source("""[assembly: TokenBucketLimit("writes", 10, 1, Count = "failures", MaxCost = 20)]""", """
+            app.MapGet("/a", [TokenBucket(5, 1, Key = "header:X-Api-Key", Count = "401,403")] () => "a");
+                    app.MapGet("/b", [TokenBucket(6, 1, CountRule = typeof(FailuresOnly), MaxCost = 6)] () => "b");
+                    app.MapGet("/c", () => "c").RequireTokenBucket(7, 1, count: "failures", maxCost: 70);
+                    app.MapGet("/d", () => "d").RequireTokenBucket(8, 2, "user", 2, null, false, null, "500-599", 16).RequireAuthorization();
+                    app.MapGet("/e", () => "e").WithMetadata(new TokenBucketAttribute(9, 1) { Count = "all", MaxCost = 9 });
+                    app.MapPost("/f", [TokenBucket("writes")] () => "f");
+            """));
+        var without = GeneratorHarness.RunAndGetSource(Source("""[assembly: TokenBucketLimit("writes", 10, 1)]""", """
+            app.MapGet("/a", [TokenBucket(5, 1, Key = "header:X-Api-Key")] () => "a");
+                    app.MapGet("/b", [TokenBucket(6, 1)] () => "b");
+                    app.MapGet("/c", () => "c").RequireTokenBucket(7, 1);
+                    app.MapGet("/d", () => "d").RequireTokenBucket(8, 2, "user", 2).RequireAuthorization();
+                    app.MapGet("/e", () => "e").WithMetadata(new TokenBucketAttribute(9, 1));
+                    app.MapPost("/f", [TokenBucket("writes")] () => "f");
+            """));
+
+        Assert.Equal(without, withOutcomes);
+        Assert.Contains("new global::RateGuard.CompilerServices.TokenBucketSpec(8, 2d, \"user\", 2, null)", withOutcomes);
+    }
+
     public static TheoryData<string, string> UnnameableResolvers => new()
     {
         { "unbound generic", """app.MapGet("/r", () => "r").WithMetadata(new TokenBucketAttribute(10, 5) { KeyResolver = typeof(KeyOf<>) });""" },

@@ -47,7 +47,7 @@ internal sealed class EndpointChecks(KnownSymbols symbols, RouteBuilders builder
     private void AnalyzeDeclaration(System.Action<Diagnostic> report, AttributeData data)
     {
         var declaration = TokenBucketArgumentParser.FromDeclaration(data);
-        foreach (var diagnostic in TokenBucketValidator.Validate(declaration, symbols.ResolverInterface, symbols.PlanResolverInterface))
+        foreach (var diagnostic in TokenBucketValidator.Validate(declaration, symbols))
         {
             report(diagnostic);
         }
@@ -198,7 +198,7 @@ internal sealed class EndpointChecks(KnownSymbols symbols, RouteBuilders builder
             return resolved;
         }
         compilationEnd.AddLimit(parsed);
-        foreach (var diagnostic in TokenBucketValidator.Validate(parsed, symbols.ResolverInterface, symbols.PlanResolverInterface))
+        foreach (var diagnostic in TokenBucketValidator.Validate(parsed, symbols))
         {
             report(diagnostic);
         }

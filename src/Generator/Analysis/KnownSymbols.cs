@@ -13,6 +13,7 @@ internal sealed class KnownSymbols
         TokenBucketLimitAttribute = compilation.GetBestTypeByMetadataName(TokenBucketArgumentParser.DeclarationMetadataName);
         ResolverInterface = compilation.GetBestTypeByMetadataName(TokenBucketArgumentParser.ResolverInterfaceMetadataName);
         PlanResolverInterface = compilation.GetBestTypeByMetadataName(TokenBucketArgumentParser.PlanResolverInterfaceMetadataName);
+        CountRuleInterface = compilation.GetBestTypeByMetadataName(TokenBucketArgumentParser.CountRuleInterfaceMetadataName);
         TokenBucketOptions = compilation.GetBestTypeByMetadataName("RateGuard.TokenBucketOptions");
         EndpointRouteBuilderExtensions = compilation.GetBestTypeByMetadataName("Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions");
         RouteGroupBuilder = compilation.GetBestTypeByMetadataName("Microsoft.AspNetCore.Routing.RouteGroupBuilder");
@@ -32,6 +33,7 @@ internal sealed class KnownSymbols
     public INamedTypeSymbol? TokenBucketLimitAttribute { get; }
     public INamedTypeSymbol? ResolverInterface { get; }
     public INamedTypeSymbol? PlanResolverInterface { get; }
+    public INamedTypeSymbol? CountRuleInterface { get; }
     public INamedTypeSymbol? TokenBucketOptions { get; }
     public INamedTypeSymbol? EndpointRouteBuilderExtensions { get; }
     public INamedTypeSymbol? RouteGroupBuilder { get; }

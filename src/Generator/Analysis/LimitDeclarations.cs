@@ -102,6 +102,9 @@ internal sealed class LimitDeclarations
             KeyResolver = At(declaration.KeyResolver, at),
             Plan = At(declaration.Plan, at),
             PlanResolver = At(declaration.PlanResolver, at),
+            Count = At(declaration.Count, at),
+            CountRule = At(declaration.CountRule, at),
+            MaxCost = At(declaration.MaxCost, at),
             UsedByName = name,
         };
     }
@@ -126,33 +129,22 @@ internal sealed class LimitDeclarations
     // The settings a use by name gives besides its name.
     private static IEnumerable<(string Setting, Location? Location)> Settings(ParsedTokenBucket use)
     {
-        if (use.Key.IsSpecified)
-        {
-            yield return ("Key", use.Key.Location);
-        }
-        if (use.Cost.IsSpecified)
-        {
-            yield return ("Cost", use.Cost.Location);
-        }
-        if (use.Bucket.IsSpecified)
-        {
-            yield return ("Bucket", use.Bucket.Location);
-        }
-        if (use.PerEndpoint.IsSpecified)
-        {
-            yield return ("PerEndpoint", use.PerEndpoint.Location);
-        }
-        if (use.KeyResolver.IsSpecified)
-        {
-            yield return ("KeyResolver", use.KeyResolver.Location);
-        }
-        if (use.Plan.IsSpecified)
-        {
-            yield return ("Plan", use.Plan.Location);
-        }
-        if (use.PlanResolver.IsSpecified)
-        {
-            yield return ("PlanResolver", use.PlanResolver.Location);
-        }
+        (string Setting, bool IsSpecified, Location? Location)[] settings =
+        [
+            Setting("Key", use.Key),
+            Setting("Cost", use.Cost),
+            Setting("Bucket", use.Bucket),
+            Setting("PerEndpoint", use.PerEndpoint),
+            Setting("KeyResolver", use.KeyResolver),
+            Setting("Plan", use.Plan),
+            Setting("PlanResolver", use.PlanResolver),
+            Setting("Count", use.Count),
+            Setting("CountRule", use.CountRule),
+            Setting("MaxCost", use.MaxCost),
+        ];
+        return settings.Where(s => s.IsSpecified).Select(s => (s.Setting, s.Location));
     }
+
+    private static (string Setting, bool IsSpecified, Location? Location) Setting<T>(string setting, ParsedValue<T> value) =>
+        (setting, value.IsSpecified, value.Location);
 }

@@ -59,6 +59,9 @@ public sealed class TokenBucketAnalyzer : DiagnosticAnalyzer
         DiagnosticDescriptors.InvalidPlanResolver,
         DiagnosticDescriptors.InvalidExemptNetwork,
         DiagnosticDescriptors.ClaimPlanOnAnonymousEndpoint,
+        DiagnosticDescriptors.InvalidCount,
+        DiagnosticDescriptors.InvalidCountRule,
+        DiagnosticDescriptors.InvalidMaxCost,
     ];
 
     /// <inheritdoc />

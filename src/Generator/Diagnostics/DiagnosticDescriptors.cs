@@ -144,6 +144,21 @@ internal static class DiagnosticDescriptors
         "Plan \"{0}\" reads a claim of the signed-in user, but {1} allows anonymous callers, who have no claims and always get this limit's own capacity and rate: require authorization on {2}, or read the plan from another source",
         Category, DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpBase + "rg0022");
 
+    public static readonly DiagnosticDescriptor InvalidCount = new(
+        "RG0023", "Token bucket count is not valid",
+        "Count \"{0}\" is invalid: " + LimitRules.Count,
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpBase + "rg0023");
+
+    public static readonly DiagnosticDescriptor InvalidCountRule = new(
+        "RG0024", "Count rule is not a concrete ITokenBucketCountRule",
+        "Count rule {0} is not a concrete, closed type implementing RateGuard.ITokenBucketCountRule: implement the interface on a non-abstract, non-generic class, or list the responses that count with Count",
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpBase + "rg0024");
+
+    public static readonly DiagnosticDescriptor InvalidMaxCost = new(
+        "RG0025", "Token bucket maximum cost is not valid",
+        "MaxCost {0} is invalid{1}: " + LimitRules.MaxCost,
+        Category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpBase + "rg0025");
+
     // Compilation end: whether authentication must come first depends on whether any limit in the compilation keys on
     // the user.
     public static readonly DiagnosticDescriptor MiddlewareOutOfOrder = new(

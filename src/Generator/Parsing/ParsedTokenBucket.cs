@@ -38,6 +38,9 @@ internal sealed class ParsedTokenBucket
         Limit = ParsedValue<string?>.Default(null, location);
         Plan = ParsedValue<string?>.Default(null, location);
         PlanResolver = ParsedValue<ITypeSymbol?>.Default(null, location);
+        Count = ParsedValue<string?>.Default(null, location);
+        CountRule = ParsedValue<ITypeSymbol?>.Default(null, location);
+        MaxCost = ParsedValue<int>.Default(0, location);
     }
 
     public TokenBucketSource Source { get; }
@@ -67,6 +70,15 @@ internal sealed class ParsedTokenBucket
 
     /// <summary>The type that names the caller's plan; when set, <see cref="Plan"/> is ignored, as the runtime ignores it.</summary>
     public ParsedValue<ITypeSymbol?> PlanResolver { get; set; }
+
+    /// <summary>Which responses the limit counts (<c>"failures"</c>, <c>"401,403"</c>); <see langword="null"/> counts every one.</summary>
+    public ParsedValue<string?> Count { get; set; }
+
+    /// <summary>The type that decides which responses count; when set, <see cref="Count"/> is ignored, as the runtime ignores it.</summary>
+    public ParsedValue<ITypeSymbol?> CountRule { get; set; }
+
+    /// <summary>The most one request may be charged once its handler reports its actual cost; 0 when it cannot.</summary>
+    public ParsedValue<int> MaxCost { get; set; }
 
     /// <summary>
     /// For a declared limit resolved at one of its uses, the name it is used by: its values are the declaration's, and

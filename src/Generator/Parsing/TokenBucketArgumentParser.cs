@@ -16,6 +16,7 @@ internal static class TokenBucketArgumentParser
     public const string DisableAttributeMetadataName = "RateGuard.DisableTokenBucketAttribute";
     public const string ResolverInterfaceMetadataName = "RateGuard.ITokenBucketKeyResolver";
     public const string PlanResolverInterfaceMetadataName = "RateGuard.ITokenBucketPlanResolver";
+    public const string CountRuleInterfaceMetadataName = "RateGuard.ITokenBucketCountRule";
     public const string FluentMethodName = "RequireTokenBucket";
     public const string FluentContainingType = "Microsoft.AspNetCore.Builder.TokenBucketEndpointConventionBuilderExtensions";
 
@@ -71,7 +72,7 @@ internal static class TokenBucketArgumentParser
         return parsed;
     }
 
-    /// <summary>Reads <c>.RequireTokenBucket(capacity, rate, key, cost, bucket, perEndpoint, plan)</c>.</summary>
+    /// <summary>Reads <c>.RequireTokenBucket(capacity, rate, key, cost, bucket, perEndpoint, plan, count, maxCost)</c>, by parameter name.</summary>
     public static ParsedTokenBucket FromFluentCall(IInvocationOperation invocation)
     {
         var parsed = new ParsedTokenBucket(TokenBucketSource.FluentCall, invocation.Syntax.GetLocation());
@@ -94,10 +95,10 @@ internal static class TokenBucketArgumentParser
     private static void Assign(ParsedTokenBucket parsed, string name, TypedConstant value, Location? location) =>
         Assign(parsed, name, value.Kind != TypedConstantKind.Error, value.Value, location);
 
-    // An expression: a constant, or for KeyResolver and PlanResolver a typeof(...) (or null).
+    // An expression: a constant, or for KeyResolver, PlanResolver and CountRule a typeof(...) (or null).
     private static void Assign(ParsedTokenBucket parsed, string name, IOperation value, Location? location)
     {
-        if (Normalize(name) is "keyresolver" or "planresolver")
+        if (Normalize(name) is "keyresolver" or "planresolver" or "countrule")
         {
             switch (Unwrap(value))
             {
@@ -150,6 +151,15 @@ internal static class TokenBucketArgumentParser
                 break;
             case "planresolver":
                 parsed.PlanResolver = known ? new(value as ITypeSymbol, true, location, true) : ParsedValue<ITypeSymbol?>.Unknown(location);
+                break;
+            case "count":
+                parsed.Count = known ? new(value as string, true, location, true) : ParsedValue<string?>.Unknown(location);
+                break;
+            case "countrule":
+                parsed.CountRule = known ? new(value as ITypeSymbol, true, location, true) : ParsedValue<ITypeSymbol?>.Unknown(location);
+                break;
+            case "maxcost":
+                parsed.MaxCost = known && value is int maxCost ? new(maxCost, true, location, true) : ParsedValue<int>.Unknown(location);
                 break;
             case "perendpoint":
                 parsed.PerEndpoint = known && value is bool perEndpoint ? new(perEndpoint, true, location, true) : ParsedValue<bool>.Unknown(location);

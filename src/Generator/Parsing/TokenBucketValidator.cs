@@ -13,7 +13,7 @@ namespace RateGuard.Generator.Parsing;
 /// </summary>
 internal static class TokenBucketValidator
 {
-    public static IEnumerable<Diagnostic> Validate(ParsedTokenBucket parsed, INamedTypeSymbol? resolverInterface, INamedTypeSymbol? planResolverInterface)
+    public static IEnumerable<Diagnostic> Validate(ParsedTokenBucket parsed, KnownSymbols symbols)
     {
         if (parsed.Capacity.IsConstant && !TokenBucketLimits.IsValidCapacity(parsed.Capacity.Value))
         {
@@ -36,11 +36,11 @@ internal static class TokenBucketValidator
             yield return Diagnostic.Create(DiagnosticDescriptors.CostAboveCapacity, parsed.Cost.Location, capacity, properties, parsed.Cost.Value, parsed.Capacity.Value);
         }
 
-        if (parsed.KeyResolver.IsConstant && parsed.KeyResolver.Value is { } resolver)
+        if (IsGiven(parsed.KeyResolver))
         {
-            if (resolverInterface is not null && resolver.TypeKind != TypeKind.Error && !(resolver is INamedTypeSymbol named && GateSpecFactory.IsUsableResolver(named, resolverInterface)))
+            if (Unusable(parsed.KeyResolver, symbols.ResolverInterface, DiagnosticDescriptors.InvalidResolver) is { } invalid)
             {
-                yield return Diagnostic.Create(DiagnosticDescriptors.InvalidResolver, parsed.KeyResolver.Location, resolver.ToDisplayString());
+                yield return invalid;
             }
         }
         else if (parsed.Key.IsConstant && !TokenBucketKey.TryParse(parsed.Key.Value, out _, out _))
@@ -52,11 +52,11 @@ internal static class TokenBucketValidator
         }
 
         // A plan resolver replaces the plan source, as a key resolver replaces the key; no plan at all is the default.
-        if (parsed.PlanResolver.IsConstant && parsed.PlanResolver.Value is { } planResolver)
+        if (IsGiven(parsed.PlanResolver))
         {
-            if (planResolverInterface is not null && planResolver.TypeKind != TypeKind.Error && !(planResolver is INamedTypeSymbol named && GateSpecFactory.IsUsableResolver(named, planResolverInterface)))
+            if (Unusable(parsed.PlanResolver, symbols.PlanResolverInterface, DiagnosticDescriptors.InvalidPlanResolver) is { } invalid)
             {
-                yield return Diagnostic.Create(DiagnosticDescriptors.InvalidPlanResolver, parsed.PlanResolver.Location, planResolver.ToDisplayString());
+                yield return invalid;
             }
         }
         else if (parsed.Plan.IsConstant && parsed.Plan.Value is { } plan && !TokenBucketKey.TryParsePlan(plan, out _, out _))
@@ -64,6 +64,24 @@ internal static class TokenBucketValidator
             var suggestion = PlanSuggestion(plan);
             var properties = suggestion is null ? null : ImmutableDictionary<string, string?>.Empty.Add(TokenBucketAnalyzer.SuggestedKeyProperty, suggestion);
             yield return Diagnostic.Create(DiagnosticDescriptors.InvalidPlan, parsed.Plan.Location, properties, plan, PlanHint(plan, suggestion));
+        }
+
+        // A count rule replaces the count, as a plan resolver replaces the plan source; no count counts every response.
+        if (IsGiven(parsed.CountRule))
+        {
+            if (Unusable(parsed.CountRule, symbols.CountRuleInterface, DiagnosticDescriptors.InvalidCountRule) is { } invalid)
+            {
+                yield return invalid;
+            }
+        }
+        else if (parsed.Count.IsConstant && parsed.Count.Value is { } count && !TokenBucketCount.TryParse(count, out _))
+        {
+            yield return Diagnostic.Create(DiagnosticDescriptors.InvalidCount, parsed.Count.Location, count);
+        }
+
+        if (parsed.MaxCost.IsConstant && MaxCostHint(parsed) is { } maxCostHint)
+        {
+            yield return Diagnostic.Create(DiagnosticDescriptors.InvalidMaxCost, parsed.MaxCost.Location, parsed.MaxCost.Value, maxCostHint);
         }
 
         if (parsed.Bucket.IsConstant && parsed.Bucket.Value is { } bucket && !TokenBucketLimits.IsValidBucketName(bucket))
@@ -74,6 +92,38 @@ internal static class TokenBucketValidator
         {
             yield return Diagnostic.Create(DiagnosticDescriptors.PerEndpointWithBucket, parsed.PerEndpoint.Location, sharedName);
         }
+    }
+
+    // A key resolver, plan resolver or count rule written as typeof(...): the type, rather than the string it replaces,
+    // is what the runtime uses.
+    private static bool IsGiven(ParsedValue<ITypeSymbol?> type) => type.IsConstant && type.Value is not null;
+
+    // A type the runtime cannot use for its interface: not implementing it, abstract, or an open generic. Its constructor
+    // is not judged, since dependency injection may create it with the arguments its constructor asks for.
+    private static Diagnostic? Unusable(ParsedValue<ITypeSymbol?> type, INamedTypeSymbol? @interface, DiagnosticDescriptor descriptor) =>
+        type.Value is { } given && @interface is not null && given.TypeKind != TypeKind.Error
+        && !(given is INamedTypeSymbol named && GateSpecFactory.IsUsableResolver(named, @interface))
+            ? Diagnostic.Create(descriptor, type.Location, given.ToDisplayString())
+            : null;
+
+    // What makes a maximum cost invalid, for the message, or null when it is valid. A cost or rate the compiler does not
+    // know, or that is itself invalid and reported as such, is not held against it.
+    private static string? MaxCostHint(ParsedTokenBucket parsed)
+    {
+        var maxCost = parsed.MaxCost.Value;
+        var cost = parsed.Cost.IsConstant && TokenBucketLimits.IsValidCost(parsed.Cost.Value) ? parsed.Cost.Value : 1;
+        var rate = parsed.Rate.IsConstant ? parsed.Rate.Value : double.NaN;
+        if (TokenBucketLimits.IsValidMaxCost(maxCost, cost, rate))
+        {
+            return null;
+        }
+        if (maxCost < 0)
+        {
+            return "";
+        }
+        return maxCost < cost
+            ? string.Format(CultureInfo.InvariantCulture, " with a cost of {0}", cost)
+            : " at a rate of " + Format(rate);
     }
 
     // The plan source an invalid one was most likely meant to be, as for keys: "claims:plan" is "claim:plan".

@@ -5,16 +5,6 @@ namespace RateGuard.Generator.Tests.Analyzers;
 /// <summary>RG0001-RG0003, RG0005, RG0006, RG0011, RG0012: the arguments of a limit, wherever it is written.</summary>
 public sealed class ArgumentDiagnosticTests
 {
-    private static string Routes(string body) => $$"""
-        public static class Routes
-        {
-            public static void Map(WebApplication app)
-            {
-                {{body}}
-            }
-        }
-        """;
-
     [Fact]
     public Task RG0001_capacity_below_one_is_an_error_at_the_capacity() => VerifyLibrary(Routes("""
         app.MapGet("/a", [TokenBucket({|RG0001:0|}, 5)] () => "a");

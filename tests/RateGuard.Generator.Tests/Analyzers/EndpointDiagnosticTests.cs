@@ -5,16 +5,6 @@ namespace RateGuard.Generator.Tests.Analyzers;
 /// <summary>RG0004, RG0007, RG0008, RG0009: a limit against the endpoint it sits on and the other limits.</summary>
 public sealed class EndpointDiagnosticTests
 {
-    private static string Routes(string body) => $$"""
-        public static class Routes
-        {
-            public static void Map(WebApplication app)
-            {
-                {{body}}
-            }
-        }
-        """;
-
     [Fact]
     public Task RG0004_a_route_key_without_that_parameter_in_a_Map_pattern_is_an_error() => VerifyLibrary(Routes("""
         app.MapGet("/tenants/{tenant}/orders", [TokenBucket(4, 1, Key = {|RG0004:"route:id"|})] (string tenant) => tenant);

@@ -10,16 +10,6 @@ namespace RateGuard.Generator.Tests.Analyzers;
 /// </summary>
 public sealed class KeyChecksOnEveryFormTests
 {
-    private static string Routes(string body) => $$"""
-        public static class Routes
-        {
-            public static void Map(WebApplication app)
-            {
-                {{body}}
-            }
-        }
-        """;
-
     [Fact]
     public Task RG0003_an_invalid_key_is_an_error_on_every_form() => VerifyLibrary(Routes("""
         app.MapGet("/a", [TokenBucket(5, 1, Key = {|RG0003:"cookie:a"|})] () => "a");

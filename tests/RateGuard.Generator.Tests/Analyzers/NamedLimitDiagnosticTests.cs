@@ -12,16 +12,6 @@ namespace RateGuard.Generator.Tests.Analyzers;
 /// </summary>
 public sealed class NamedLimitDiagnosticTests
 {
-    private static string Routes(string body) => $$"""
-        public static class Routes
-        {
-            public static void Map(WebApplication app)
-            {
-                {{body}}
-            }
-        }
-        """;
-
     [Fact]
     public Task A_declared_limit_used_in_every_form_reports_nothing() => VerifyLibrary("""
         [assembly: TokenBucketLimit("writes", capacity: 10, rate: 1, Key = "user")]
@@ -125,6 +115,9 @@ public sealed class NamedLimitDiagnosticTests
         [assembly: TokenBucketLimit("e", 10, 1, Cost = {|RG0006:11|})]
         [assembly: TokenBucketLimit({|RG0012:"no spaces"|}, 10, 1)]
         [assembly: TokenBucketLimit("f", 10, 1, KeyResolver = {|RG0011:typeof(string)|})]
+        [assembly: TokenBucketLimit("g", 10, 1, Count = {|RG0023:"5xx"|})]
+        [assembly: TokenBucketLimit("h", 10, 1, CountRule = {|RG0024:typeof(string)|})]
+        [assembly: TokenBucketLimit("i", 10, 1, Cost = 2, MaxCost = {|RG0025:1|})]
         """);
 
     [Fact]

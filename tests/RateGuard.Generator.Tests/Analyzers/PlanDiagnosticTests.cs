@@ -11,16 +11,6 @@ namespace RateGuard.Generator.Tests.Analyzers;
 /// </summary>
 public sealed class PlanDiagnosticTests
 {
-    private static string Routes(string body) => $$"""
-        public static class Routes
-        {
-            public static void Map(WebApplication app)
-            {
-                {{body}}
-            }
-        }
-        """;
-
     private const string Resolvers = """
 
         public sealed class ApiKeyPlans : ITokenBucketPlanResolver

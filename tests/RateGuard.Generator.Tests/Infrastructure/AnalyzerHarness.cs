@@ -24,6 +24,17 @@ public static partial class AnalyzerHarness
 
         """;
 
+    /// <summary>A <c>Routes.Map(WebApplication app)</c> whose body is <paramref name="body"/>, for limits on minimal APIs.</summary>
+    public static string Routes(string body) => $$"""
+        public static class Routes
+        {
+            public static void Map(WebApplication app)
+            {
+                {{body}}
+            }
+        }
+        """;
+
     public static Task VerifyLibrary(string markup) => Verify(OutputKind.DynamicallyLinkedLibrary, markup);
 
     public static Task VerifyApp(string markup) => Verify(OutputKind.ConsoleApplication, markup);
