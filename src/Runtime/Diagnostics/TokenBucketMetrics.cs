@@ -55,9 +55,19 @@ public sealed class TokenBucketMetrics : IDisposable
     /// <summary>The server, as <c>host:port</c>.</summary>
     public const string ServerTag = "rateguard.rate_limiting.store.server";
 
+    /// <summary>
+    /// Tokens given back to buckets or charged to them after their requests ran: refunds of responses a bucket does not
+    /// count, and costs reported after the fact.
+    /// </summary>
+    public const string AdjustmentsInstrument = "rateguard.rate_limiting.adjustments";
+
+    /// <summary>Whether tokens were given back (<c>refunded</c>) or charged after the fact (<c>charged</c>).</summary>
+    public const string AdjustmentTag = "rateguard.rate_limiting.adjustment";
+
     private readonly Meter _meter;
     private readonly Counter<long> _requests;
     private readonly Histogram<double> _storeDuration;
+    private readonly Counter<long> _adjustments;
 
     /// <summary>Creates the instruments on a meter from <paramref name="meterFactory"/>.</summary>
     public TokenBucketMetrics(IMeterFactory meterFactory)
@@ -66,6 +76,15 @@ public sealed class TokenBucketMetrics : IDisposable
         _requests = _meter.CreateCounter<long>(RequestsInstrument, "{request}", "Requests that token buckets decided, by bucket and result.");
         _storeDuration = _meter.CreateHistogram<double>(StoreDurationInstrument, "s", "How long one token-bucket store call took.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1] });
+        _adjustments = _meter.CreateCounter<long>(AdjustmentsInstrument, "{token}", "Tokens given back to buckets, or charged to them, after their requests ran.");
+    }
+
+    internal void Adjusted(string bucket, long tokens)
+    {
+        if (_adjustments.Enabled && tokens != 0)
+        {
+            _adjustments.Add(Math.Abs(tokens), new KeyValuePair<string, object?>(PolicyTag, bucket), new KeyValuePair<string, object?>(AdjustmentTag, tokens < 0 ? "refunded" : "charged"));
+        }
     }
 
     internal void Request(string bucket, string result)

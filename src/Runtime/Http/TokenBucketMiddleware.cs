@@ -155,7 +155,7 @@ internal sealed class TokenBucketMiddleware
                             await RejectDeniedAsync(context, gate, options);
                             return;
                     }
-                    request.Add(policy, gate.FailureMode, key, g, gate.Shadow);
+                    request.Add(policy, gate.FailureMode, key, g, gate.Shadow, gate.Outcomes is not null);
                     continue;
                 }
                 WatchForLateAuthentication(context, gate);

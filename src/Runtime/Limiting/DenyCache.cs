@@ -6,7 +6,8 @@ namespace RateGuard.Limiting;
 /// <summary>
 /// Remembers that a bucket rejected a client until its retry-after, so that client's requests are rejected in-process
 /// meanwhile. Exact: tokens only ever appear with time, so no request costing at least as much can be admitted before
-/// then. The retry-after is counted from when the rejected request was sent, which is no later than when Redis decided,
+/// then. Buckets that give tokens back after their requests run (counting by outcome) are not remembered, since a
+/// refund can bring tokens sooner. The retry-after is counted from when the rejected request was sent, which is no later than when Redis decided,
 /// so an entry never outlives the real wait.
 /// </summary>
 /// <remarks>

@@ -23,6 +23,7 @@ internal sealed class LimitRequest
     private int[] _tags = new int[4];
     private BucketCharge[] _charges = new BucketCharge[4];
     private bool[] _shadow = new bool[4];
+    private bool[] _givesBack = new bool[4];
     // The one group of a one-bucket request over Redis, the common case, kept with the request rather than made per call.
     private readonly StoreGroup[] _oneGroup = [new StoreGroup(null!, [0], new RedisKey[1])];
 
@@ -41,6 +42,12 @@ internal sealed class LimitRequest
 
     /// <summary>Whether bucket <paramref name="i"/> is in shadow mode: it does not reject the request, and only says it would have.</summary>
     public bool Shadow(int i) => _shadow[i];
+
+    /// <summary>
+    /// Whether bucket <paramref name="i"/> may get tokens back once the request has run (it counts by outcome, or charges
+    /// after the fact), so that a rejection of it does not say when tokens come: the deny cache does not remember it.
+    /// </summary>
+    public bool GivesBack(int i) => _givesBack[i];
 
     /// <summary>Whether any bucket is in shadow mode.</summary>
     public bool AnyShadow { get; private set; }
@@ -74,7 +81,7 @@ internal sealed class LimitRequest
 
     public static void Return(LimitRequest request) => s_pool.Return(request);
 
-    public void Add(TokenBucketPolicy policy, FailureMode failureMode, string key, int tag = 0, bool shadow = false)
+    public void Add(TokenBucketPolicy policy, FailureMode failureMode, string key, int tag = 0, bool shadow = false, bool givesBack = false)
     {
         if (Count == _policies.Length)
         {
@@ -86,8 +93,10 @@ internal sealed class LimitRequest
             Array.Resize(ref _tags, Count * 2);
             Array.Resize(ref _charges, Count * 2);
             Array.Resize(ref _shadow, Count * 2);
+            Array.Resize(ref _givesBack, Count * 2);
         }
         _shadow[Count] = shadow;
+        _givesBack[Count] = givesBack;
         AnyShadow |= shadow;
         _tags[Count] = tag;
         _policies[Count] = policy;

@@ -42,6 +42,7 @@ internal sealed class TokenBucketLimiter : IDisposable
     private readonly RedisDecision? _redisDecision;
     private readonly OwnStoreDecision? _ownStoreDecision;
     private readonly ILogger _logger;
+    private readonly TokenBucketMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly List<IDisposable> _owned = [];
     private readonly Action<TokenBucketOptions>? _reloaded;
@@ -53,6 +54,7 @@ internal sealed class TokenBucketLimiter : IDisposable
         _local = store.IsLocal;
         _options = options;
         _logger = loggers.CreateLogger("RateGuard");
+        _metrics = metrics;
         _time = time;
         // The breaker's settings and the deny cache's size shape what is built here, so they are read at startup.
         var startup = options.Value;
@@ -211,6 +213,7 @@ internal sealed class TokenBucketLimiter : IDisposable
     /// </summary>
     public void Adjust(TokenBucketPolicy policy, string key, int tokens, bool overdraw)
     {
+        _metrics.Adjusted(policy.Name, tokens);
         if (_redis is not null)
         {
             var options = _options.Value;

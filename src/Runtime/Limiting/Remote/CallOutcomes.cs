@@ -31,8 +31,9 @@ internal sealed class CallOutcomes(string storeName, DenyCache denyCache, LocalF
             var i = members[m];
             var decision = decisions[m];
             results[i] = new LimiterResult(decision, DecisionSource.Store);
-            // A bucket in shadow mode rejects nothing, so nothing of it is remembered to reject with.
-            if (options.DenyCache && !request.Shadow(i))
+            // A bucket in shadow mode rejects nothing, so nothing of it is remembered to reject with; one that may get
+            // tokens back after its requests run may hold them before the wait it gave.
+            if (options.DenyCache && !request.Shadow(i) && !request.GivesBack(i))
             {
                 denyCache.Learn(request.Policy(i), request.Key(i), sentAt, decision);
             }
