@@ -159,13 +159,14 @@ internal sealed class TokenBucketMiddleware
                     continue;
                 }
                 WatchForLateAuthentication(context, gate);
-                if (gate.Shadow)
-                {
-                    _limiter.CountShadowRejected(gate.Policy);
-                    continue;
-                }
                 if (options.MissingKey == MissingKeyBehavior.Reject)
                 {
+                    if (gate.Shadow)
+                    {
+                        // Refused for want of a key, were the limit enforced: let through, and counted as such.
+                        _limiter.CountShadowRejected(gate.Policy);
+                        continue;
+                    }
                     // Authorization can judge the caller only once authentication has run (a pipeline that authenticates
                     // later is an order mistake, reported above).
                     if ((!_authenticates || context.Features.Get<IAuthenticationFeature>() is not null)
