@@ -13,6 +13,8 @@ namespace RateGuard.Outcomes;
 /// </remarks>
 internal sealed class RequestCharges(TokenBucketLimiter limiter, ChargeChecks checks) : ITokenBucketChargeFeature
 {
+    // The handler holds this object as its feature: the lock is one it cannot take.
+    private readonly Lock _gate = new();
     private Entry[] _entries = new Entry[2];
     private int _count;
     private double _charged;
@@ -25,7 +27,7 @@ internal sealed class RequestCharges(TokenBucketLimiter limiter, ChargeChecks ch
     {
         get
         {
-            lock (this)
+            lock (_gate)
             {
                 return _charged;
             }
@@ -45,7 +47,7 @@ internal sealed class RequestCharges(TokenBucketLimiter limiter, ChargeChecks ch
 
     public void Charge(double tokens)
     {
-        lock (this)
+        lock (_gate)
         {
             if (_finished)
             {
@@ -72,7 +74,7 @@ internal sealed class RequestCharges(TokenBucketLimiter limiter, ChargeChecks ch
     /// </summary>
     public void Finish(int status)
     {
-        lock (this)
+        lock (_gate)
         {
             _finished = true;
             for (var i = 0; i < _count; i++)
