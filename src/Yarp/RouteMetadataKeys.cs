@@ -16,6 +16,12 @@ internal static class RouteMetadataKeys
     /// <summary>Where the caller's plan is read from, as <c>TokenBucketAttribute.Plan</c>: a header, claim, route value or query parameter.</summary>
     public const string Plan = "Plan";
 
+    /// <summary>Which responses the limit counts, as <c>TokenBucketAttribute.Count</c>: <c>all</c>, <c>failures</c> or status codes.</summary>
+    public const string Count = "Count";
+
+    /// <summary>The most a request may be charged once its actual cost is known, as <c>TokenBucketAttribute.MaxCost</c>.</summary>
+    public const string MaxCost = "MaxCost";
+
     /// <summary>The name of a limit declared in code with <c>[assembly: TokenBucketLimit]</c>, used instead of the others.</summary>
     public const string Limit = "Limit";
 
@@ -23,7 +29,7 @@ internal static class RouteMetadataKeys
     public const string ResolverPrefix = "resolver:";
 
     /// <summary>Every property a limit has, in the order messages list them.</summary>
-    public static readonly string[] Properties = [Capacity, Rate, Cost, Key, Bucket, Plan, Limit];
+    public static readonly string[] Properties = [Capacity, Rate, Cost, Key, Bucket, Plan, Count, MaxCost, Limit];
 
     public const string SpringPrefix = "redis-rate-limiter.";
     public const string SpringReplenishRate = "redis-rate-limiter.replenishRate";

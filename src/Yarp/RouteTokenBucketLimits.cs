@@ -225,7 +225,31 @@ internal static class RouteTokenBucketLimits
             planValue = plan.Value;
         }
 
-        return new TokenBucketAttribute(capacityValue, rateValue) { Cost = costValue, Key = keyValue, Bucket = bucketValue, KeyResolver = resolver, Plan = planValue };
+        string? countValue = null;
+        if (properties.TryGetValue(Count, out var count))
+        {
+            if (!TokenBucketCount.TryParse(count.Value, out _))
+            {
+                throw Invalid(route, count, LimitRules.Count, "Write one of these forms, such as 'failures'.");
+            }
+            countValue = count.Value;
+        }
+
+        var maxCostValue = 0;
+        if (properties.TryGetValue(MaxCost, out var maxCost))
+        {
+            var fix = $"Write a whole number of tokens such as {Math.Max(costValue, 1000).ToString(CultureInfo.InvariantCulture)}, or leave the key out so that a request costs what it took up front.";
+            if (!TryParseInt(maxCost.Value, out maxCostValue))
+            {
+                throw Invalid(route, maxCost, LimitRules.MaxCost, fix);
+            }
+            if (!TokenBucketLimits.IsValidMaxCost(maxCostValue, costValue, rateValue))
+            {
+                throw Invalid(route, maxCost, $"with a cost of {costValue} and a rate of {rateValue.ToString(CultureInfo.InvariantCulture)}, {LimitRules.MaxCost}", fix);
+            }
+        }
+
+        return new TokenBucketAttribute(capacityValue, rateValue) { Cost = costValue, Key = keyValue, Bucket = bucketValue, KeyResolver = resolver, Plan = planValue, Count = countValue, MaxCost = maxCostValue };
     }
 
     // A limit declared in code, used by name: one bucket of its name, shared with every endpoint in the app that uses it.

@@ -11,12 +11,12 @@ public static class TokenBucketReverseProxyBuilderExtensions
 {
     /// <summary>
     /// Checks the token-bucket limits in every route's <c>Metadata</c> whenever the proxy configuration loads:
-    /// <c>TokenBucket.Capacity</c>, <c>TokenBucket.Rate</c>, <c>TokenBucket.Cost</c>, <c>TokenBucket.Key</c> and
-    /// <c>TokenBucket.Bucket</c> (or Spring Cloud Gateway's <c>redis-rate-limiter.burstCapacity</c>,
-    /// <c>redis-rate-limiter.replenishRate</c>, <c>redis-rate-limiter.requestedTokens</c> and <c>key-resolver</c>),
-    /// and further limits as <c>TokenBucket.&lt;label&gt;.Capacity</c> and so on; or <c>TokenBucket.Limit</c>, the name
-    /// of a limit declared in code with <c>[assembly: TokenBucketLimit]</c>, which shares its one bucket with every
-    /// other use of the name.
+    /// <c>TokenBucket.Capacity</c>, <c>TokenBucket.Rate</c>, <c>TokenBucket.Cost</c>, <c>TokenBucket.Key</c> (or Spring
+    /// Cloud Gateway's <c>redis-rate-limiter.burstCapacity</c>, <c>redis-rate-limiter.replenishRate</c>,
+    /// <c>redis-rate-limiter.requestedTokens</c> and <c>key-resolver</c>), <c>TokenBucket.Bucket</c>,
+    /// <c>TokenBucket.Plan</c>, <c>TokenBucket.Count</c> and <c>TokenBucket.MaxCost</c>, and further limits as
+    /// <c>TokenBucket.&lt;label&gt;.Capacity</c> and so on; or <c>TokenBucket.Limit</c>, the name of a limit declared in
+    /// code with <c>[assembly: TokenBucketLimit]</c>, which shares its one bucket with every other use of the name.
     /// </summary>
     /// <remarks>
     /// An invalid limit at startup stops the app with a message naming the route, the key, the value, the rule and the

@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 using RateGuard.Integration.Tests.Infrastructure;
+using RateGuard.Operations;
 using Yarp.ReverseProxy.Configuration;
 
 namespace RateGuard.Integration.Tests.Gateway;
@@ -114,6 +115,30 @@ internal sealed class ProxyHost : IAsyncDisposable
         Client.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();
+    }
+
+    /// <summary>
+    /// The state of client <paramref name="key"/>'s bucket <paramref name="bucket"/> once <paramref name="settled"/> holds.
+    /// A refund or a charge made after a response goes to the store without being waited for, so a test that counts
+    /// tokens waits for it before its next request.
+    /// </summary>
+    public async Task<TokenBucketState> BucketAsync(string bucket, string key, Func<TokenBucketState, bool> settled)
+    {
+        var operations = Services.GetRequiredService<ITokenBucketOperations>();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            var state = await operations.InspectAsync(bucket, key);
+            if (settled(state))
+            {
+                return state;
+            }
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"Waited 30 s for bucket '{bucket}' of client '{key}' to settle; it holds {state.Tokens} tokens and is full in {state.TimeToFull}.");
+            }
+            await Task.Delay(10);
+        }
     }
 
     /// <summary>One response: its status and its headers.</summary>
