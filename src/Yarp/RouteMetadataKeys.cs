@@ -25,6 +25,13 @@ internal static class RouteMetadataKeys
     /// <summary>The name of a limit declared in code with <c>[assembly: TokenBucketLimit]</c>, used instead of the others.</summary>
     public const string Limit = "Limit";
 
+    /// <summary>
+    /// The response header in which the upstream reports a request's actual cost. It belongs to the route, not to one of
+    /// its limits: the cost it reports is charged to every limit of the route that sets a <see cref="MaxCost"/>, so it
+    /// is written without a label.
+    /// </summary>
+    public const string ChargeHeader = "ChargeHeader";
+
     /// <summary>A key value naming a resolver registered with <c>AddTokenBucketKeyResolver&lt;T&gt;(name)</c>.</summary>
     public const string ResolverPrefix = "resolver:";
 

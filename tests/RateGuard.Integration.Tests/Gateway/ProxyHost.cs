@@ -46,7 +46,8 @@ internal sealed class ProxyHost : IAsyncDisposable
 
     /// <summary>
     /// Starts a proxy with <paramref name="routes"/> in front of <paramref name="backend"/>. <paramref name="settings"/>
-    /// go into configuration under <c>TokenBuckets:</c>.
+    /// go into configuration under <c>TokenBuckets:</c>. <paramref name="environment"/> names the host environment (by
+    /// default, that of the test process).
     /// </summary>
     public static Task<ProxyHost> StartAsync(
         CountingBackend backend,
@@ -55,7 +56,8 @@ internal sealed class ProxyHost : IAsyncDisposable
         Action<IServiceCollection>? services = null,
         Action<WebApplication>? middleware = null,
         bool checkRoutes = true,
-        Action<IReverseProxyBuilder>? reverseProxy = null) => PortRange.Gateway.StartAsync(async port =>
+        Action<IReverseProxyBuilder>? reverseProxy = null,
+        string? environment = null) => PortRange.Gateway.StartAsync(async port =>
     {
         var clusters = new[]
         {
@@ -65,7 +67,7 @@ internal sealed class ProxyHost : IAsyncDisposable
                 Destinations = new Dictionary<string, DestinationConfig> { ["only"] = new() { Address = backend.Address } },
             },
         };
-        var builder = WebApplication.CreateBuilder();
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = environment });
         builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
         builder.Logging.ClearProviders().AddFakeLogging().SetMinimumLevel(LogLevel.Information);
         builder.Configuration.AddInMemoryCollection((settings ?? []).ToDictionary(s => "TokenBuckets:" + s.Key, s => s.Value));
