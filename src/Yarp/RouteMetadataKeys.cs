@@ -16,14 +16,27 @@ internal static class RouteMetadataKeys
     /// <summary>Where the caller's plan is read from, as <c>TokenBucketAttribute.Plan</c>: a header, claim, route value or query parameter.</summary>
     public const string Plan = "Plan";
 
+    /// <summary>Which responses the limit counts, as <c>TokenBucketAttribute.Count</c>: <c>all</c>, <c>failures</c> or status codes.</summary>
+    public const string Count = "Count";
+
+    /// <summary>The most a request may be charged once its actual cost is known, as <c>TokenBucketAttribute.MaxCost</c>.</summary>
+    public const string MaxCost = "MaxCost";
+
     /// <summary>The name of a limit declared in code with <c>[assembly: TokenBucketLimit]</c>, used instead of the others.</summary>
     public const string Limit = "Limit";
+
+    /// <summary>
+    /// The response header in which the upstream reports a request's actual cost. It belongs to the route, not to one of
+    /// its limits: the cost it reports is charged to every limit of the route that sets a <see cref="MaxCost"/>, so it
+    /// is written without a label.
+    /// </summary>
+    public const string ChargeHeader = "ChargeHeader";
 
     /// <summary>A key value naming a resolver registered with <c>AddTokenBucketKeyResolver&lt;T&gt;(name)</c>.</summary>
     public const string ResolverPrefix = "resolver:";
 
     /// <summary>Every property a limit has, in the order messages list them.</summary>
-    public static readonly string[] Properties = [Capacity, Rate, Cost, Key, Bucket, Plan, Limit];
+    public static readonly string[] Properties = [Capacity, Rate, Cost, Key, Bucket, Plan, Count, MaxCost, Limit];
 
     public const string SpringPrefix = "redis-rate-limiter.";
     public const string SpringReplenishRate = "redis-rate-limiter.replenishRate";

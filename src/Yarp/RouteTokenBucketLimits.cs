@@ -31,6 +31,11 @@ internal static class RouteTokenBucketLimits
         var limits = new SortedDictionary<string, Dictionary<string, (string Key, string Value)>>(StringComparer.Ordinal);
         foreach (var (key, value) in metadata)
         {
+            if (key.Equals(Name(null, ChargeHeader), StringComparison.OrdinalIgnoreCase))
+            {
+                // The route's, not a limit's: RouteChargeHeader reads it.
+                continue;
+            }
             if (key.StartsWith(Prefix, StringComparison.OrdinalIgnoreCase))
             {
                 var (label, property) = Split(route, key, metadata);
@@ -59,6 +64,11 @@ internal static class RouteTokenBucketLimits
         var dot = rest.IndexOf('.');
         var label = dot < 0 ? null : rest.Substring(0, dot);
         var name = dot < 0 ? rest : rest.Substring(dot + 1);
+        if (label is not null && name.Equals(ChargeHeader, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new InvalidOperationException(
+                $"Route '{route.RouteId}': metadata key '{key}' (value '{metadata[key]}') gives one limit a charge header, but the header belongs to the route: the cost it reports is charged to every limit of the route that sets a maximum cost. Write it as '{Name(null, ChargeHeader)}'.");
+        }
         var property = Array.Find(Properties, p => p.Equals(name, StringComparison.OrdinalIgnoreCase));
         if (property is null || label is { Length: 0 } || (label is not null && !IsValidLabel(label)))
         {
@@ -98,6 +108,7 @@ internal static class RouteTokenBucketLimits
         // Spring's.
         var known = new List<string>();
         known.AddRange(Properties.Select(p => Name(null, p)));
+        known.Add(Name(null, ChargeHeader));
         foreach (var other in metadata.Keys)
         {
             if (other.StartsWith(Prefix, StringComparison.OrdinalIgnoreCase) && other.Substring(Prefix.Length).Split('.') is [var label, _] && label.Length > 0)
@@ -108,7 +119,7 @@ internal static class RouteTokenBucketLimits
         known.AddRange(SpringNames.Select(s => s.Spring));
         var hint = EditDistance.Closest(known, key, ignoreCase: true) is { } nearest
             ? $"Did you mean '{nearest}'?"
-            : $"A limit's keys are {string.Join(", ", Properties.Select(p => $"'{Name(null, p)}'"))}, the same with a label as in 'TokenBucket.<label>.Capacity', or Spring Cloud Gateway's {string.Join(", ", SpringNames.Select(s => $"'{s.Spring}'"))}.";
+            : $"A limit's keys are {string.Join(", ", Properties.Select(p => $"'{Name(null, p)}'"))}, the same with a label as in 'TokenBucket.<label>.Capacity', or Spring Cloud Gateway's {string.Join(", ", SpringNames.Select(s => $"'{s.Spring}'"))}; the route's own is '{Name(null, ChargeHeader)}'.";
         return $"Route '{route.RouteId}': metadata key '{key}' (value '{metadata[key]}') is not a token-bucket setting, so it would limit nothing. {hint}";
     }
 
@@ -225,7 +236,31 @@ internal static class RouteTokenBucketLimits
             planValue = plan.Value;
         }
 
-        return new TokenBucketAttribute(capacityValue, rateValue) { Cost = costValue, Key = keyValue, Bucket = bucketValue, KeyResolver = resolver, Plan = planValue };
+        string? countValue = null;
+        if (properties.TryGetValue(Count, out var count))
+        {
+            if (!TokenBucketCount.TryParse(count.Value, out _))
+            {
+                throw Invalid(route, count, LimitRules.Count, "Write one of these forms, such as 'failures'.");
+            }
+            countValue = count.Value;
+        }
+
+        var maxCostValue = 0;
+        if (properties.TryGetValue(MaxCost, out var maxCost))
+        {
+            var fix = $"Write a whole number of tokens such as {Math.Max(costValue, 1000).ToString(CultureInfo.InvariantCulture)}, or leave the key out so that a request costs what it took up front.";
+            if (!TryParseInt(maxCost.Value, out maxCostValue))
+            {
+                throw Invalid(route, maxCost, LimitRules.MaxCost, fix);
+            }
+            if (!TokenBucketLimits.IsValidMaxCost(maxCostValue, costValue, rateValue))
+            {
+                throw Invalid(route, maxCost, $"with a cost of {costValue} and a rate of {rateValue.ToString(CultureInfo.InvariantCulture)}, {LimitRules.MaxCost}", fix);
+            }
+        }
+
+        return new TokenBucketAttribute(capacityValue, rateValue) { Cost = costValue, Key = keyValue, Bucket = bucketValue, KeyResolver = resolver, Plan = planValue, Count = countValue, MaxCost = maxCostValue };
     }
 
     // A limit declared in code, used by name: one bucket of its name, shared with every endpoint in the app that uses it.

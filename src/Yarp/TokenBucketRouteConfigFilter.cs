@@ -3,7 +3,7 @@ using Yarp.ReverseProxy.Configuration;
 namespace RateGuard.Yarp;
 
 /// <summary>
-/// Checks every route's token-bucket limits each time YARP loads its configuration. A limit that throws here stops the
+/// Checks every route's token-bucket limits, and its charge header, each time YARP loads its configuration. A limit that throws here stops the
 /// app at startup; on a reload YARP logs the error and keeps the configuration it had, limits included, because it
 /// applies a reload only when every route passes its filters.
 /// </summary>
@@ -14,7 +14,9 @@ internal sealed class TokenBucketRouteConfigFilter(RouteKeyResolvers resolvers) 
     public ValueTask<RouteConfig> ConfigureRouteAsync(RouteConfig route, ClusterConfig? cluster, CancellationToken cancel)
     {
         string? resolver = null;
-        foreach (var limit in RouteTokenBucketLimits.Parse(route))
+        var limits = RouteTokenBucketLimits.Parse(route);
+        RouteChargeHeader.Parse(route, limits);
+        foreach (var limit in limits)
         {
             if (RouteTokenBucketLimits.ResolverName(limit) is not { } name)
             {

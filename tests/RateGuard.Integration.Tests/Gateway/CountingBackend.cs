@@ -7,7 +7,10 @@ using RateGuard.Integration.Tests.Infrastructure;
 
 namespace RateGuard.Integration.Tests.Gateway;
 
-/// <summary>The service behind the proxy: a Kestrel app on loopback that answers every request and counts them.</summary>
+/// <summary>
+/// The service behind the proxy: a Kestrel app on loopback that answers every request and counts them. A test may shape
+/// the answer (its status, its headers) before the body is written.
+/// </summary>
 internal sealed class CountingBackend : IAsyncDisposable
 {
     private readonly WebApplication _app;
@@ -25,7 +28,7 @@ internal sealed class CountingBackend : IAsyncDisposable
     /// <summary>How many requests reached the backend.</summary>
     public int Requests => Volatile.Read(ref _requests);
 
-    public static Task<CountingBackend> StartAsync() => PortRange.Gateway.StartAsync(async port =>
+    public static Task<CountingBackend> StartAsync(Action<HttpContext>? answer = null) => PortRange.Gateway.StartAsync(async port =>
     {
         var builder = WebApplication.CreateBuilder();
         builder.Logging.ClearProviders();
@@ -35,6 +38,7 @@ internal sealed class CountingBackend : IAsyncDisposable
         app.Run(context =>
         {
             Interlocked.Increment(ref backend._requests);
+            answer?.Invoke(context);
             return context.Response.WriteAsync("backend");
         });
         try

@@ -65,6 +65,18 @@ public sealed class GatewayConfigurationTests(GatewayRedisFixture redis) : IClas
             "Route 'api': metadata 'TokenBucket.Rate' = '1,5' is invalid: " + LimitRules.Rate + ". Write a number such as 5 or 0.5, with '.' as the decimal separator."
         },
         {
+            ["TokenBucket.Capacity", "5", "TokenBucket.Rate", "1", "TokenBucket.Count", "errors"],
+            "Route 'api': metadata 'TokenBucket.Count' = 'errors' is invalid: " + LimitRules.Count + ". Write one of these forms, such as 'failures'."
+        },
+        {
+            ["TokenBucket.Capacity", "5", "TokenBucket.Rate", "1", "TokenBucket.Cost", "2", "TokenBucket.MaxCost", "1"],
+            "Route 'api': metadata 'TokenBucket.MaxCost' = '1' is invalid: with a cost of 2 and a rate of 1, " + LimitRules.MaxCost + ". Write a whole number of tokens such as 1000, or leave the key out so that a request costs what it took up front."
+        },
+        {
+            ["TokenBucket.Capacity", "5", "TokenBucket.Rate", "1", "TokenBucket.MaxCost", "lots"],
+            "Route 'api': metadata 'TokenBucket.MaxCost' = 'lots' is invalid: " + LimitRules.MaxCost + ". Write a whole number of tokens such as 1000, or leave the key out so that a request costs what it took up front."
+        },
+        {
             ["TokenBucket.Rate", "1"],
             "Route 'api': metadata sets 'TokenBucket.Rate' but not 'TokenBucket.Capacity' (or Spring Cloud Gateway's 'redis-rate-limiter.burstCapacity'); a token-bucket limit needs both a capacity and a rate. Add 'TokenBucket.Capacity'."
         },

@@ -80,4 +80,18 @@ public sealed class GatewayNamedLimitTests(GatewayRedisFixture redis) : IClassFi
             + LimitRules.NamedLimitAlone + ". Remove 'TokenBucket.Capacity', 'TokenBucket.Key', or 'TokenBucket.Limit'.",
             Chain(failure).Select(e => e.Message));
     }
+
+    [Fact]
+    public async Task A_name_beside_a_count_and_a_maximum_cost_stops_the_proxy()
+    {
+        await using var backend = await CountingBackend.StartAsync();
+
+        var failure = await Assert.ThrowsAsync<InvalidOperationException>(() => StartAsync(backend,
+            [Route("notes", "/notes/{**rest}", ("TokenBucket.Limit", "writes"), ("TokenBucket.Count", "failures"), ("TokenBucket.MaxCost", "100"))]));
+
+        Assert.Contains(
+            "Route 'notes': metadata 'TokenBucket.Limit' = 'writes' names a declared limit, and 'TokenBucket.Count', 'TokenBucket.MaxCost' describe the limit too: "
+            + LimitRules.NamedLimitAlone + ". Remove 'TokenBucket.Count', 'TokenBucket.MaxCost', or 'TokenBucket.Limit'.",
+            Chain(failure).Select(e => e.Message));
+    }
 }

@@ -6,7 +6,8 @@ namespace RateGuard.Integration.Tests.Gateway;
 
 /// <summary>
 /// The YARP gateway sample run as real processes over a real redis-server: route limits from route metadata shared
-/// between gateway instances, each route's failure mode when Redis dies under load, and a reload of the routes' limits.
+/// between gateway instances, each route's failure mode when Redis dies under load, a route charged the tokens its
+/// backend reports, and a reload of the routes' limits.
 /// </summary>
 [Trait(TestCategory.Name, TestCategory.Slow)]
 [Collection(TimingCollection.Name)]
@@ -93,6 +94,23 @@ public sealed class GatewayProcessTests(GatewayProcessBuild build) : IClassFixtu
         Assert.False(gateway.HasExited);
         using var open = await gateway.GetAsync("/open/still-there");
         Assert.Equal(200, (int)open.StatusCode);
+    }
+
+    [Fact]
+    public async Task The_completions_route_charges_each_request_the_tokens_its_backend_reports_and_leaves_the_header_to_the_client()
+    {
+        // In memory, where a charge is applied before the response is sent: the next request sees it.
+        await using var gateway = await GatewayProcess.StartAsync(build.Assembly);
+        var apiKey = "llm-" + Guid.NewGuid().ToString("N");
+
+        using var first = await gateway.GetAsync("/completions/chat?tokens=4000", apiKey);
+        using var second = await gateway.GetAsync("/completions/chat?tokens=10", apiKey);
+
+        Assert.Equal(200, (int)first.StatusCode);
+        Assert.Equal("4000", Assert.Single(first.Headers.GetValues("X-Tokens-Used")));
+        // 1000 - 4000: 3000 tokens in debt, and one more to hold: about 300 seconds at 10 a second.
+        Assert.Equal(429, (int)second.StatusCode);
+        Assert.InRange(second.Headers.RetryAfter!.Delta!.Value.TotalSeconds, 290, 301);
     }
 
     [Fact]

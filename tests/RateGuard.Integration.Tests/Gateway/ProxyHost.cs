@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 using RateGuard.Integration.Tests.Infrastructure;
+using RateGuard.Operations;
 using Yarp.ReverseProxy.Configuration;
 
 namespace RateGuard.Integration.Tests.Gateway;
@@ -45,7 +46,8 @@ internal sealed class ProxyHost : IAsyncDisposable
 
     /// <summary>
     /// Starts a proxy with <paramref name="routes"/> in front of <paramref name="backend"/>. <paramref name="settings"/>
-    /// go into configuration under <c>TokenBuckets:</c>.
+    /// go into configuration under <c>TokenBuckets:</c>. <paramref name="environment"/> names the host environment (by
+    /// default, that of the test process).
     /// </summary>
     public static Task<ProxyHost> StartAsync(
         CountingBackend backend,
@@ -54,7 +56,8 @@ internal sealed class ProxyHost : IAsyncDisposable
         Action<IServiceCollection>? services = null,
         Action<WebApplication>? middleware = null,
         bool checkRoutes = true,
-        Action<IReverseProxyBuilder>? reverseProxy = null) => PortRange.Gateway.StartAsync(async port =>
+        Action<IReverseProxyBuilder>? reverseProxy = null,
+        string? environment = null) => PortRange.Gateway.StartAsync(async port =>
     {
         var clusters = new[]
         {
@@ -64,7 +67,7 @@ internal sealed class ProxyHost : IAsyncDisposable
                 Destinations = new Dictionary<string, DestinationConfig> { ["only"] = new() { Address = backend.Address } },
             },
         };
-        var builder = WebApplication.CreateBuilder();
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = environment });
         builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
         builder.Logging.ClearProviders().AddFakeLogging().SetMinimumLevel(LogLevel.Information);
         builder.Configuration.AddInMemoryCollection((settings ?? []).ToDictionary(s => "TokenBuckets:" + s.Key, s => s.Value));
@@ -114,6 +117,30 @@ internal sealed class ProxyHost : IAsyncDisposable
         Client.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();
+    }
+
+    /// <summary>
+    /// The state of client <paramref name="key"/>'s bucket <paramref name="bucket"/> once <paramref name="settled"/> holds.
+    /// A refund or a charge made after a response goes to the store without being waited for, so a test that counts
+    /// tokens waits for it before its next request.
+    /// </summary>
+    public async Task<TokenBucketState> BucketAsync(string bucket, string key, Func<TokenBucketState, bool> settled)
+    {
+        var operations = Services.GetRequiredService<ITokenBucketOperations>();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            var state = await operations.InspectAsync(bucket, key);
+            if (settled(state))
+            {
+                return state;
+            }
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"Waited 30 s for bucket '{bucket}' of client '{key}' to settle; it holds {state.Tokens} tokens and is full in {state.TimeToFull}.");
+            }
+            await Task.Delay(10);
+        }
     }
 
     /// <summary>One response: its status and its headers.</summary>
