@@ -43,7 +43,7 @@ internal static class LimitRules
     public const string EndpointRouting = "controllers with limits need endpoint routing: remove EnableEndpointRouting = false, and map them with app.MapControllers() (or app.MapControllerRoute(...) for conventional routes) in place of app.UseMvc()";
 
     /// <summary>The rule that a limit used by name is the limit its declaration states, whole.</summary>
-    public const string NamedLimitAlone = "a limit used by name takes its capacity, rate, key, cost and bucket from its declaration ([assembly: TokenBucketLimit]): set them there, not where it is used";
+    public const string NamedLimitAlone = "a limit used by name takes its capacity, rate, key, cost, bucket, plan and counting from its declaration ([assembly: TokenBucketLimit]): set them there, not where it is used";
 
     /// <summary>The rule that one name declares one limit.</summary>
     public const string LimitDeclaredOnce = "a name declares one limit: keep one [assembly: TokenBucketLimit] of that name, or rename one of them";

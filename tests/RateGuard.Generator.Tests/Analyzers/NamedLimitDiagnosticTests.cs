@@ -153,7 +153,7 @@ public sealed class NamedLimitDiagnosticTests
             """ + Routes("""app.MapPost("/a", [TokenBucket("writes", Cost = 2)] () => "a");"""));
 
         Assert.Equal(
-            "Limit \"writes\" is used by name, so Cost cannot be set here: a limit used by name takes its capacity, rate, key, cost and bucket from its declaration ([assembly: TokenBucketLimit]): set them there, not where it is used",
+            "Limit \"writes\" is used by name, so Cost cannot be set here: a limit used by name takes its capacity, rate, key, cost, bucket, plan and counting from its declaration ([assembly: TokenBucketLimit]): set them there, not where it is used",
             Assert.Single(diagnostics).GetMessage(CultureInfo.InvariantCulture));
     }
 
