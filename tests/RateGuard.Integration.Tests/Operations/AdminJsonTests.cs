@@ -121,7 +121,7 @@ public sealed class AdminJsonTests
         using var full = await ReadJsonAsync(await app.AdminAsync(HttpMethod.Get, Inspect("carol")));
 
         var state = empty.RootElement;
-        AssertNames(state, "bucket", "key", "tokens", "capacity", "rate", "timeToFullSeconds");
+        AssertNames(state, "bucket", "key", "tokens", "capacity", "rate", "timeToFullSeconds", "debt");
         Assert.Equal(AdminApp.Bucket, state.GetProperty("bucket").GetString());
         Assert.Equal("alice", state.GetProperty("key").GetString());
         Assert.Equal(0, state.GetProperty("tokens").GetInt64());

@@ -191,6 +191,14 @@ public sealed class SampleProcessTests(SampleBuild build, RedisFixture redis, IT
         using var third = await ChatResponse(first.Client, 80);
         Assert.Equal(HttpStatusCode.TooManyRequests, third.StatusCode);
         Assert.InRange(long.Parse(third.Header("Retry-After")!, System.Globalization.CultureInfo.InvariantCulture), 55, 62);
+        // The operations service shows the debt: 60 tokens, less what refilled since.
+        using var inspect = new HttpRequestMessage(HttpMethod.Get, "/ratelimits/inspect?bucket=POST%20/chat&key=chat-key");
+        inspect.Headers.Add("X-Demo-User", "operator");
+        inspect.Headers.Add("X-Demo-Role", "ops");
+        using var state = await second.Client.SendAsync(inspect);
+        using var json = JsonDocument.Parse(await state.Content.ReadAsStringAsync());
+        Assert.InRange(json.RootElement.GetProperty("debt").GetInt64(), 50, 60);
+        Assert.Equal(0, json.RootElement.GetProperty("tokens").GetInt64());
     }
 
     [Fact]

@@ -38,7 +38,7 @@ internal static class AdminJson
         json.WriteEndObject();
     }
 
-    /// <summary><c>{ "bucket", "key", "tokens", "capacity", "rate", "timeToFullSeconds" }</c></summary>
+    /// <summary><c>{ "bucket", "key", "tokens", "capacity", "rate", "timeToFullSeconds", "debt" }</c></summary>
     public static void WriteState(Utf8JsonWriter json, TokenBucketState state)
     {
         json.WriteStartObject();
@@ -48,6 +48,7 @@ internal static class AdminJson
         json.WriteNumber("capacity", state.Capacity);
         json.WriteNumber("rate", state.Rate);
         json.WriteNumber("timeToFullSeconds", state.TimeToFull.TotalSeconds);
+        json.WriteNumber("debt", state.Debt);
         json.WriteEndObject();
     }
 

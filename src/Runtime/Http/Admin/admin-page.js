@@ -75,7 +75,7 @@
     const rows = [
       ['Bucket', state.bucket],
       ['Client', state.key],
-      ['Tokens', `${state.tokens} of ${state.capacity}`],
+      ['Tokens', state.debt > 0 ? `0 of ${state.capacity}, in debt by ${state.debt}` : `${state.tokens} of ${state.capacity}`],
       ['Refill', `${state.rate} per second`],
       ['Full again', state.timeToFullSeconds > 0 ? `in ${state.timeToFullSeconds.toFixed(1)} s` : 'now'],
     ];
