@@ -57,12 +57,7 @@ public sealed class GatewayChargeHeaderTests(GatewayRedisFixture redis) : IClass
         // 0.01 tokens a second: no token comes back during the test, so the count is exact.
         await using var proxy = await StartAsync(backend, [Route("llm", "/llm/{**rest}", Llm(rate: "0.01"))]);
 
-        var statuses = new List<int>();
-        for (var i = 0; i < 3; i++)
-        {
-            statuses.Add((await proxy.GetAsync("/llm/chat", ("X-Client", "ann"))).Status);
-        }
-        var state = await proxy.BucketAsync("llm", "ann", _ => true);
+        var (statuses, state) = await ThreeChatsAsync(proxy);
 
         Assert.Equal([200, 200, 200], statuses);
         // Each request kept the one token it took up front.
@@ -77,12 +72,7 @@ public sealed class GatewayChargeHeaderTests(GatewayRedisFixture redis) : IClass
         await using var backend = await CountingBackend.StartAsync();
         await using var proxy = await StartAsync(backend, [Route("llm", "/llm/{**rest}", Llm(rate: "0.01"))]);
 
-        var statuses = new List<int>();
-        for (var i = 0; i < 3; i++)
-        {
-            statuses.Add((await proxy.GetAsync("/llm/chat", ("X-Client", "ann"))).Status);
-        }
-        var state = await proxy.BucketAsync("llm", "ann", _ => true);
+        var (statuses, state) = await ThreeChatsAsync(proxy);
 
         Assert.Equal([200, 200, 200], statuses);
         Assert.Equal(97, state.Tokens);
@@ -149,5 +139,16 @@ public sealed class GatewayChargeHeaderTests(GatewayRedisFixture redis) : IClass
 
         Assert.Contains(message, Chain(failure).Select(e => e.Message));
         Assert.Equal(0, backend.Requests);
+    }
+
+    // Three requests of one client to the route, and its bucket once their charges have reached the store.
+    private static async Task<(int[] Statuses, RateGuard.Operations.TokenBucketState State)> ThreeChatsAsync(ProxyHost proxy)
+    {
+        var statuses = new int[3];
+        for (var i = 0; i < statuses.Length; i++)
+        {
+            statuses[i] = (await proxy.GetAsync("/llm/chat", ("X-Client", "ann"))).Status;
+        }
+        return (statuses, await proxy.BucketAsync("llm", "ann", _ => true));
     }
 }

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Security.Claims;
-using System.Security.Cryptography;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Builder;
@@ -11,8 +10,7 @@ using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.IdentityModel.JsonWebTokens;
-using Microsoft.IdentityModel.Tokens;
+using RateGuard.Integration.Tests.Infrastructure;
 
 namespace RateGuard.Integration.Tests.Migration;
 
@@ -33,9 +31,7 @@ public enum MigrationWay
 /// </summary>
 public sealed class TodoApp : IAsyncDisposable
 {
-    private const string Issuer = "https://todos.example";
-    private const string Audience = "todos";
-    private static readonly SymmetricSecurityKey s_signingKey = new(RandomNumberGenerator.GetBytes(32));
+    private static readonly TestTokens s_tokens = new("https://todos.example", "todos");
 
     private TodoApp(WebApplication app)
     {
@@ -48,14 +44,7 @@ public sealed class TodoApp : IAsyncDisposable
     public HttpClient Client { get; }
 
     /// <summary>A bearer token for <paramref name="user"/>, whose <c>sub</c> the JWT handler maps to the name identifier.</summary>
-    public static string TokenFor(string user) => new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
-    {
-        Issuer = Issuer,
-        Audience = Audience,
-        Subject = new ClaimsIdentity([new Claim("sub", user)]),
-        Expires = DateTime.UtcNow.AddHours(1),
-        SigningCredentials = new SigningCredentials(s_signingKey, SecurityAlgorithms.HmacSha256),
-    });
+    public static string TokenFor(string user) => s_tokens.For(user);
 
     /// <param name="way">How the app moved.</param>
     /// <param name="settings">The app's configuration: its TokenBuckets section.</param>
@@ -64,12 +53,7 @@ public sealed class TodoApp : IAsyncDisposable
         var builder = WebApplication.CreateBuilder();
         builder.WebHost.UseTestServer();
         builder.Configuration.AddInMemoryCollection(settings);
-        builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer(o => o.TokenValidationParameters = new TokenValidationParameters
-        {
-            ValidIssuer = Issuer,
-            ValidAudience = Audience,
-            IssuerSigningKey = s_signingKey,
-        });
+        builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer(s_tokens.Accept);
         builder.Services.AddAuthorization();
         builder.Services.AddSingleton<TodoStore>();
 

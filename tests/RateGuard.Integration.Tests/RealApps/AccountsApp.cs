@@ -1,5 +1,4 @@
 using System.Security.Claims;
-using System.Security.Cryptography;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
@@ -9,8 +8,6 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.IdentityModel.JsonWebTokens;
-using Microsoft.IdentityModel.Tokens;
 using RateGuard.Integration.Tests.Infrastructure;
 using RateGuard.Testing;
 
@@ -24,9 +21,7 @@ namespace RateGuard.Integration.Tests.RealApps;
 /// </summary>
 public sealed class AccountsApp : IAsyncDisposable
 {
-    private const string Issuer = "https://accounts.example";
-    private const string Audience = "accounts";
-    private static readonly SymmetricSecurityKey s_signingKey = new(RandomNumberGenerator.GetBytes(32));
+    private static readonly TestTokens s_tokens = new("https://accounts.example", "accounts");
 
     private AccountsApp(WebApplication app)
     {
@@ -39,26 +34,14 @@ public sealed class AccountsApp : IAsyncDisposable
     public HttpClient Client { get; }
 
     /// <summary>A bearer token for <paramref name="user"/>.</summary>
-    public static string TokenFor(string user) => new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
-    {
-        Issuer = Issuer,
-        Audience = Audience,
-        Subject = new ClaimsIdentity([new Claim("sub", user), new Claim("scope", "accounts")]),
-        Expires = DateTime.UtcNow.AddHours(1),
-        SigningCredentials = new SigningCredentials(s_signingKey, SecurityAlgorithms.HmacSha256),
-    });
+    public static string TokenFor(string user) => s_tokens.For(user, new Claim("scope", "accounts"));
 
     public static async Task<AccountsApp> StartAsync(IReadOnlyDictionary<string, string?> settings)
     {
         var builder = WebApplication.CreateBuilder();
         builder.WebHost.UseTestServer();
         builder.Configuration.AddInMemoryCollection(settings);
-        builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer(o => o.TokenValidationParameters = new TokenValidationParameters
-        {
-            ValidIssuer = Issuer,
-            ValidAudience = Audience,
-            IssuerSigningKey = s_signingKey,
-        });
+        builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer(s_tokens.Accept);
         builder.Services.AddAuthorizationBuilder().AddPolicy("accounts", policy => policy.RequireClaim("scope", "accounts"));
         builder.Services.AddCors(o => o.AddDefaultPolicy(policy => policy.WithOrigins("https://app.accounts.example").WithExposedTokenBucketHeaders()));
         builder.Services.AddControllers().ConfigureApplicationPartManager(ControllersOf.Only<AccountsApp>);
