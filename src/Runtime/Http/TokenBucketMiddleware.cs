@@ -159,13 +159,15 @@ internal sealed class TokenBucketMiddleware
                     continue;
                 }
                 WatchForLateAuthentication(context, gate);
-                if (gate.Shadow)
-                {
-                    _limiter.CountShadowRejected(gate.Policy);
-                    continue;
-                }
                 if (options.MissingKey == MissingKeyBehavior.Reject)
                 {
+                    // A limit that only watches lets through what it would refuse; one that admits keyless requests
+                    // (MissingKey Admit) would refuse nothing, so there is nothing to count.
+                    if (gate.Shadow)
+                    {
+                        _limiter.CountShadowRejected(gate.Policy);
+                        continue;
+                    }
                     // Authorization can judge the caller only once authentication has run (a pipeline that authenticates
                     // later is an order mistake, reported above).
                     if ((!_authenticates || context.Features.Get<IAuthenticationFeature>() is not null)

@@ -101,6 +101,21 @@ public sealed class ShadowModeTests(RedisFixture redis) : IClassFixture<RedisFix
         Assert.Equal(3, _instances.Apps.Sum(a => a.Operations.GetBuckets().Single(b => b.Name == OutcomesApp.Plain).Activity.ShadowRejected));
     }
 
+    [Theory]
+    [MemberData(nameof(Stores))]
+    public async Task In_shadow_mode_a_request_without_a_key_that_the_limit_would_admit_is_no_shadow_rejection(Store store)
+    {
+        await _instances.StartAsync(store, new() { ["Mode"] = "Shadow", ["MissingKey"] = "Admit" });
+        using var counts = new AllCounts(_instances.Apps);
+
+        using var keyless = await _instances.Apps[0].Client.GetAsync("/plain");
+
+        Assert.Equal(200, (int)keyless.StatusCode);
+        // Enforced, the limit would let it through unchecked as well: there is nothing it would have refused.
+        Assert.Equal(0, counts[RequestResults.ShadowRejected]);
+        Assert.Equal(0, _instances.Apps.Sum(a => a.Operations.GetBuckets().Single(b => b.Name == OutcomesApp.Plain).Activity.ShadowRejected));
+    }
+
     // The plain bucket as the admin endpoint's JSON gives it.
     private static async Task<JsonElement> AdminBucketAsync(OutcomesApp app)
     {
