@@ -117,6 +117,50 @@ public sealed class ChargesTests(RedisFixture redis) : IClassFixture<RedisFixtur
         Assert.Equal(59, (await _instances.Holding(OutcomesApp.Priced, "hal", 59)).Tokens);
     }
 
+    [Theory]
+    [MemberData(nameof(Stores))]
+    public async Task Requests_charged_into_debt_together_give_it_all_back_when_their_responses_do_not_count(Store store)
+    {
+        await _instances.StartAsync(store);
+
+        // Two successes at once on a limit that counts failures: both admitted, then each charged 150 of the bucket's 100
+        // before either answers.
+        var first = _instances.Send("/held?charge=150&status=200", "joe");
+        var second = _instances.Send("/held?charge=150&status=200", "joe");
+        await Eventually(() => _instances.Apps.Sum(a => a.Calls[OutcomesApp.Held]) == 2, "both requests are admitted");
+        foreach (var app in _instances.Apps)
+        {
+            app.Calls.LetCharge();
+        }
+        // 300 taken from 100 at a token every 1,000 s: 300,000 s to full.
+        var owed = await _instances.Settled(OutcomesApp.Held, "joe", s => s.TimeToFull > TimeSpan.FromSeconds(299_000));
+        Assert.InRange(owed.TimeToFull, TimeSpan.FromSeconds(299_000), TimeSpan.FromSeconds(300_000));
+
+        foreach (var app in _instances.Apps)
+        {
+            app.Calls.Release();
+        }
+        using (var answered = await first)
+        using (var alsoAnswered = await second)
+        {
+            Assert.Equal((200, 200), ((int)answered.StatusCode, (int)alsoAnswered.StatusCode));
+        }
+
+        // Neither counts: each gives back its 150, the first while the other's charge still holds the bucket in debt.
+        var refunded = await _instances.Settled(OutcomesApp.Held, "joe", s => s.TimeToFull == TimeSpan.Zero);
+        Assert.Equal((100, TimeSpan.Zero), (refunded.Tokens, refunded.TimeToFull));
+    }
+
+    private static async Task Eventually(Func<bool> condition, string what)
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(5), $"Not within 5 s: {what}.");
+            await Task.Delay(10);
+        }
+    }
+
     private static async Task<HttpResponseMessage> Get(OutcomesApp app, string path, string user)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, path);

@@ -31,6 +31,7 @@ public sealed class OutcomesApp : IAsyncDisposable
     public const string FailedCalls = "failed-calls";
     public const string Metered = "metered";
     public const string Priced = "priced";
+    public const string Held = "held";
     public const string Plain = "plain";
     public const string Watched = "watched";
     public const string Enforced = "enforced";
@@ -111,6 +112,8 @@ public sealed class OutcomesApp : IAsyncDisposable
         app.MapGet("/metered", [TokenBucket(capacity: 100, rate: 1, Key = user, Bucket = Metered, MaxCost = 1000)] (HttpContext context, double charge, HandlerCalls calls) => calls.Charge(Metered, context, charge, StatusCodes.Status200OK));
         // Ten tokens up front, which the actual cost may lower; the handler reports it in one call or several.
         app.MapGet("/priced", [TokenBucket(capacity: 100, rate: SlowRate, Key = user, Bucket = Priced, Cost = 10, MaxCost = 100)] (HttpContext context, double charge, int? times, HandlerCalls calls) => calls.Charge(Priced, context, charge, StatusCodes.Status200OK, times ?? 1));
+        // Charged after the fact and counting failures only; the handler charges, then answers, once the test lets it.
+        app.MapGet("/held", [TokenBucket(capacity: 100, rate: SlowRate, Key = user, Bucket = Held, Count = TokenBucketCount.Failures, MaxCost = 1000)] (HttpContext context, double charge, int status, HandlerCalls calls) => calls.ChargeAndHoldAsync(Held, context, charge, status));
         app.MapGet("/plain", [TokenBucket(capacity: 2, rate: SlowRate, Key = user, Bucket = Plain)] (HandlerCalls calls) => calls.Answer(Plain, StatusCodes.Status200OK));
         // A limit to watch beside one that enforces: the tests put the first in shadow mode.
         app.MapGet("/watched", [TokenBucket(capacity: 2, rate: SlowRate, Key = user, Bucket = Watched)][TokenBucket(capacity: 4, rate: SlowRate, Key = user, Bucket = Enforced)] (HandlerCalls calls) => calls.Answer(Watched, StatusCodes.Status200OK));
@@ -134,6 +137,8 @@ public sealed class OutcomesApp : IAsyncDisposable
 public sealed class HandlerCalls
 {
     private readonly ConcurrentDictionary<string, int> _calls = new(StringComparer.Ordinal);
+    private readonly TaskCompletionSource _charge = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public int this[string handler] => _calls.GetValueOrDefault(handler);
 
@@ -152,6 +157,22 @@ public sealed class HandlerCalls
         }
         return Results.StatusCode(status);
     }
+
+    /// <summary>Charges once <see cref="LetCharge"/> is called, then answers once <see cref="Release"/> is.</summary>
+    public async Task<IResult> ChargeAndHoldAsync(string handler, HttpContext context, double charge, int status)
+    {
+        _calls.AddOrUpdate(handler, 1, static (_, n) => n + 1);
+        await _charge.Task;
+        context.ChargeTokens(charge);
+        await _release.Task;
+        return Results.StatusCode(status);
+    }
+
+    /// <summary>Lets every held handler charge.</summary>
+    public void LetCharge() => _charge.TrySetResult();
+
+    /// <summary>Lets every held handler answer.</summary>
+    public void Release() => _release.TrySetResult();
 }
 
 /// <summary>A count rule of the app's: only 418 counts.</summary>

@@ -154,8 +154,8 @@ public sealed class ScriptContractTests(RedisFixture redis, ITestOutputHelper ou
                     reply.AddRange(Enumerable.Repeat(0L, 3 * buckets.Length));
                     continue;
                 }
-                // Debts first, whatever the decision: never past an empty bucket (nor back, if it is further), never
-                // before a full one.
+                // Debts first, whatever the decision: a charge never past an empty bucket (nor back, if it is further),
+                // tokens given back never before a full one.
                 foreach (var b in buckets)
                 {
                     if (b.Debt == 0)
@@ -165,7 +165,7 @@ public sealed class ScriptContractTests(RedisFixture redis, ITestOutputHelper ou
                     var full = At(b.Key, now);
                     var window = b.Capacity * b.Interval;
                     var owed = full + b.Debt * b.Interval;
-                    owed = owed > now + window ? Math.Max(full, now + window) : Math.Max(owed, now);
+                    owed = b.Debt > 0 && owed > now + window ? Math.Max(full, now + window) : Math.Max(owed, now);
                     if (owed != full)
                     {
                         _fullAt[b.Key] = owed;

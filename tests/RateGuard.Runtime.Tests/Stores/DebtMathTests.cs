@@ -62,6 +62,18 @@ public sealed class DebtMathTests
         Assert.Equal(Now, TokenBucketMath.Owe(Now - 20 * Token, Now, s_policy, -1, overdraw));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_refund_to_a_bucket_in_debt_pays_part_of_the_debt_back(bool overdraw)
+    {
+        // 5 tokens below empty, 3 given back: 2 below empty. A refund is a refund whether or not the request's charges
+        // could overdraw: the debt may be another request's.
+        Assert.Equal(Now + 12 * Token, TokenBucketMath.Owe(Now + 15 * Token, Now, s_policy, -3, overdraw));
+        Assert.Equal(Now + 4 * Token, TokenBucketMath.Owe(Now + 15 * Token, Now, s_policy, -11, overdraw));
+        Assert.Equal(Now, TokenBucketMath.Owe(Now + 15 * Token, Now, s_policy, -30, overdraw));
+    }
+
     [Fact]
     public void Nothing_owed_leaves_the_bucket_as_it_is()
     {

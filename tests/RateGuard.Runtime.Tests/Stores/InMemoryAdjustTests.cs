@@ -41,6 +41,22 @@ public sealed class InMemoryAdjustTests : IDisposable
     }
 
     [Fact]
+    public void A_refund_pays_a_debt_back_and_fills_the_bucket_to_full_but_not_past_it()
+    {
+        _store.Adjust(s_policy, "bob", 15, overdraw: true);
+
+        _store.Adjust(s_policy, "bob", -3, overdraw: false);
+        Assert.Equal((0, TimeSpan.FromSeconds(12)), Peek("bob"));
+        _store.Adjust(s_policy, "bob", -9, overdraw: false);
+        Assert.Equal((7, TimeSpan.FromSeconds(3)), Peek("bob"));
+        _store.Adjust(s_policy, "bob", -100, overdraw: false);
+        Assert.Equal((10, TimeSpan.Zero), Peek("bob"));
+
+        // Full means ten requests, not more.
+        Assert.Equal(10, Enumerable.Range(0, 11).Count(_ => _store.Acquire(s_policy, "bob").IsAdmitted));
+    }
+
+    [Fact]
     public void A_refund_that_comes_after_the_bucket_refilled_banks_nothing()
     {
         Assert.True(_store.Acquire(s_policy, "cat").IsAdmitted);
