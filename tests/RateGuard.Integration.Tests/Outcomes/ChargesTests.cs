@@ -83,6 +83,20 @@ public sealed class ChargesTests(RedisFixture redis) : IClassFixture<RedisFixtur
 
     [Theory]
     [MemberData(nameof(Stores))]
+    public async Task Configuration_replaces_the_MaxCost_code_declares(Store store)
+    {
+        await _instances.StartAsync(store, new() { ["Buckets:metered:MaxCost"] = "30" });
+
+        await _instances.Expect([200], "/metered?charge=80", "kay");
+
+        // Clamped to 30, not 80: 70 left, full again in 30 s.
+        var charged = await _instances.Settled(OutcomesApp.Metered, "kay", s => s.TimeToFull > TimeSpan.FromSeconds(25));
+        Assert.InRange(charged.TimeToFull, TimeSpan.FromSeconds(25), TimeSpan.FromSeconds(30));
+        Assert.InRange(charged.Tokens, 70, 75);
+    }
+
+    [Theory]
+    [MemberData(nameof(Stores))]
     public async Task In_development_a_charge_above_MaxCost_negative_or_not_a_number_throws_and_the_request_fails(Store store)
     {
         await _instances.StartAsync(store, environment: "Development");

@@ -84,6 +84,19 @@ public sealed class CountingTests(RedisFixture redis) : IClassFixture<RedisFixtu
 
     [Theory]
     [MemberData(nameof(Stores))]
+    public async Task Configuration_replaces_what_code_declares_a_bucket_counts(Store store)
+    {
+        await _instances.StartAsync(store, new() { ["Buckets:plain:Count"] = "failures", ["Buckets:failures:Count"] = "all" });
+
+        // plain (2) declares no count, and now counts failures only: its successes come back.
+        await _instances.Expect(Repeat(200, 4), "/plain", "eli");
+        Assert.Equal(2, (await _instances.Holding(OutcomesApp.Plain, "eli", 2)).Tokens);
+        // failures (5) declares failures, and now counts every response.
+        await _instances.Expect(Repeat(200, 5).Then(429), "/failures?status=200", "eli");
+    }
+
+    [Theory]
+    [MemberData(nameof(Stores))]
     public async Task Two_limits_on_one_endpoint_each_count_by_their_own_rule_and_still_decide_all_or_nothing(Store store)
     {
         await _instances.StartAsync(store);
