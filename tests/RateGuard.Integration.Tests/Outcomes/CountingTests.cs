@@ -43,6 +43,18 @@ public sealed class CountingTests(RedisFixture redis) : IClassFixture<RedisFixtu
 
     [Theory]
     [MemberData(nameof(Stores))]
+    public async Task A_request_whose_handler_throws_counts_as_a_failure(Store store)
+    {
+        // In development, where the exception page answers the exception with a 500.
+        await _instances.StartAsync(store, environment: "Development");
+
+        await _instances.Expect([500, 500, 429], "/throws", "fox");
+        Assert.Equal(2, _instances.Apps.Sum(a => a.Calls[OutcomesApp.Thrown]));
+        Assert.Equal(0, (await _instances.Settled(OutcomesApp.Thrown, "fox", _ => true)).Tokens);
+    }
+
+    [Theory]
+    [MemberData(nameof(Stores))]
     public async Task A_status_list_counts_only_the_codes_it_names(Store store)
     {
         await _instances.StartAsync(store);

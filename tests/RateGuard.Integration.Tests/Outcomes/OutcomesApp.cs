@@ -27,6 +27,7 @@ public sealed class OutcomesApp : IAsyncDisposable
     public const string Failures = "failures";
     public const string Listed = "listed";
     public const string Teapots = "teapots";
+    public const string Thrown = "thrown";
     public const string AllCalls = "all-calls";
     public const string FailedCalls = "failed-calls";
     public const string Metered = "metered";
@@ -106,6 +107,7 @@ public sealed class OutcomesApp : IAsyncDisposable
         app.MapGet("/failures", [TokenBucket(capacity: 5, rate: SlowRate, Key = user, Bucket = Failures, Count = TokenBucketCount.Failures)] (int status, HandlerCalls calls) => calls.Answer(Failures, status));
         app.MapGet("/listed", [TokenBucket(capacity: 3, rate: SlowRate, Key = user, Bucket = Listed, Count = "401,403,500-599")] (int status, HandlerCalls calls) => calls.Answer(Listed, status));
         app.MapGet("/teapots", [TokenBucket(capacity: 2, rate: SlowRate, Key = user, Bucket = Teapots, CountRule = typeof(TeapotsOnly))] (int status, HandlerCalls calls) => calls.Answer(Teapots, status));
+        app.MapGet("/throws", [TokenBucket(capacity: 2, rate: SlowRate, Key = user, Bucket = Thrown, Count = TokenBucketCount.Failures)] (HandlerCalls calls) => calls.Throw(Thrown));
         // Every call counts on one limit, only failures on the other.
         app.MapGet("/both", [TokenBucket(capacity: 10, rate: SlowRate, Key = user, Bucket = AllCalls)][TokenBucket(capacity: 3, rate: SlowRate, Key = user, Bucket = FailedCalls, Count = TokenBucketCount.Failures)] (int status, HandlerCalls calls) => calls.Answer("both", status));
         // One token up front, the actual cost once known.
@@ -166,6 +168,12 @@ public sealed class HandlerCalls
         context.ChargeTokens(charge);
         await _release.Task;
         return Results.StatusCode(status);
+    }
+
+    public IResult Throw(string handler)
+    {
+        _calls.AddOrUpdate(handler, 1, static (_, n) => n + 1);
+        throw new InvalidOperationException("The handler failed.");
     }
 
     /// <summary>Lets every held handler charge.</summary>
