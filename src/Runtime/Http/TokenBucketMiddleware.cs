@@ -161,9 +161,10 @@ internal sealed class TokenBucketMiddleware
                 WatchForLateAuthentication(context, gate);
                 if (options.MissingKey == MissingKeyBehavior.Reject)
                 {
+                    // A limit that only watches lets through what it would refuse; one that admits keyless requests
+                    // (MissingKey Admit) would refuse nothing, so there is nothing to count.
                     if (gate.Shadow)
                     {
-                        // Refused for want of a key, were the limit enforced: let through, and counted as such.
                         _limiter.CountShadowRejected(gate.Policy);
                         continue;
                     }

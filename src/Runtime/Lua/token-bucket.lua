@@ -8,7 +8,8 @@ The contract of one call (the requests form, what RateGuard sends):
   - Otherwise its debts are charged first, in order, whatever the decision: a debt takes
     tokens, never below an empty bucket (or, in a request whose debts may overdraw, never
     more than 100 years of refill below it: the bucket is then in debt, and holds no token
-    until that is paid back); a negative debt gives tokens back, never above a full bucket.
+    until that is paid back); a negative debt gives tokens back, paying back what the
+    bucket owes however far in debt it is, and never above a full bucket.
   - Then its costs: each bucket of the request holds its cost if, after the debts and the
     costs of the request's earlier buckets with the same key, it still has that many
     tokens. The request is admitted (status 1) only if every one of its enforced buckets
@@ -97,16 +98,16 @@ end
 -- The furthest a bucket in debt may be full again: 100 years of refill, which keeps every time below 2^53.
 local LONGEST = 3155760000000000
 
--- The bucket's time to full once `debt` tokens are charged (or, negative, given back): never past an empty bucket, or
--- past LONGEST when the request's debts may overdraw (nor moved back, if the clock left it further), never before a
--- full one.
+-- The bucket's time to full once `debt` tokens are charged (or, negative, given back): a charge never past an empty
+-- bucket, or past LONGEST when the request's debts may overdraw (nor moved back, if the clock left it further); tokens
+-- given back pay back what the bucket owes, however far in debt another request left it, and never fill it past full.
 local function owe(full_at, interval, window, debt, overdraw)
   local owed = full_at + debt * interval
   local furthest = window
   if overdraw then
     furthest = LONGEST
   end
-  if owed > now + furthest then
+  if debt > 0 and owed > now + furthest then
     return math.max(full_at, now + furthest)
   end
   if owed < now then

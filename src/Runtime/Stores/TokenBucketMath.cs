@@ -101,15 +101,16 @@ internal static class TokenBucketMath
 
     /// <summary>
     /// The bucket's time to full once <paramref name="debt"/> tokens are charged (negative: given back), as the script's
-    /// debts are: never before a full bucket; never past an empty one, or past <see cref="LongestDebt"/> when
-    /// <paramref name="overdraw"/> lets it go into debt (nor moved back, if the clock left it further).
+    /// debts are: a charge never past an empty bucket, or past <see cref="LongestDebt"/> when <paramref name="overdraw"/>
+    /// lets it go into debt (nor moved back, if the clock left it further); tokens given back pay back what the bucket
+    /// owes, however far in debt another request's charge left it, and never fill it past full.
     /// </summary>
     public static long Owe(long fullAt, long now, TokenBucketPolicy policy, long debt, bool overdraw)
     {
         var from = Math.Max(fullAt, now);
         var owed = from + debt * policy.IntervalMicroseconds;
         var furthest = now + (overdraw ? LongestDebt : policy.WindowMicroseconds);
-        if (owed > furthest)
+        if (debt > 0 && owed > furthest)
         {
             return Math.Max(from, furthest);
         }

@@ -162,8 +162,8 @@ public sealed class ScriptContractTests(RedisFixture redis, ITestOutputHelper ou
                     reply.AddRange(Enumerable.Repeat(0L, 3 * buckets.Length));
                     continue;
                 }
-                // Debts first, whatever the decision: never past an empty bucket, or 100 years below it when the request
-                // may overdraw (nor back, if it is further), never before a full one.
+                // Debts first, whatever the decision: a charge never past an empty bucket, or 100 years below it when
+                // the request may overdraw (nor back, if it is further); tokens given back never before a full one.
                 foreach (var b in buckets)
                 {
                     if (b.Debt == 0)
@@ -174,7 +174,7 @@ public sealed class ScriptContractTests(RedisFixture redis, ITestOutputHelper ou
                     var window = b.Capacity * b.Interval;
                     var owed = full + b.Debt * b.Interval;
                     var furthest = request.Overdraw ? LongestDebt : window;
-                    owed = owed > now + furthest ? Math.Max(full, now + furthest) : Math.Max(owed, now);
+                    owed = b.Debt > 0 && owed > now + furthest ? Math.Max(full, now + furthest) : Math.Max(owed, now);
                     if (owed != full)
                     {
                         _fullAt[b.Key] = owed;
