@@ -44,7 +44,7 @@ public static class RequestResults
 
     /// <summary>
     /// The bucket is in shadow mode and would have refused the request (rejected it, denied its client or found no key);
-    /// it was let through, and took no tokens from that bucket.
+    /// it took no tokens from that bucket, and was let through unless another bucket of its endpoint refused it.
     /// </summary>
     public const string ShadowRejected = "shadow_rejected";
 }

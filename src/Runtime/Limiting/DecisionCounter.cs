@@ -27,8 +27,14 @@ internal sealed class DecisionCounter(TokenBucketMetrics metrics, ActivityTracke
             var name = request.Policy(i).Name;
             switch (result.Source)
             {
-                case DecisionSource.Store when result.ShadowRejects || (result.Rejects && request.Shadow(i)):
+                case DecisionSource.Store when result.ShadowRejects:
                     CountShadowRejected(request.Policy(i));
+                    break;
+                case DecisionSource.Store when result.Rejects && request.Shadow(i):
+                    // It would have refused a request that another bucket refused: counted, but not as let through.
+                    metrics.Request(name, RequestResults.ShadowRejected);
+                    activity.ShadowRejected(name);
+                    shadow.Rejected(name);
                     break;
                 case DecisionSource.Store when admitted:
                     Admitted(name, RequestResults.Acquired);

@@ -53,16 +53,17 @@ internal sealed class RequestCharges(TokenBucketLimiter limiter, ChargeChecks ch
             {
                 return; // a refund has settled the request: what it costs no longer counts
             }
+            // Every limit's charge is checked before any is made, so a report one limit refuses (in development, by
+            // throwing) charges none of them.
+            Span<long> targets = _count <= 16 ? stackalloc long[_count] : new long[_count];
             for (var i = 0; i < _count; i++)
             {
-                ref var entry = ref _entries[i];
-                if (entry.MaxCost == 0)
-                {
-                    continue;
-                }
-                var added = checks.Checked(entry.Policy.Name, tokens);
-                var target = checks.Bounded(entry.Policy.Name, _charged + added, entry.MaxCost);
-                Move(ref entry, target);
+                var entry = _entries[i];
+                targets[i] = entry.MaxCost == 0 ? entry.Taken : checks.Bounded(entry.Policy.Name, _charged + checks.Checked(entry.Policy.Name, tokens), entry.MaxCost);
+            }
+            for (var i = 0; i < _count; i++)
+            {
+                Move(ref _entries[i], targets[i]);
             }
             _charged += double.IsFinite(tokens) && tokens > 0 ? tokens : 0;
         }
