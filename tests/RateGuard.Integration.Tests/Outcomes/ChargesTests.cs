@@ -116,6 +116,21 @@ public sealed class ChargesTests(RedisFixture redis) : IClassFixture<RedisFixtur
 
     [Theory]
     [MemberData(nameof(Stores))]
+    public async Task In_development_a_charge_one_limit_refuses_charges_none_of_the_requests_limits(Store store)
+    {
+        await _instances.StartAsync(store, environment: "Development");
+
+        // 500 is within the wide limit's 1,000 but not the narrow one's 100.
+        using var failed = await _instances.Send("/bounds?charge=500", "ivy");
+        Assert.Equal(500, (int)failed.StatusCode);
+
+        // Each limit keeps the one token it took up front, the wide one included.
+        Assert.Equal(99, (await _instances.Settled(OutcomesApp.Wide, "ivy", _ => true)).Tokens);
+        Assert.Equal(99, (await _instances.Settled(OutcomesApp.Narrow, "ivy", _ => true)).Tokens);
+    }
+
+    [Theory]
+    [MemberData(nameof(Stores))]
     public async Task The_actual_cost_replaces_the_cost_taken_up_front_added_up_over_the_handlers_reports(Store store)
     {
         await _instances.StartAsync(store);

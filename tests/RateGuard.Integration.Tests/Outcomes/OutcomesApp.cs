@@ -38,6 +38,8 @@ public sealed class OutcomesApp : IAsyncDisposable
     public const string Enforced = "enforced";
     public const string PerUser = "per-user";
     public const string PerTenant = "per-tenant";
+    public const string Narrow = "narrow";
+    public const string Wide = "wide";
 
     /// <summary>The refill of the slow limits, in tokens a second.</summary>
     public const double SlowRate = 0.001;
@@ -116,6 +118,8 @@ public sealed class OutcomesApp : IAsyncDisposable
         app.MapGet("/priced", [TokenBucket(capacity: 100, rate: SlowRate, Key = user, Bucket = Priced, Cost = 10, MaxCost = 100)] (HttpContext context, double charge, int? times, HandlerCalls calls) => calls.Charge(Priced, context, charge, StatusCodes.Status200OK, times ?? 1));
         // Charged after the fact and counting failures only; the handler charges, then answers, once the test lets it.
         app.MapGet("/held", [TokenBucket(capacity: 100, rate: SlowRate, Key = user, Bucket = Held, Count = TokenBucketCount.Failures, MaxCost = 1000)] (HttpContext context, double charge, int status, HandlerCalls calls) => calls.ChargeAndHoldAsync(Held, context, charge, status));
+        // Two limits whose charges are bounded differently: a report one refuses charges neither.
+        app.MapGet("/bounds", [TokenBucket(capacity: 100, rate: SlowRate, Key = user, Bucket = Wide, MaxCost = 1000)][TokenBucket(capacity: 100, rate: SlowRate, Key = user, Bucket = Narrow, MaxCost = 100)] (HttpContext context, double charge, HandlerCalls calls) => calls.Charge(Wide, context, charge, StatusCodes.Status200OK));
         app.MapGet("/plain", [TokenBucket(capacity: 2, rate: SlowRate, Key = user, Bucket = Plain)] (HandlerCalls calls) => calls.Answer(Plain, StatusCodes.Status200OK));
         // A limit to watch beside one that enforces: the tests put the first in shadow mode.
         app.MapGet("/watched", [TokenBucket(capacity: 2, rate: SlowRate, Key = user, Bucket = Watched)][TokenBucket(capacity: 4, rate: SlowRate, Key = user, Bucket = Enforced)] (HandlerCalls calls) => calls.Answer(Watched, StatusCodes.Status200OK));
