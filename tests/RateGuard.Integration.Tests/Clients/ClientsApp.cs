@@ -2,12 +2,11 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
-using Microsoft.AspNetCore.Mvc.ApplicationParts;
-using Microsoft.AspNetCore.Mvc.Controllers;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using RateGuard;
+using RateGuard.Integration.Tests.Infrastructure;
 using RateGuard.Testing;
 using RateGuard.TestSupport;
 
@@ -65,13 +64,7 @@ public sealed class ClientsApp : IAsyncDisposable
             .Exempt("probe")
             .Deny("mallory"));
         builder.Services.AddTokenBucketPlans("resolved", plans => plans.Plan("gold", capacity: 4, rate: 0.001).Unlimited("staff"));
-        builder.Services.AddControllers().ConfigureApplicationPartManager(parts =>
-        {
-            parts.ApplicationParts.Clear();
-            parts.ApplicationParts.Add(new AssemblyPart(typeof(ClientsApp).Assembly));
-            parts.FeatureProviders.Remove(parts.FeatureProviders.OfType<ControllerFeatureProvider>().Single());
-            parts.FeatureProviders.Add(new OnlyClientsControllers());
-        });
+        builder.Services.AddControllers().ConfigureApplicationPartManager(ControllersOf.Only<ClientsApp>);
 
         var app = builder.Build();
         try
@@ -106,12 +99,6 @@ public sealed class ClientsApp : IAsyncDisposable
     }
 
     public async ValueTask DisposeAsync() => await App.DisposeAsync();
-
-    private sealed class OnlyClientsControllers : ControllerFeatureProvider
-    {
-        protected override bool IsController(System.Reflection.TypeInfo typeInfo) =>
-            typeInfo.Namespace == typeof(ClientsApp).Namespace && base.IsController(typeInfo);
-    }
 }
 
 /// <summary>A directory of users: "gold-…" users are on plan gold, "staff-…" on staff, others on none.</summary>

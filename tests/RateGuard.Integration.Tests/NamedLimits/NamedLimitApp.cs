@@ -1,11 +1,10 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Mvc.ApplicationParts;
-using Microsoft.AspNetCore.Mvc.Controllers;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using RateGuard;
+using RateGuard.Integration.Tests.Infrastructure;
 using RateGuard.TestSupport;
 
 // The one declaration every use in these tests shares, the gateway's routes included. 0.001 tokens a second: no token
@@ -58,13 +57,7 @@ public sealed class NamedLimitApp : IAsyncDisposable
         builder.Configuration.AddInMemoryCollection((settings ?? []).ToDictionary(s => "TokenBuckets:" + s.Key, s => s.Value));
         builder.Services.AddTokenBuckets(builder.Configuration.GetSection("TokenBuckets"));
         // This file's controller, and no other test's.
-        builder.Services.AddControllers().ConfigureApplicationPartManager(parts =>
-        {
-            parts.ApplicationParts.Clear();
-            parts.ApplicationParts.Add(new AssemblyPart(typeof(NamedLimitApp).Assembly));
-            parts.FeatureProviders.Remove(parts.FeatureProviders.OfType<ControllerFeatureProvider>().Single());
-            parts.FeatureProviders.Add(new OnlyNamedLimitControllers());
-        });
+        builder.Services.AddControllers().ConfigureApplicationPartManager(ControllersOf.Only<NamedLimitApp>);
 
         var app = builder.Build();
         try
@@ -91,10 +84,4 @@ public sealed class NamedLimitApp : IAsyncDisposable
     }
 
     public async ValueTask DisposeAsync() => await App.DisposeAsync();
-
-    private sealed class OnlyNamedLimitControllers : ControllerFeatureProvider
-    {
-        protected override bool IsController(System.Reflection.TypeInfo typeInfo) =>
-            typeInfo.Namespace == typeof(NamedLimitApp).Namespace && base.IsController(typeInfo);
-    }
 }

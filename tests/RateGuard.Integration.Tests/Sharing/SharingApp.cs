@@ -1,9 +1,8 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Mvc.ApplicationParts;
-using Microsoft.AspNetCore.Mvc.Controllers;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using RateGuard.Integration.Tests.Infrastructure;
 using RateGuard.TestSupport;
 
 namespace RateGuard.Integration.Tests.Sharing;
@@ -39,13 +38,7 @@ public sealed class SharingApp : IAsyncDisposable
             }
         });
         // This file's controllers, and no other test's.
-        builder.Services.AddControllers().ConfigureApplicationPartManager(parts =>
-        {
-            parts.ApplicationParts.Clear();
-            parts.ApplicationParts.Add(new AssemblyPart(typeof(SharingApp).Assembly));
-            parts.FeatureProviders.Remove(parts.FeatureProviders.OfType<ControllerFeatureProvider>().Single());
-            parts.FeatureProviders.Add(new OnlySharingControllers());
-        });
+        builder.Services.AddControllers().ConfigureApplicationPartManager(ControllersOf.Only<SharingApp>);
 
         var app = builder.Build();
         app.UseTokenBuckets();
@@ -79,10 +72,4 @@ public sealed class SharingApp : IAsyncDisposable
     }
 
     public async ValueTask DisposeAsync() => await App.DisposeAsync();
-
-    private sealed class OnlySharingControllers : ControllerFeatureProvider
-    {
-        protected override bool IsController(System.Reflection.TypeInfo typeInfo) =>
-            typeInfo.Namespace == typeof(SharingApp).Namespace && base.IsController(typeInfo);
-    }
 }
