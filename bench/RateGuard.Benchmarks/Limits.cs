@@ -22,4 +22,16 @@ public static class Limits
     /// <summary>A bucket with exempt and deny lists, beside the plain limit on another endpoint.</summary>
     [TokenBucket(capacity: 1_000_000_000, rate: 1_000_000, Key = "header:X-Api-Key", Bucket = "listed")]
     public static string Listed() => "pong";
+
+    /// <summary>The header-keyed limit counting failures only: every request of a run succeeds, so each gets its token back.</summary>
+    [TokenBucket(capacity: 1_000_000_000, rate: 1_000_000, Key = "header:X-Api-Key", Bucket = "failures", Count = TokenBucketCount.Failures)]
+    public static string CountsFailures() => "pong";
+
+    /// <summary>The header-keyed limit whose handler may charge its actual cost; the benchmark's handler reports none.</summary>
+    [TokenBucket(capacity: 1_000_000_000, rate: 1_000_000, Key = "header:X-Api-Key", Bucket = "metered", MaxCost = 1_000)]
+    public static string Metered() => "pong";
+
+    /// <summary>The header-keyed limit, its bucket in shadow mode by configuration.</summary>
+    [TokenBucket(capacity: 1_000_000_000, rate: 1_000_000, Key = "header:X-Api-Key", Bucket = "watched")]
+    public static string Watched() => "pong";
 }

@@ -237,27 +237,7 @@ internal sealed class TokenBucketMiddleware
             await _next(context);
             return;
         }
-        await SettleAsync(context, charges);
-    }
-
-    // The limits that settle once the response is known, among those that charged this request: the handler may report
-    // its actual cost meanwhile, and a response a limit does not count gets its cost back.
-    private RequestCharges? Charges(LimitRequest request, EndpointGates gates)
-    {
-        RequestCharges? charges = null;
-        for (var i = 0; i < request.Count; i++)
-        {
-            var result = request.Results[i];
-            if (gates.Gates[request.Tag(i)].Outcomes is { } outcomes && result.Source == DecisionSource.Store && result.Decision.IsAdmitted && !result.ShadowRejects)
-            {
-                (charges ??= new RequestCharges(_limiter, _chargeChecks)).Add(request.Policy(i), request.Key(i), outcomes);
-            }
-        }
-        return charges;
-    }
-
-    private async Task SettleAsync(HttpContext context, RequestCharges charges)
-    {
+        // Settled here rather than in a method of its own, so a request that settles runs in one state machine.
         if (charges.Charges)
         {
             context.Features.Set<ITokenBucketChargeFeature>(charges);
@@ -272,6 +252,22 @@ internal sealed class TokenBucketMiddleware
             throw;
         }
         charges.Finish(context.Response.StatusCode);
+    }
+
+    // The limits that settle once the response is known, among those that charged this request: the handler may report
+    // its actual cost meanwhile, and a response a limit does not count gets its cost back.
+    private RequestCharges? Charges(LimitRequest request, EndpointGates gates)
+    {
+        RequestCharges? charges = null;
+        for (var i = 0; i < request.Count; i++)
+        {
+            var result = request.Results[i];
+            if (gates.Gates[request.Tag(i)].Outcomes is { } outcomes && result.Source == DecisionSource.Store && result.Decision.IsAdmitted && !result.ShadowRejects)
+            {
+                (charges ??= new RequestCharges(_limiter, _chargeChecks, request.Count)).Add(request.Policy(i), request.Key(i), outcomes);
+            }
+        }
+        return charges;
     }
 
     private static bool OnlyShadowRejects(LimitRequest request)

@@ -11,11 +11,11 @@ namespace RateGuard.Outcomes;
 /// Every change goes to the store as a debt, one script request batched with the others and not waited for: a refund
 /// never fills a bucket above full; a charge may take it into debt. A change that fails leaves the bucket as charged.
 /// </remarks>
-internal sealed class RequestCharges(TokenBucketLimiter limiter, ChargeChecks checks) : ITokenBucketChargeFeature
+internal sealed class RequestCharges(TokenBucketLimiter limiter, ChargeChecks checks, int capacity) : ITokenBucketChargeFeature
 {
-    // The handler holds this object as its feature: the lock is one it cannot take.
-    private readonly Lock _gate = new();
-    private Entry[] _entries = new Entry[2];
+    // Room for every limit of the request, never resized; also what the request's changes lock, since the handler holds
+    // this object as its feature and could lock that.
+    private readonly Entry[] _entries = new Entry[capacity];
     private int _count;
     private double _charged;
     private bool _finished;
@@ -27,7 +27,7 @@ internal sealed class RequestCharges(TokenBucketLimiter limiter, ChargeChecks ch
     {
         get
         {
-            lock (_gate)
+            lock (_entries)
             {
                 return _charged;
             }
@@ -37,17 +37,13 @@ internal sealed class RequestCharges(TokenBucketLimiter limiter, ChargeChecks ch
     /// <summary>Adds a limit that took <paramref name="policy"/>'s cost from <paramref name="key"/>'s bucket.</summary>
     public void Add(TokenBucketPolicy policy, string key, OutcomeSettings settings)
     {
-        if (_count == _entries.Length)
-        {
-            Array.Resize(ref _entries, _count * 2);
-        }
         _entries[_count++] = new Entry(policy, key, settings.Count, settings.MaxCost, policy.Cost);
         Charges |= settings.MaxCost > 0;
     }
 
     public void Charge(double tokens)
     {
-        lock (_gate)
+        lock (_entries)
         {
             if (_finished)
             {
@@ -75,7 +71,7 @@ internal sealed class RequestCharges(TokenBucketLimiter limiter, ChargeChecks ch
     /// </summary>
     public void Finish(int status)
     {
-        lock (_gate)
+        lock (_entries)
         {
             _finished = true;
             for (var i = 0; i < _count; i++)
