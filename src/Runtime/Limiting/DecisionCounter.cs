@@ -32,9 +32,7 @@ internal sealed class DecisionCounter(TokenBucketMetrics metrics, ActivityTracke
                     break;
                 case DecisionSource.Store when result.Rejects && request.Shadow(i):
                     // It would have refused a request that another bucket refused: counted, but not as let through.
-                    metrics.Request(name, RequestResults.ShadowRejected);
-                    activity.ShadowRejected(name);
-                    shadow.Rejected(name);
+                    CountShadowRejected(request.Policy(i), letThrough: false);
                     break;
                 case DecisionSource.Store when admitted:
                     Admitted(name, RequestResults.Acquired);
@@ -76,11 +74,17 @@ internal sealed class DecisionCounter(TokenBucketMetrics metrics, ActivityTracke
     /// <summary>Counts a request that skipped the bucket: its client is exempt, and it took nothing.</summary>
     public void CountExempt(TokenBucketPolicy policy) => metrics.Request(policy.Name, RequestResults.Exempt);
 
-    /// <summary>Counts a request that the bucket, in shadow mode, would have refused, and let through.</summary>
-    public void CountShadowRejected(TokenBucketPolicy policy)
+    /// <summary>
+    /// Counts a request that the bucket, in shadow mode, would have refused: let through, unless another bucket refused
+    /// it (<paramref name="letThrough"/> false).
+    /// </summary>
+    public void CountShadowRejected(TokenBucketPolicy policy, bool letThrough = true)
     {
         metrics.Request(policy.Name, RequestResults.ShadowRejected);
-        activity.Admitted(policy.Name);
+        if (letThrough)
+        {
+            activity.Admitted(policy.Name);
+        }
         activity.ShadowRejected(policy.Name);
         shadow.Rejected(policy.Name);
     }
