@@ -213,7 +213,6 @@ internal sealed class TokenBucketLimiter : IDisposable
     /// </summary>
     public void Adjust(TokenBucketPolicy policy, string key, int tokens, bool overdraw)
     {
-        _metrics.Adjusted(policy.Name, tokens);
         if (_redis is not null)
         {
             var options = _options.Value;
@@ -223,10 +222,16 @@ internal sealed class TokenBucketLimiter : IDisposable
         {
             memory.Adjust(policy, key, tokens, overdraw);
         }
-        else if (Interlocked.Exchange(ref _adjustmentsReported, 1) == 0)
+        else
         {
-            Log.AdjustmentUnsupported(_logger, policy.Name, _store.GetType().Name);
+            // Nothing was adjusted, so nothing is counted.
+            if (Interlocked.Exchange(ref _adjustmentsReported, 1) == 0)
+            {
+                Log.AdjustmentUnsupported(_logger, policy.Name, _store.GetType().Name);
+            }
+            return;
         }
+        _metrics.Adjusted(policy.Name, tokens);
     }
 
     private int _adjustmentsReported;
